@@ -1,0 +1,95 @@
+# waveguard — plain GNU make. `make check` installs what it needs (tools/install-deps) first.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC ?= cc
+LIBS_PC := libsystemd libpcre2-8 libnftnl libmnl inih
+# Lazy on purpose: pkg-config must run after tools/install-deps has installed the -dev packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PC))
+PKG_LIBS = $(shell pkg-config --libs $(LIBS_PC)) -lm
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -DWAVEGUARD_VERSION=\"$(VERSION)\" \
+	-DSYSCONFDIR=\"$(SYSCONFDIR)\" $(PKG_CFLAGS) $(CFLAGS)
+
+# BUILD selects an output tree so that the sanitizer build never mixes with the normal one.
+BUILD ?= build
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+TESTS := $(patsubst test/%.c,%,$(wildcard test/check_*.c))
+TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
+STAMP := .deps-installed
+
+.PHONY: all check unit integration asan install uninstall clean deps run bench perms
+
+all: $(BUILD)/waveguard
+
+$(STAMP): tools/install-deps
+	./tools/install-deps
+	@touch $@
+
+deps: $(STAMP)
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(STAMP)
+	@mkdir -p $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libwaveguard.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/waveguard: $(BUILD)/main.o $(BUILD)/libwaveguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(BUILD)/check_%: test/check_%.c test/testutil.h $(BUILD)/libwaveguard.a | $(STAMP)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(BUILD)/libwaveguard.a \
+		$(CHECK_LIBS) $(PKG_LIBS) $(LDFLAGS)
+
+# Config files drive a root daemon and are refused when group/world-writable: a checkout made
+# under a lax umask must not fail for that reason.
+CONF_FILES = waveguard.conf $(wildcard conf.d/*.conf filters/*.conf actions/*.conf)
+perms:
+	@chmod go-w $(CONF_FILES)
+
+unit: $(TEST_BINS) perms
+	@set -e; for t in $(TEST_BINS); do \
+		CK_DEFAULT_TIMEOUT=120 WAVEGUARD_SRCDIR=$(CURDIR) $$t; done
+
+integration: $(BUILD)/waveguard perms
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-integration
+
+check: unit integration
+
+# The same tests against an AddressSanitizer + UndefinedBehaviorSanitizer build.
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" check
+
+run: $(BUILD)/waveguard perms
+	./$(BUILD)/waveguard -c . run
+
+bench: $(BUILD)/waveguard
+	./bench/run
+
+install: $(BUILD)/waveguard
+	install -D -m 0755 $(BUILD)/waveguard $(DESTDIR)$(SBINDIR)/waveguard
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/waveguard/conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/waveguard/filters $(DESTDIR)$(SYSCONFDIR)/waveguard/actions
+	install -m 0644 waveguard.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/
+	install -m 0644 conf.d/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/conf.d/
+	install -m 0644 filters/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/filters/
+	install -m 0644 actions/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/actions/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/waveguard
+
+clean:
+	rm -rf build build-asan

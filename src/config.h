@@ -1,0 +1,118 @@
+/* Configuration: waveguard.conf and the *.conf files of filters/, actions/ and conf.d/ read with
+ * inih into one immutable struct config. Every error names file:line and what was expected;
+ * unknown sections and keys are errors; group/world-writable files are refused. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "filter.h"
+#include "macro.h"
+
+enum action_type {
+	ACTION_LOG, /* dry run: decisions are printed, nothing is banned */
+};
+
+struct config_action {
+	char *name, *file, *description;
+	enum action_type type;
+};
+
+/* A [test] sample of a filter file: a line that must (or must not) match. */
+struct config_sample {
+	char *line;
+	unsigned lineno;
+	bool match;
+	bool event;	  /* match without address */
+	struct addr addr; /* the address it must yield */
+};
+
+struct config_filter {
+	char *name, *file, *description;
+	char **tags;
+	size_t n_tags;
+	char **prefilters;
+	size_t n_prefilters;
+	struct filter_regex_src *fail;
+	size_t n_fail;
+	struct filter_regex_src *ignore;
+	size_t n_ignore;
+	struct filter_var *vars;
+	size_t n_vars;
+	struct config_sample *samples;
+	size_t n_samples;
+};
+
+struct config_jail {
+	char *name, *file;
+	unsigned line;
+	bool enabled;
+	char *filter_name;
+	unsigned filter_line;
+	struct filter_var *filter_vars; /* jail overrides of the filter's variables */
+	unsigned *filter_var_lines;
+	size_t n_filter_vars;
+	char **sources; /* absolute file paths */
+	size_t n_sources;
+	unsigned maxretry;
+	uint64_t findtime_usec, bantime_usec, bantime_max_usec;
+	double bantime_factor;
+	unsigned max_tracked;
+	unsigned prefix4, prefix6;
+	char *action_name;
+	unsigned action_line;
+	struct addr *allow; /* this jail's own networks (the global ones are in struct config) */
+	size_t n_allow;
+
+	/* Resolved by config_load() for enabled jails. */
+	const struct config_filter *filter;
+	const struct config_action *action;
+};
+
+struct config {
+	char *dir;
+	char *state_dir;
+	int log_level;
+	size_t max_line;
+	struct addr *allow; /* global allowlist */
+	size_t n_allow;
+	struct config_filter *filters;
+	size_t n_filters;
+	struct config_action *actions;
+	size_t n_actions;
+	struct config_jail *jails;
+	size_t n_jails;
+};
+
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+
+/* Loads the configuration directory. Returns 0, or -EINVAL with every problem in errs (which
+ * the caller clears), or -errno for a system failure (also described in errs). */
+int config_load(const char *dir, struct config **ret, struct config_errors *errs);
+
+/* Loads one filter file on its own (for test-filter). Returns 0 or -EINVAL with errs. */
+int config_load_filter(const char *path, struct config_filter **ret, struct config_errors *errs);
+
+/* Finds a filter by name (NULL when absent). */
+const struct config_filter *config_find_filter(const struct config *c, const char *name);
+
+/* The filter_spec view of a parsed filter, for filter_new(). tags_out must hold n_tags. */
+struct filter_spec config_filter_spec(const struct config_filter *f);
+
+/* Compiles f with a jail's overrides. On failure the error is added to errs. */
+int config_compile_filter(const struct config_filter *f, const struct config_jail *j,
+			  struct filter **ret, struct config_errors *errs);
+
+/* "90", "90s", "10m", "1h 30m", "7d", "2w": returns 0 and sets *ret, or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t *ret_usec);
+
+void config_errors_clear(struct config_errors *e);
+void config_filter_free(struct config_filter *f);
+struct config *config_free(struct config *c);
+
+DEFINE_FREE_FUNC(struct config, config_free)

@@ -1,0 +1,95 @@
+/* Runtime jails: filter + jail per enabled configured jail, with the global allowlist merged
+ * into each jail's own. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+static int jail_build(const struct config *c, const struct config_jail *cj, struct engine_jail *ej,
+		      struct config_errors *errs)
+{
+	_cleanup_free_ struct addr *allow = NULL;
+	size_t n_allow = c->n_allow + cj->n_allow;
+	int r;
+
+	ej->conf = cj;
+	r = config_compile_filter(cj->filter, cj, &ej->filter, errs);
+	if (r < 0)
+		return r;
+
+	allow = malloc((n_allow ? n_allow : 1) * sizeof(struct addr));
+	if (!allow)
+		return -ENOMEM;
+	memcpy(allow, c->allow, c->n_allow * sizeof(struct addr));
+	memcpy(allow + c->n_allow, cj->allow, cj->n_allow * sizeof(struct addr));
+
+	struct jail_params p = {
+		.maxretry = cj->maxretry,
+		.findtime_usec = cj->findtime_usec,
+		.bantime_usec = cj->bantime_usec,
+		.bantime_factor = cj->bantime_factor,
+		.bantime_max_usec = cj->bantime_max_usec,
+		.max_tracked = cj->max_tracked,
+		.prefix4 = cj->prefix4,
+		.prefix6 = cj->prefix6,
+		.allow = allow,
+		.n_allow = n_allow,
+	};
+	return jail_new(&p, &ej->jail);
+}
+
+int engine_new(const struct config *c, const char *only, struct engine **ret,
+	       struct config_errors *errs)
+{
+	_cleanup_(engine_freep) struct engine *e = calloc(1, sizeof(*e));
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_jails; i++) {
+		const struct config_jail *cj = &c->jails[i];
+		if (only ? strcmp(cj->name, only) != 0 : !cj->enabled)
+			continue;
+		struct engine_jail *ej = ARRAY_GROW(e->jails, e->n_jails);
+		if (!ej)
+			return -ENOMEM;
+		r = jail_build(c, cj, ej, errs);
+		if (r < 0)
+			return r;
+	}
+	if (only && e->n_jails == 0)
+		return -ENOENT;
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
+		struct jail_ban *ret_ban)
+{
+	struct filter_hit h;
+
+	switch (filter_match(ej->filter, l, &h)) {
+	case FILTER_HIT:
+		return jail_hit(ej->jail, &h.addr, time_usec, ret_ban) == JAIL_BAN ? ENGINE_BAN
+										    : ENGINE_NONE;
+	case FILTER_EVENT:
+		ej->events++;
+		return ENGINE_EVENT;
+	default:
+		return ENGINE_NONE;
+	}
+}
+
+struct engine *engine_free(struct engine *e)
+{
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < e->n_jails; i++) {
+		filter_free(e->jails[i].filter);
+		jail_free(e->jails[i].jail);
+	}
+	free(e->jails);
+	free(e);
+	return NULL;
+}

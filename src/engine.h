@@ -1,0 +1,41 @@
+/* The runtime jails of a configuration: each enabled jail's compiled filter and its counting
+ * table, and the step that turns one parsed log line into a ban decision. Shared by the daemon
+ * and the offline replay, so both decide exactly alike. */
+#pragma once
+
+#include <stdint.h>
+
+#include "config.h"
+#include "filter.h"
+#include "jail.h"
+#include "logline.h"
+
+struct engine_jail {
+	const struct config_jail *conf;
+	struct filter *filter;
+	struct jail *jail;
+	uint64_t events; /* matches of address-less failregexes */
+};
+
+struct engine {
+	struct engine_jail *jails;
+	size_t n_jails;
+};
+
+enum engine_result {
+	ENGINE_NONE = 0,
+	ENGINE_BAN = 1,	  /* *ret_ban is a new ban decision */
+	ENGINE_EVENT = 2, /* an address-less failregex matched */
+};
+
+/* Builds the enabled jails of c (or only the jail named only, enabled or not). Errors go to
+ * errs. Returns 0, -ENOENT when only names no jail, -EINVAL or -ENOMEM. */
+int engine_new(const struct config *c, const char *only, struct engine **ret,
+	       struct config_errors *errs);
+
+/* Offers one line to one jail at time time_usec. Returns an enum engine_result. */
+int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
+		struct jail_ban *ret_ban);
+
+struct engine *engine_free(struct engine *e);
+DEFINE_FREE_FUNC(struct engine, engine_free)

@@ -1,0 +1,244 @@
+/* jail: sliding window, escalation, allowlist, eviction under a flood, with an injected clock. */
+#include "jail.h"
+#include "testutil.h"
+
+#define S (1000000ULL)
+
+static struct addr A(const char *s)
+{
+	struct addr a;
+	ck_assert_int_eq(addr_parse(s, strlen(s), &a), 0);
+	return a;
+}
+
+static struct jail_params params(void)
+{
+	return (struct jail_params){
+		.maxretry = 3,
+		.findtime_usec = 600 * S,
+		.bantime_usec = 3600 * S,
+		.bantime_factor = 2.0,
+		.bantime_max_usec = 4 * 3600 * S,
+		.max_tracked = 1000,
+		.prefix4 = 32,
+		.prefix6 = 64,
+	};
+}
+
+START_TEST(test_window)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("192.0.2.1");
+	uint64_t t = 1700000000 * S;
+
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 300 * S, &ban), JAIL_COUNTED);
+	/* third hit 600 s after the first: the first has left the window */
+	ck_assert_int_eq(jail_hit(j, &a, t + 600 * S, &ban), JAIL_COUNTED);
+	/* hits 2,3,4 lie within 600 s */
+	ck_assert_int_eq(jail_hit(j, &a, t + 700 * S, &ban), JAIL_BAN);
+	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN), "192.0.2.1");
+	ck_assert_uint_eq(ban.bantime_usec, 3600 * S);
+	ck_assert_uint_eq(ban.time_usec, t + 700 * S);
+	ck_assert_int_eq(ban.offence, 1);
+	/* while banned, more lines (sessions still in flight) decide nothing */
+	ck_assert_int_eq(jail_hit(j, &a, t + 800 * S, &ban), JAIL_BANNED);
+	ck_assert_uint_eq(jail_get_stats(j)->bans, 1);
+
+	/* other addresses are counted apart */
+	struct addr b = A("192.0.2.2");
+	ck_assert_int_eq(jail_hit(j, &b, t + 700 * S, &ban), JAIL_COUNTED);
+	ck_assert_uint_eq(jail_tracked(j), 2);
+}
+END_TEST
+
+START_TEST(test_maxretry_one_and_mapped)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("::ffff:198.51.100.7");
+	p.maxretry = 1;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_hit(j, &a, 10 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(ban.addr.family, AF_INET);
+}
+END_TEST
+
+START_TEST(test_escalation)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("203.0.113.9");
+	uint64_t t = 1000 * S;
+	static const uint64_t expect[] = { 3600, 7200, 14400, 14400, 14400 };
+
+	p.maxretry = 1;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (size_t i = 0; i < ELEMENTSOF(expect); i++) {
+		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_BAN);
+		ck_assert_uint_eq(ban.bantime_usec, expect[i] * S);
+		ck_assert_uint_eq(ban.offence, i + 1);
+		t += ban.bantime_usec; /* the ban has run out */
+	}
+}
+END_TEST
+
+START_TEST(test_allowlist)
+{
+	struct addr allow[2];
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+
+	ck_assert_int_eq(addr_parse_cidr("192.0.2.0/24", &allow[0]), 0);
+	ck_assert_int_eq(addr_parse_cidr("2001:db8:1:2::25", &allow[1]), 0);
+	p.allow = allow;
+	p.n_allow = 2;
+	p.maxretry = 1;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+
+	struct addr in4 = A("::ffff:192.0.2.77"), out4 = A("198.51.100.1");
+	ck_assert_int_eq(jail_hit(j, &in4, S, &ban), JAIL_ALLOWED);
+	ck_assert_int_eq(jail_hit(j, &out4, S, &ban), JAIL_BAN);
+
+	/* An offender in the /64 of an allowlisted host: banning the /64 would lock the host
+	 * out, so no ban. One in another /64 is banned as its /64. */
+	struct addr near = A("2001:db8:1:2::bad"), far = A("2001:db8:1:3::bad");
+	ck_assert_int_eq(jail_hit(j, &near, S, &ban), JAIL_ALLOWED);
+	ck_assert_int_eq(jail_hit(j, &far, S, &ban), JAIL_BAN);
+	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+			 "2001:db8:1:3::/64");
+	ck_assert_uint_eq(jail_get_stats(j)->allowed, 2);
+}
+END_TEST
+
+START_TEST(test_flood_bounded)
+{
+	/* A million distinct addresses through a jail tracking 100000: the table never holds
+	 * more, evicts the least recently seen, and an address that keeps coming back survives. */
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr keep = A("198.51.100.200");
+	uint64_t t = 1700000000 * S;
+
+	p.max_tracked = 100000;
+	p.maxretry = 3;
+	p.findtime_usec = 3600 * S;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+
+	ck_assert_int_eq(jail_hit(j, &keep, t, &ban), JAIL_COUNTED);
+	for (uint32_t i = 0; i < 1000000; i++) {
+		struct addr a = { .family = AF_INET6, .prefix = 128 };
+		a.bytes[0] = 0x20;
+		a.bytes[1] = 0x01;
+		a.bytes[2] = 0x0d;
+		a.bytes[3] = 0xb8;
+		memcpy(a.bytes + 12, &i, 4);
+		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
+		if (i % 50000 == 0)
+			ck_assert_int_eq(jail_hit(j, &keep, t, &ban),
+					 i == 0 ? JAIL_COUNTED : i == 50000 ? JAIL_BAN : JAIL_BANNED);
+		ck_assert_uint_le(jail_tracked(j), 100000);
+	}
+	ck_assert_uint_eq(jail_tracked(j), 100000);
+	ck_assert_uint_eq(jail_get_stats(j)->evictions, 1000001 - 100000);
+	/* keep came back often enough never to be the least recently seen: still known banned */
+	ck_assert_int_eq(jail_hit(j, &keep, t, &ban), JAIL_BANNED);
+
+	/* the first flood addresses were evicted: their counts start again */
+	struct addr first = { .family = AF_INET6, .prefix = 128 };
+	first.bytes[0] = 0x20;
+	first.bytes[1] = 0x01;
+	first.bytes[2] = 0x0d;
+	first.bytes[3] = 0xb8;
+	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_BAN);
+}
+END_TEST
+
+START_TEST(test_eviction_keeps_lookups_right)
+{
+	/* Small table, heavy churn: every address still found with its own count after many
+	 * deletions (backward-shift deletion must not lose entries in probe runs). */
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+
+	p.max_tracked = 7;
+	p.maxretry = 2;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	/* Round robin over 11 addresses with room for 7: every hit is a miss and an eviction. */
+	for (uint32_t round = 0; round < 2000; round++) {
+		struct addr a = { .family = AF_INET, .prefix = 32 };
+		uint32_t v = round % 11 + 1;
+		memcpy(a.bytes, &v, 4);
+		ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_COUNTED);
+		ck_assert_uint_le(jail_tracked(j), 7);
+	}
+	/* The 7 most recent (rounds 1993..1999) are found with their one hit: a second bans. */
+	for (uint32_t round = 1993; round < 2000; round++) {
+		struct addr a = { .family = AF_INET, .prefix = 32 };
+		uint32_t v = round % 11 + 1;
+		memcpy(a.bytes, &v, 4);
+		ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_BAN);
+	}
+	ck_assert_uint_eq(jail_tracked(j), 7);
+}
+END_TEST
+
+START_TEST(test_bad_params)
+{
+	struct jail_params p = params();
+	struct jail *j = NULL;
+	p.maxretry = 0;
+	ck_assert_int_eq(jail_new(&p, &j), -EINVAL);
+	p = params();
+	p.max_tracked = 0;
+	ck_assert_int_eq(jail_new(&p, &j), -EINVAL);
+	p = params();
+	p.bantime_factor = 0.5;
+	ck_assert_int_eq(jail_new(&p, &j), -EINVAL);
+	ck_assert_ptr_null(j);
+}
+END_TEST
+
+START_TEST(test_restore)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("192.0.2.50");
+
+	p.maxretry = 1;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_restore(j, &a, 2, 5000 * S), 0);
+	ck_assert_int_eq(jail_hit(j, &a, 4000 * S, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &a, 5000 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(ban.offence, 3);
+	ck_assert_uint_eq(ban.bantime_usec, 4 * 3600 * S);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("jail");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_window);
+	tcase_add_test(tc, test_maxretry_one_and_mapped);
+	tcase_add_test(tc, test_escalation);
+	tcase_add_test(tc, test_allowlist);
+	tcase_add_test(tc, test_flood_bounded);
+	tcase_add_test(tc, test_eviction_keeps_lookups_right);
+	tcase_add_test(tc, test_bad_params);
+	tcase_add_test(tc, test_restore);
+	suite_add_tcase(s, tc);
+	return test_run_suite(s);
+}
