@@ -1049,7 +1049,7 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 	c->dir = strdup(dir);
 	c->state_dir = strdup("/var/lib/waveguard");
 	c->log_level = LOG_INFO;
-	c->max_line = 4096;
+	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	if (!c->dir || !c->state_dir)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */

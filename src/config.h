@@ -11,6 +11,9 @@
 #include "filter.h"
 #include "macro.h"
 
+/* Longest line looked at unless [daemon] max_line says otherwise (Courier cuts at 1023). */
+#define CONFIG_DEFAULT_MAX_LINE 4096
+
 enum action_type {
 	ACTION_LOG, /* dry run: decisions are printed, nothing is banned */
 };

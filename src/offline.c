@@ -143,7 +143,7 @@ int offline_test_filter(const struct config_filter *cf, const char *input,
 		return EX_NOINPUT;
 
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
-	r = read_lines(fd, 65536, tf_line, &c, &st);
+	r = read_lines(fd, CONFIG_DEFAULT_MAX_LINE, tf_line, &c, &st);
 	uint64_t t1 = now_usec(CLOCK_MONOTONIC);
 	if (fd != STDIN_FILENO)
 		close(fd);
