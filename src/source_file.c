@@ -345,7 +345,8 @@ static void check_path(struct source_file *s)
 
 	if (stat(s->path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	if (s->cur.fd >= 0 && s->cur.dev == (uint64_t)st.st_dev && s->cur.ino == (uint64_t)st.st_ino)
+	if (s->cur.fd >= 0 && s->cur.dev == (uint64_t)st.st_dev &&
+	    s->cur.ino == (uint64_t)st.st_ino)
 		return;
 	if (tail_open(s, &t, NULL) < 0)
 		return; /* gone again, or unreadable: an IN_ATTRIB or IN_CREATE brings us back */

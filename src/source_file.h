@@ -28,7 +28,7 @@ struct source_file_stats {
 };
 
 /* Called for every complete line, without its '\n'. len <= max_line. The buffer is only valid
- * during the call. */
+ * during the call. Callbacks must not free the follower. */
 typedef void (*source_file_line_fn)(const char *line, size_t len, void *userdata);
 
 /* Called once after each batch of lines (one wake-up), e.g. to flush bans or mark the position
@@ -52,7 +52,7 @@ const struct source_file_stats *source_file_get_stats(const struct source_file *
 const char *source_file_get_path(const struct source_file *s);
 
 /* Text form of a position for the state file: "dev ino offset head_len head_hash" (decimal,
- * hash in hex). source_file_pos_parse returns 0 or -EINVAL. */
+ * hash in hex). format returns the length or -ENOBUFS; parse returns 0 or -EINVAL. */
 int source_file_pos_format(const struct source_file_pos *p, char *buf, size_t size);
 int source_file_pos_parse(const char *s, struct source_file_pos *ret);
 

@@ -894,7 +894,8 @@ START_TEST(test_pos_format_parse)
 	ck_assert_int_eq(source_file_pos_format(&p, buf, 10), -ENOBUFS);
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		q = p;
-		ck_assert_msg(source_file_pos_parse(bad[i], &q) == -EINVAL, "accepted \"%s\"", bad[i]);
+		ck_assert_msg(source_file_pos_parse(bad[i], &q) == -EINVAL, "accepted \"%s\"",
+			      bad[i]);
 		expect_pos_eq(&p, &q);
 	}
 }
