@@ -35,7 +35,9 @@ struct parser {
 	const char *buf;
 	size_t pos, len;
 	unsigned lineno;
-	bool continuation; /* the line just read starts with whitespace */
+	bool continuation;	     /* the line just read continues the previous key's value */
+	bool prev_key;		     /* a key was set since the last section header */
+	unsigned first_syntax_error; /* the line inih will report, already reported by us */
 
 	/* section state */
 	char section[128];
@@ -639,6 +641,13 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
+static void syntax_error(struct parser *p, const char *expected)
+{
+	perr(p, "%s:%u: syntax error: %s", p->file, p->lineno, expected);
+	if (!p->first_syntax_error)
+		p->first_syntax_error = p->lineno;
+}
+
 /* fgets() over the file's bytes that also counts lines, spots section headers and tells
  * continuation lines apart. Lines too long for inih are reported and replaced by blank ones. */
 static char *reader(char *str, int num, void *stream)
@@ -669,29 +678,47 @@ static char *reader(char *str, int num, void *stream)
 	memcpy(str, s, n);
 	str[n] = '\0';
 
-	p->continuation = n > 0 && (s[0] == ' ' || s[0] == '\t');
-	const char *t = s;
-	while (t < s + n && (*t == ' ' || *t == '\t'))
+	/* Classify the line as inih will (comment, continuation, section, key), so that every
+	 * syntax error is reported, not only the first one inih returns. */
+	bool indented = n > 0 && (s[0] == ' ' || s[0] == '\t');
+	const char *t = s, *e = s + n;
+	while (t < e && (*t == ' ' || *t == '\t'))
 		t++;
-	if (t < s + n && *t == '[') {
-		const char *close = memchr(t, ']', (size_t)(s + n - t));
-		if (close) {
-			char name[128];
-			size_t len = (size_t)(close - t - 1);
-			/* inih trims; so do we */
-			const char *a = t + 1;
-			while (len && (*a == ' ' || *a == '\t'))
-				a++, len--;
-			while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
-				len--;
-			if (len >= sizeof(name))
-				len = sizeof(name) - 1;
-			memcpy(name, a, len);
-			name[len] = '\0';
-			begin_section(p, name);
-			p->continuation = false;
-		}
+	while (e > t && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	p->continuation = false;
+	if (t == e || *t == ';' || *t == '#')
+		return str;
+	if (indented && p->prev_key) {
+		p->continuation = true;
+		return str;
 	}
+	if (*t == '[') {
+		const char *close = memchr(t, ']', (size_t)(e - t));
+		if (!close) {
+			syntax_error(p, "expected ']' to close the section name");
+			return str;
+		}
+		char name[128];
+		size_t len = (size_t)(close - t - 1);
+		const char *a = t + 1;
+		while (len && (*a == ' ' || *a == '\t'))
+			a++, len--;
+		while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, a, len);
+		name[len] = '\0';
+		begin_section(p, name);
+		p->prev_key = false;
+		return str;
+	}
+	if (memchr(t, '=', (size_t)(e - t)) || memchr(t, ':', (size_t)(e - t)))
+		p->prev_key = true;
+	else
+		syntax_error(p, "expected [section], key = value, an indented continuation line or a "
+				"# comment");
 	return str;
 }
 
@@ -731,13 +758,15 @@ static int parse_file(struct parser *p, const char *path)
 	p->section_ok = false;
 	p->last_key[0] = '\0';
 	p->n_seen = 0;
+	p->prev_key = false;
+	p->first_syntax_error = 0;
 
 	/* Regexes contain ';' and '#': only whole-line comments. Long regexes need long lines. */
 	ini_allow_inline_comments = false;
 	ini_max_line = MAX_CONFIG_LINE;
 	ini_allow_multiline = true;
 	r = ini_parse_stream(reader, p, handler, p);
-	if (r > 0)
+	if (r > 0 && (unsigned)r != p->first_syntax_error)
 		perr(p, "%s:%d: syntax error (expected [section], key = value, an indented "
 			"continuation line or a # comment)",
 		     path, r);
@@ -866,13 +895,14 @@ int config_compile_filter(const struct config_filter *f, const struct config_jai
 	return r;
 }
 
-/* Runs a filter's [test] samples; each failure is an error at the sample's line. */
-static void check_samples(const struct config_filter *cf, struct config_errors *errs)
+/* Compiles a filter with its own variables (a broken regex is an error even in a filter no
+ * jail uses yet) and runs its [test] samples; each failure is an error at the sample's line. */
+static void check_filter(const struct config_filter *cf, struct config_errors *errs)
 {
 	_cleanup_(filter_freep) struct filter *f = NULL;
 	struct logline_clock clock;
 
-	if (cf->n_samples == 0 || config_compile_filter(cf, NULL, &f, errs) < 0)
+	if (config_compile_filter(cf, NULL, &f, errs) < 0)
 		return;
 	/* RFC 3164 samples get the current year, as live lines would. */
 	logline_clock_init(&clock, (uint64_t)time(NULL) * USEC_PER_SEC);
@@ -923,7 +953,7 @@ static int load_filter_file(struct parser *p, const char *path, struct config_fi
 	else if (f->n_fail == 0)
 		perr(p, "%s: [filter] has no failregex", path);
 	if (p->errs->n == before)
-		check_samples(f, p->errs);
+		check_filter(f, p->errs);
 	return p->errs->n == before ? 0 : -EINVAL;
 }
 
@@ -993,8 +1023,11 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 		add_error(errs, "%s:%u: jail [%s]: bantime_max is shorter than bantime", j->file,
 			  j->line, j->name);
 
-	_cleanup_(filter_freep) struct filter *f = NULL;
-	config_compile_filter(j->filter, j, &f, errs);
+	/* Without overrides the filter compiled on its own already (and reported its errors). */
+	if (j->n_filter_vars) {
+		_cleanup_(filter_freep) struct filter *f = NULL;
+		config_compile_filter(j->filter, j, &f, errs);
+	}
 }
 
 static int load_dir(struct parser *p, const char *sub, enum file_kind kind)

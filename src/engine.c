@@ -21,8 +21,10 @@ static int jail_build(const struct config *c, const struct config_jail *cj, stru
 	allow = malloc((n_allow ? n_allow : 1) * sizeof(struct addr));
 	if (!allow)
 		return -ENOMEM;
-	memcpy(allow, c->allow, c->n_allow * sizeof(struct addr));
-	memcpy(allow + c->n_allow, cj->allow, cj->n_allow * sizeof(struct addr));
+	if (c->n_allow)
+		memcpy(allow, c->allow, c->n_allow * sizeof(struct addr));
+	if (cj->n_allow)
+		memcpy(allow + c->n_allow, cj->allow, cj->n_allow * sizeof(struct addr));
 
 	struct jail_params p = {
 		.maxretry = cj->maxretry,
