@@ -260,8 +260,10 @@ static void update_stamp(struct gen *g)
 
 static void msg_id(char *buf, size_t size)
 {
-	snprintf(buf, size, "%016" PRIX64 ".%08" PRIX32 ".%08" PRIX32, (uint64_t)(rnd64() & 0xfffffffffULL),
-		 (uint32_t)rnd64(), rnd(0x10000));
+	uint64_t a = rnd64() & 0xfffffffffULL;
+	uint32_t b = (uint32_t)rnd64();
+	uint32_t c = rnd(0x10000);
+	snprintf(buf, size, "%016" PRIX64 ".%08" PRIX32 ".%08" PRIX32, a, b, c);
 }
 
 static const char *user(void)
@@ -289,10 +291,12 @@ static void probe_user(char *buf, size_t size)
 {
 	static const char *const stems[] = { "info", "admin", "test", "sales", "user", "mail",
 					     "contact", "hr", "jobs", "noreply", "root", "abuse" };
-	if (rnd(3) == 0)
-		snprintf(buf, size, "%s", stems[rnd(12)]);
+	unsigned v = rnd(3);
+	const char *stem = stems[rnd(12)];
+	if (v == 0)
+		snprintf(buf, size, "%s", stem);
 	else
-		snprintf(buf, size, "%s%u", stems[rnd(12)], rnd(1000));
+		snprintf(buf, size, "%s%u", stem, rnd(1000));
 }
 
 static enum kind draw_kind(void)
@@ -306,113 +310,163 @@ static enum kind draw_kind(void)
 	return B_STARTED;
 }
 
-/* Writes the message part (after "host tag: ") and returns the tag. */
+/* Writes the message part (after "host tag: ") and returns the tag. Every random draw is its
+ * own statement: the order in which a compiler evaluates function arguments is unspecified, and
+ * the log must not depend on the compiler. */
 static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t size)
 {
 	char id[48], pu[32];
+	const char *a, *u, *d, *u2, *d2, *tag;
+	unsigned p, v, n;
 	uint32_t o;
 
 	switch (k) {
-	case B_STARTED: {
+	case B_STARTED:
 		/* Attackers connect too: one in three connections is from the wave. */
-		const char *a = rnd(3) == 0 ? g->off[pick_offender(g, i)] : benign_addr(g);
-		snprintf(m, size, "started,ip=[%s],port=[%u]", a, port());
+		a = rnd(3) == 0 ? g->off[pick_offender(g, i)] : benign_addr(g);
+		p = port();
+		snprintf(m, size, "started,ip=[%s],port=[%u]", a, p);
 		return "courieresmtpd";
-	}
 	case B_TIMEOUT:
-		snprintf(m, size, "[%s]: Connection timed out",
-			 rnd(2) ? g->off[pick_offender(g, i)] : benign_addr(g));
+		a = rnd(2) ? g->off[pick_offender(g, i)] : benign_addr(g);
+		snprintf(m, size, "[%s]: Connection timed out", a);
 		return "courieresmtpd";
 	case B_NEWMSG:
 		msg_id(id, sizeof(id));
-		snprintf(m, size, "newmsg,id=%s: dns; mx%u.%s ([%s])", id, rnd(10), domain(),
-			 benign_addr(g));
+		n = rnd(10);
+		d = domain();
+		a = benign_addr(g);
+		snprintf(m, size, "newmsg,id=%s: dns; mx%u.%s ([%s])", id, n, d, a);
 		return "courierd";
-	case B_CD_STARTED: {
-		const char *u = user(), *d = local_domain();
+	case B_CD_STARTED:
 		msg_id(id, sizeof(id));
+		u = user();
+		d = local_domain();
+		u2 = user();
+		d2 = domain();
 		snprintf(m, size, "started,id=%s,from=<%s@%s>,module=local,host=%s@%s,addr=<%s@%s>",
-			 id, user(), domain(), u, d, u, d);
+			 id, u2, d2, u, d, u, d);
 		return "courierd";
-	}
-	case B_DELIVERED: {
-		const char *u = user(), *d = local_domain();
+	case B_DELIVERED:
 		msg_id(id, sizeof(id));
+		u = user();
+		d = local_domain();
+		u2 = user();
+		d2 = domain();
+		n = 800 + rnd(200000);
 		snprintf(m, size, "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u,success: Message delivered.",
-			 id, user(), domain(), u, d, 800 + rnd(200000));
+			 id, u2, d2, u, d, n);
 		return "courierlocal";
-	}
 	case B_COMPLETED:
 		msg_id(id, sizeof(id));
 		snprintf(m, size, "completed,id=%s", id);
 		return "courierd";
 	case B_ESMTP_OUT:
 		msg_id(id, sizeof(id));
-		snprintf(m, size,
-			 "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u: 250 2.0.0 Ok: queued as %08" PRIX32,
-			 id, user(), local_domain(), user(), domain(), 800 + rnd(200000),
-			 (uint32_t)rnd64());
+		u = user();
+		d = local_domain();
+		u2 = user();
+		d2 = domain();
+		n = 800 + rnd(200000);
+		v = (uint32_t)rnd64();
+		snprintf(m, size, "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u: 250 2.0.0 Ok: queued as %08X",
+			 id, u, d, u2, d2, n, v);
 		return "courieresmtp";
 	case B_IMAP_LOGIN:
-		snprintf(m, size, "LOGIN, user=%s@%s, ip=[%s], port=[%u], protocol=%s", user(),
-			 local_domain(), benign_addr(g), port(), rnd(4) ? "IMAP" : "POP3");
-		return rnd(2) ? "imapd-ssl" : rnd(2) ? "imapd" : "pop3d-ssl";
-	case B_IMAP_LOGOUT:
+		u = user();
+		d = local_domain();
+		a = benign_addr(g);
+		p = port();
+		v = rnd(4);
+		snprintf(m, size, "LOGIN, user=%s@%s, ip=[%s], port=[%u], protocol=%s", u, d, a, p,
+			 v ? "IMAP" : "POP3");
+		return v ? (rnd(2) ? "imapd-ssl" : "imapd") : (rnd(2) ? "pop3d-ssl" : "pop3d");
+	case B_IMAP_LOGOUT: {
+		unsigned hd, bd, rc, sn, tm;
+		u = user();
+		d = local_domain();
+		a = benign_addr(g);
+		hd = rnd(5000);
+		bd = rnd(500000);
+		rc = rnd(5000);
+		sn = rnd(900000);
+		tm = rnd(3600);
 		snprintf(m, size,
 			 "LOGOUT, user=%s@%s, ip=[%s], headers=%u, body=%u, rcvd=%u, sent=%u, time=%u",
-			 user(), local_domain(), benign_addr(g), rnd(5000), rnd(500000), rnd(5000),
-			 rnd(900000), rnd(3600));
+			 u, d, a, hd, bd, rc, sn, tm);
 		return rnd(2) ? "imapd-ssl" : "imapd";
+	}
 	case B_POSTFIX:
+		a = benign_v4(g);
 		if (rnd(2))
-			snprintf(m, size, "connect from unknown[%s]", benign_v4(g));
-		else
+			snprintf(m, size, "connect from unknown[%s]", a);
+		else {
+			n = rnd(3);
 			snprintf(m, size,
 				 "disconnect from unknown[%s] ehlo=1 mail=1 rcpt=%u data=1 quit=1 "
 				 "commands=%u",
-				 benign_v4(g), 1 + rnd(3), 5 + rnd(3));
+				 a, 1 + n, 5 + n);
+		}
 		return rnd(2) ? "postfix/smtpd[2317]" : "postfix/smtpd[2419]";
-	case B_KERNEL:
+	case B_KERNEL: {
+		uint64_t up = g->now_usec - g->start_usec + 86400ULL * 1000000;
+		unsigned ttl, ipid, sport;
+		a = rnd(2) ? benign_v4(g) : offender_v4(g, i);
+		ttl = 40 + rnd(24);
+		ipid = rnd(65536);
+		sport = port();
+		p = rnd(4) ? 25 : 587;
 		snprintf(m, size,
-			 "[%u.%06u] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 "
+			 "[%" PRIu64 ".%06u] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 "
 			 "SRC=%s DST=192.0.2.1 LEN=60 TOS=0x00 PREC=0x00 TTL=%u ID=%u DF PROTO=TCP "
 			 "SPT=%u DPT=%u WINDOW=64240 RES=0x00 SYN URGP=0",
-			 (unsigned)((g->now_usec - g->start_usec) / 1000000) + 86400, rnd(1000000),
-			 rnd(2) ? benign_v4(g) : offender_v4(g, i),
-			 40 + rnd(24), rnd(65536), port(), rnd(4) ? 25 : 587);
+			 up / 1000000, (unsigned)(up % 1000000), a, ttl, ipid, sport, p);
 		return "kernel";
+	}
 	case B_NEAR_MISS:
 		/* "error,relay=" lines (the prefilter of two filters) that neither filter bans. */
 		probe_user(pu, sizeof(pu));
-		if (rnd(2))
+		a = benign_addr(g);
+		p = port();
+		u = user();
+		d = domain();
+		d2 = local_domain();
+		if (rnd(2)) {
+			const char *d3 = domain();
 			snprintf(m, size,
 				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 517 SPF fail "
 				 "validation: %s",
-				 benign_addr(g), port(), user(), domain(), pu, local_domain(),
-				 domain());
-		else
+				 a, p, u, d, pu, d2, d3);
+		} else
 			snprintf(m, size,
 				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 432 Mail temporarily "
 				 "rejected, try again later.",
-				 benign_addr(g), port(), user(), domain(), pu, local_domain());
+				 a, p, u, d, pu, d2);
 		return "courieresmtpd";
 	case B_CRON:
 		snprintf(m, size, "(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)");
 		return "CRON[4711]";
 	case A_DNSBL:
 		o = pick_offender(g, i);
+		p = port();
+		u = user();
+		d = domain();
+		u2 = user();
+		d2 = local_domain();
 		if (rnd(50) == 0) {
+			const char *ident = user();
 			snprintf(m, size,
 				 "error,relay=%s,port=%u,ident=%s,from=<%s@%s>,to=<%s@%s>: 511 "
 				 "Listed in zen.example.test",
-				 g->off[o], port(), user(), user(), domain(), user(), local_domain());
-			return "courieresmtpd";
+				 g->off[o], p, ident, u, d, u2, d2);
+		} else {
+			n = rnd(100);
+			snprintf(m, size,
+				 "error,relay=%s,port=%u,from=<%s%u@%s>,to=<%s@%s>: 511 Listed in "
+				 "zen.example.test, see http://www.example.test/query/ip/%s",
+				 g->off[o], p, u, n, d, u2, d2,
+				 g->off_v4[o][0] ? g->off_v4[o] : g->off[o]);
 		}
-		snprintf(m, size,
-			 "error,relay=%s,port=%u,from=<%s%u@%s>,to=<%s@%s>: 511 Listed in "
-			 "zen.example.test, see http://www.example.test/query/ip/%s",
-			 g->off[o], port(), user(), rnd(100), domain(), user(), local_domain(),
-			 g->off_v4[o][0] ? g->off_v4[o] : g->off[o]);
 		return "courieresmtpd";
 	case A_DROPPED:
 		snprintf(m, size, "dropped blocked connection from %s", g->off[pick_offender(g, i)]);
@@ -420,57 +474,83 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 	case A_550:
 		o = pick_offender(g, i);
 		probe_user(pu, sizeof(pu));
-		if (rnd(100) == 0) {
+		p = port();
+		d2 = local_domain();
+		v = rnd(100);
+		if (v == 0) {
 			/* Client text naming another address: the relay= one is the offender. */
 			g->hostile++;
+			d = domain();
 			snprintf(m, size,
 				 "error,relay=%s,port=%u,from=<error,relay=::ffff:203.0.113.9@%s>,"
 				 "to=<::ffff:203.0.113.9@%s>: 550 User <::ffff:203.0.113.9> unknown",
-				 g->off[o], port(), domain(), local_domain());
-		} else if (rnd(4) == 0)
+				 g->off[o], p, d, d2);
+		} else if (v < 25)
 			snprintf(m, size, "error,relay=%s,port=%u,from=<>,to=<%s@%s>: 550 User unknown.",
-				 g->off[o], port(), pu, local_domain());
-		else
+				 g->off[o], p, pu, d2);
+		else {
+			u = user();
+			d = domain();
 			snprintf(m, size,
 				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 550 User <%s> unknown",
-				 g->off[o], port(), user(), domain(), pu, local_domain(), pu);
+				 g->off[o], p, u, d, pu, d2, pu);
+		}
 		return "courieresmtpd";
 	case A_513:
+		o = pick_offender(g, i);
 		probe_user(pu, sizeof(pu));
+		p = port();
+		u = user();
+		d = domain();
+		d2 = domain();
 		snprintf(m, size,
 			 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 513 Relaying denied.",
-			 g->off[pick_offender(g, i)], port(), user(), domain(), pu, domain());
+			 g->off[o], p, u, d, pu, d2);
 		return "courieresmtpd";
 	case A_535: {
 		static const char *const cmds[] = { "AUTH LOGIN", "AUTH PLAIN AGFkbWluAHBhc3N3b3Jk",
 						    "YWRtaW4=", "cGFzc3dvcmQ=" };
-		unsigned t = rnd(10);
+		o = pick_offender(g, i);
+		p = port();
+		n = rnd(4);
+		v = rnd(10);
 		snprintf(m, size, "error,relay=%s,port=%u,msg=\"535 Authentication failed.\",cmd: %s",
-			 g->off[pick_offender(g, i)], port(), cmds[rnd(4)]);
-		return t < 7 ? "courieresmtpd" : t < 9 ? "esmtpd-msa" : "esmtpd-ssl";
+			 g->off[o], p, cmds[n]);
+		/* SMTP AUTH also comes in on the submission ports. */
+		return v < 7 ? "courieresmtpd" : v < 9 ? "esmtpd-msa" : "esmtpd-ssl";
 	}
 	case A_LOGIN_FAILED: {
 		static const char *const tags[] = { "imapd", "imapd-ssl", "pop3d", "pop3d-ssl" };
-		const char *tag = tags[rnd(4)];
-		unsigned v = rnd(100);
+		tag = tags[rnd(4)];
+		v = rnd(100);
 		if (v == 0) {
 			/* A webmail on the host itself: matched, but allowlisted. */
 			g->allowlisted++;
+			u = user();
+			d = local_domain();
+			p = port();
 			snprintf(m, size, "LOGIN FAILED, user=%s@%s, ip=[::ffff:127.0.0.1], port=[%u]",
-				 user(), local_domain(), port());
+				 u, d, p);
 		} else if (v == 1) {
 			/* user= is the client's text: the last ip=[...] is Courier's. */
 			g->hostile++;
+			o = pick_offender(g, i);
+			p = port();
 			snprintf(m, size,
 				 "LOGIN FAILED, user=x, ip=[::ffff:203.0.113.66], port=[1], ip=[%s], "
 				 "port=[%u]",
-				 g->off[pick_offender(g, i)], port());
-		} else if (v < 20)
-			snprintf(m, size, "LOGIN FAILED, method=PLAIN, ip=[%s]",
-				 g->off[pick_offender(g, i)]);
-		else
-			snprintf(m, size, "LOGIN FAILED, user=%s@%s, ip=[%s], port=[%u]", user(),
-				 local_domain(), g->off[pick_offender(g, i)], port());
+				 g->off[o], p);
+		} else if (v < 20) {
+			o = pick_offender(g, i);
+			snprintf(m, size, "LOGIN FAILED, method=PLAIN, ip=[%s]", g->off[o]);
+		} else {
+			u = user();
+			d = local_domain();
+			o = pick_offender(g, i);
+			p = port();
+			snprintf(m, size, "LOGIN FAILED, user=%s@%s, ip=[%s], port=[%u]", u, d,
+				 g->off[o], p);
+		}
 		return tag;
 	}
 	case A_PERIP:

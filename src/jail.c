@@ -31,7 +31,7 @@ struct jail {
 	uint64_t *times;       /* max_tracked rings of maxretry */
 	uint32_t n_entries;
 	uint32_t lru_head, lru_tail; /* most / least recently seen */
-	uint32_t *table;	     /* entry index or NIL */
+	uint32_t *table;	     /* entry index + 1; 0 = empty, so calloc's untouched pages serve */
 	uint32_t mask;
 	struct jail_stats stats;
 };
@@ -63,12 +63,11 @@ int jail_new(const struct jail_params *p, struct jail **ret)
 		size <<= 1;
 	j->mask = (uint32_t)(size - 1);
 	/* calloc of large blocks maps untouched pages: memory grows with use, not with the cap. */
-	j->table = malloc(size * sizeof(uint32_t));
+	j->table = calloc(size, sizeof(uint32_t));
 	j->entries = calloc(p->max_tracked, sizeof(struct entry));
 	j->times = calloc((size_t)p->max_tracked * p->maxretry, sizeof(uint64_t));
 	if (!j->table || !j->entries || !j->times)
 		return jail_free(j), -ENOMEM;
-	memset(j->table, 0xff, size * sizeof(uint32_t));
 	j->lru_head = j->lru_tail = NIL;
 	if (getrandom(j->key, sizeof(j->key), GRND_NONBLOCK) != sizeof(j->key)) {
 		/* Early boot without entropy: a weaker key beats not starting. */
@@ -116,12 +115,22 @@ static void lru_push_front(struct jail *j, uint32_t i)
 		j->lru_tail = i;
 }
 
+static inline uint32_t slot_get(const struct jail *j, uint32_t s)
+{
+	return j->table[s] ? j->table[s] - 1 : NIL;
+}
+
+static inline void slot_set(struct jail *j, uint32_t s, uint32_t i)
+{
+	j->table[s] = i == NIL ? 0 : i + 1;
+}
+
 /* Returns the table slot holding a, or the empty slot where it would go. */
 static uint32_t find_slot(const struct jail *j, const struct addr *a, uint32_t hash)
 {
 	uint32_t s = hash & j->mask;
 	for (;;) {
-		uint32_t i = j->table[s];
+		uint32_t i = slot_get(j, s);
 		if (i == NIL || addr_equal(&j->entries[i].addr, a))
 			return s;
 		s = (s + 1) & j->mask;
@@ -135,24 +144,24 @@ static void table_delete(struct jail *j, uint32_t s)
 	uint32_t hole = s, t = s;
 	for (;;) {
 		t = (t + 1) & j->mask;
-		uint32_t i = j->table[t];
+		uint32_t i = slot_get(j, t);
 		if (i == NIL)
 			break;
 		uint32_t home = j->entries[i].hash & j->mask;
 		/* Move i into the hole unless its home lies cyclically in (hole, t]. */
 		bool stays = hole <= t ? (home > hole && home <= t) : (home > hole || home <= t);
 		if (!stays) {
-			j->table[hole] = i;
+			slot_set(j, hole, i);
 			hole = t;
 		}
 	}
-	j->table[hole] = NIL;
+	slot_set(j, hole, NIL);
 }
 
 static uint32_t lookup(const struct jail *j, const struct addr *a)
 {
 	uint32_t s = find_slot(j, a, (uint32_t)addr_hash(a, j->key));
-	return j->table[s];
+	return slot_get(j, s);
 }
 
 /* Returns the entry index for a, creating (and evicting the least recently seen) when needed. */
@@ -160,7 +169,7 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 {
 	uint32_t hash = (uint32_t)addr_hash(a, j->key);
 	uint32_t s = find_slot(j, a, hash);
-	uint32_t i = j->table[s];
+	uint32_t i = slot_get(j, s);
 
 	if (i != NIL) {
 		lru_unlink(j, i);
@@ -178,7 +187,7 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 		s = find_slot(j, a, hash);
 	}
 	j->entries[i] = (struct entry){ .addr = *a, .hash = hash };
-	j->table[s] = i;
+	slot_set(j, s, i);
 	lru_push_front(j, i);
 	return i;
 }
