@@ -13,7 +13,7 @@
 #include "macro.h"
 
 /* IPv4, IPv4-mapped IPv6, or IPv6; loose on purpose, addr_parse() has the last word. */
-const char filter_host_regex[] = "(?<host>(?:::ffff:)?(?:\\d{1,3}\\.){3}\\d{1,3}"
+const char filter_host_regex[] = "(?<host>(?:::[fF]{4}:)?(?:\\d{1,3}\\.){3}\\d{1,3}"
 				 "|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})";
 
 struct regex {

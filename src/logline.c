@@ -138,6 +138,10 @@ size_t logline_parse_rfc3339(const char *s, size_t len, uint64_t *ret_usec)
 	} else
 		return 0;
 
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (mday > mdays[mon - 1] || (mon == 2 && mday == 29 && !leap))
+		return 0;
 	int64_t t = days_from_civil(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec - offset;
 	if (t < 0)
 		return 0;
