@@ -127,7 +127,9 @@ static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	(void)s;
 	(void)usec;
-	return save_positions(userdata), 0;
+	/* A failure is logged; the next batch tries again. */
+	(void)save_positions(userdata);
+	return 0;
 }
 
 static void on_batch(struct source_file *f, void *userdata)
@@ -139,9 +141,13 @@ static void on_batch(struct source_file *f, void *userdata)
 
 	/* The reference for the year of RFC 3164 stamps moves with time (December -> January). */
 	logline_clock_init(&s->clock, realtime_now(m));
-	if (m->positions_dirty)
-		return;
 	m->positions_dirty = true;
+	/* Saved at most once a second while lines flow; a failed save is retried after the next
+	 * batch, since the timer is armed whenever it is off. */
+	int enabled = SD_EVENT_OFF;
+	sd_event_source_get_enabled(m->save_timer, &enabled);
+	if (enabled != SD_EVENT_OFF)
+		return;
 	if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
 		sd_event_source_set_time(m->save_timer, now + SAVE_DELAY_USEC);
 		sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
@@ -196,9 +202,11 @@ int manager_new(struct config *config, struct manager **ret)
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
+	(void)s;
+
 	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
 	sd_notify(0, "STOPPING=1");
-	return sd_event_exit(m->event, 0), (void)s, 0;
+	return sd_event_exit(m->event, 0);
 }
 
 int manager_start(struct manager *m)
@@ -287,7 +295,8 @@ int manager_run(struct manager *m)
 		   m->engine->n_jails);
 	log_info("ready: %zu jails, %zu log files", m->engine->n_jails, m->n_sources);
 	r = sd_event_loop(m->event);
-	save_positions(m);
+	if (m->positions_dirty)
+		save_positions(m);
 	log_info("stopped: %llu lines, %llu ban decisions, %llu events",
 		 (unsigned long long)m->lines, (unsigned long long)m->bans,
 		 (unsigned long long)m->events);
