@@ -1,4 +1,4 @@
-/* Jails: an open-addressing table (linear probing, keyed hash) of tracked addresses over a
+/* Jails: an address index (addrindex) over a
  * preallocated entry pool with an LRU list, so that the hot path never allocates and a flood of
  * distinct addresses costs a bounded amount of memory. Each entry keeps the times of its last
  * maxretry hits in a ring: the window test is one comparison. */
@@ -6,8 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-
+#include "addrindex.h"
 #include "jail.h"
 #include "macro.h"
 
@@ -15,7 +14,6 @@
 
 struct entry {
 	struct addr addr;
-	uint32_t hash; /* low bits of the table hash, to re-home entries on deletion */
 	uint32_t lru_prev, lru_next;
 	uint32_t offences;
 	uint32_t nhits; /* hits in the ring (<= maxretry) */
@@ -26,20 +24,23 @@ struct entry {
 struct jail {
 	struct jail_params p;
 	struct addr *allow;
-	uint64_t key[2];
 	struct entry *entries; /* pool of max_tracked */
 	uint64_t *times;       /* max_tracked rings of maxretry */
 	uint32_t n_entries;
 	uint32_t lru_head, lru_tail; /* most / least recently seen */
-	uint32_t *table;	     /* entry index + 1; 0 = empty, so calloc's untouched pages serve */
-	uint32_t mask;
+	struct addrindex index;
 	struct jail_stats stats;
 };
+
+static const struct addr *entry_key(uint32_t pos, const void *ctx)
+{
+	const struct jail *j = ctx;
+	return &j->entries[pos].addr;
+}
 
 int jail_new(const struct jail_params *p, struct jail **ret)
 {
 	struct jail *j;
-	size_t size = 1;
 
 	if (p->maxretry < 1 || p->max_tracked < 1 || p->max_tracked > (1u << 30) ||
 	    p->bantime_factor < 1.0 || p->prefix4 > 32 || p->prefix6 > 128)
@@ -59,21 +60,12 @@ int jail_new(const struct jail_params *p, struct jail **ret)
 	}
 	j->p.allow = j->allow;
 
-	while (size < (size_t)p->max_tracked * 2)
-		size <<= 1;
-	j->mask = (uint32_t)(size - 1);
 	/* calloc of large blocks maps untouched pages: memory grows with use, not with the cap. */
-	j->table = calloc(size, sizeof(uint32_t));
 	j->entries = calloc(p->max_tracked, sizeof(struct entry));
 	j->times = calloc((size_t)p->max_tracked * p->maxretry, sizeof(uint64_t));
-	if (!j->table || !j->entries || !j->times)
+	if (!j->entries || !j->times || addrindex_init(&j->index, p->max_tracked, entry_key, j) < 0)
 		return jail_free(j), -ENOMEM;
 	j->lru_head = j->lru_tail = NIL;
-	if (getrandom(j->key, sizeof(j->key), GRND_NONBLOCK) != sizeof(j->key)) {
-		/* Early boot without entropy: a weaker key beats not starting. */
-		j->key[0] = (uint64_t)(uintptr_t)j ^ 0x9e3779b97f4a7c15ULL;
-		j->key[1] = (uint64_t)(uintptr_t)&size;
-	}
 	*ret = j;
 	return 0;
 }
@@ -83,7 +75,7 @@ struct jail *jail_free(struct jail *j)
 	if (!j)
 		return NULL;
 	free(j->allow);
-	free(j->table);
+	addrindex_done(&j->index);
 	free(j->entries);
 	free(j->times);
 	free(j);
@@ -115,63 +107,12 @@ static void lru_push_front(struct jail *j, uint32_t i)
 		j->lru_tail = i;
 }
 
-static inline uint32_t slot_get(const struct jail *j, uint32_t s)
-{
-	return j->table[s] ? j->table[s] - 1 : NIL;
-}
-
-static inline void slot_set(struct jail *j, uint32_t s, uint32_t i)
-{
-	j->table[s] = i == NIL ? 0 : i + 1;
-}
-
-/* Returns the table slot holding a, or the empty slot where it would go. */
-static uint32_t find_slot(const struct jail *j, const struct addr *a, uint32_t hash)
-{
-	uint32_t s = hash & j->mask;
-	for (;;) {
-		uint32_t i = slot_get(j, s);
-		if (i == NIL || addr_equal(&j->entries[i].addr, a))
-			return s;
-		s = (s + 1) & j->mask;
-	}
-}
-
-/* Deletes the entry at slot s, shifting later members of its probe run back (no tombstones,
- * so lookups stay short however many evictions happen). */
-static void table_delete(struct jail *j, uint32_t s)
-{
-	uint32_t hole = s, t = s;
-	for (;;) {
-		t = (t + 1) & j->mask;
-		uint32_t i = slot_get(j, t);
-		if (i == NIL)
-			break;
-		uint32_t home = j->entries[i].hash & j->mask;
-		/* Move i into the hole unless its home lies cyclically in (hole, t]. */
-		bool stays = hole <= t ? (home > hole && home <= t) : (home > hole || home <= t);
-		if (!stays) {
-			slot_set(j, hole, i);
-			hole = t;
-		}
-	}
-	slot_set(j, hole, NIL);
-}
-
-static uint32_t lookup(const struct jail *j, const struct addr *a)
-{
-	uint32_t s = find_slot(j, a, (uint32_t)addr_hash(a, j->key));
-	return slot_get(j, s);
-}
-
 /* Returns the entry index for a, creating (and evicting the least recently seen) when needed. */
 static uint32_t get_entry(struct jail *j, const struct addr *a)
 {
-	uint32_t hash = (uint32_t)addr_hash(a, j->key);
-	uint32_t s = find_slot(j, a, hash);
-	uint32_t i = slot_get(j, s);
+	uint32_t i = addrindex_find(&j->index, a);
 
-	if (i != NIL) {
+	if (i != ADDRINDEX_NONE) {
 		lru_unlink(j, i);
 		lru_push_front(j, i);
 		return i;
@@ -181,13 +122,11 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 	else {
 		i = j->lru_tail;
 		lru_unlink(j, i);
-		table_delete(j, find_slot(j, &j->entries[i].addr, j->entries[i].hash));
+		addrindex_remove(&j->index, &j->entries[i].addr);
 		j->stats.evictions++;
-		/* The deletion may have moved entries: the free slot for a is found again. */
-		s = find_slot(j, a, hash);
 	}
-	j->entries[i] = (struct entry){ .addr = *a, .hash = hash };
-	slot_set(j, s, i);
+	j->entries[i] = (struct entry){ .addr = *a };
+	addrindex_insert(&j->index, a, i);
 	lru_push_front(j, i);
 	return i;
 }
@@ -262,8 +201,8 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 
 void jail_forget_ban(struct jail *j, const struct addr *a)
 {
-	uint32_t i = lookup(j, a);
-	if (i != NIL)
+	uint32_t i = addrindex_find(&j->index, a);
+	if (i != ADDRINDEX_NONE)
 		j->entries[i].banned_until = 0;
 }
 
