@@ -1,0 +1,55 @@
+/* The ban table: every ban waveguard has put in the kernel (network, jail, offender, expiry,
+ * offence count), in memory and in an append-only file in the state directory. A line is
+ * appended per change with one write(), so a SIGKILL at any moment leaves a file that replays
+ * to the last completed change. Expired bans are remembered for a while for their offence
+ * counts (repeat offenders get longer bans across restarts). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "macro.h"
+
+#define BAN_JAIL_MAX 64
+
+struct ban {
+	struct addr addr; /* the banned network: the table's key */
+	struct addr host; /* the offender whose hits decided it */
+	char jail[BAN_JAIL_MAX];
+	uint64_t since_usec, until_usec; /* realtime */
+	uint32_t offence;
+};
+
+struct bans;
+
+/* Opens (creating) the file at path, replays it, forgets records whose ban ended more than
+ * memory_usec before now, and rewrites it compactly. *ret_bad counts lines that could not be
+ * read (a torn last line after a power loss). Returns 0 or -errno. */
+int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct bans **ret,
+	      unsigned *ret_bad);
+
+/* Records a ban (replacing any record for the same network). Returns 0 or -errno (the record
+ * is kept in memory even when the file cannot be written). */
+int bans_add(struct bans *b, const struct ban *ban);
+
+/* Marks the ban of network a as lifted now (the offence count is kept). Returns 0, -ENOENT
+ * when a is not banned, or -errno. */
+int bans_lift(struct bans *b, const struct addr *a, uint64_t now_usec);
+
+/* The record for network a, or NULL. */
+const struct ban *bans_find(const struct bans *b, const struct addr *a);
+
+/* All records, active or not: i from 0 to bans_size()-1. */
+size_t bans_size(const struct bans *b);
+const struct ban *bans_get(const struct bans *b, size_t i);
+
+/* Records with until > now. */
+size_t bans_active(const struct bans *b, uint64_t now_usec);
+
+/* Drops records whose ban ended more than memory_usec ago and rewrites the file when it has
+ * grown well past what it describes. Returns 0 or -errno. */
+int bans_maintain(struct bans *b, uint64_t now_usec);
+
+struct bans *bans_free(struct bans *b);
+DEFINE_FREE_FUNC(struct bans, bans_free)
