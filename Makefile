@@ -41,16 +41,19 @@ deps: $(STAMP)
 
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(STAMP)
 	@mkdir -p $(BUILD)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libwaveguard.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BUILD)/waveguard: $(BUILD)/main.o $(BUILD)/libwaveguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 $(BUILD)/check_%: test/check_%.c test/testutil.h $(BUILD)/libwaveguard.a | $(STAMP)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(BUILD)/libwaveguard.a \
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(BUILD)/libwaveguard.a \
 		$(CHECK_LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 # Config files drive a root daemon and are refused when group/world-writable: a checkout made

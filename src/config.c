@@ -278,9 +278,9 @@ static void begin_section(struct parser *p, const char *name)
 
 	switch (p->kind) {
 	case KIND_MAIN:
-		if (strcmp(name, "daemon") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [daemon])", p->file, p->lineno,
-			     name);
+		if (strcmp(name, "daemon") != 0 && strcmp(name, "nft") != 0) {
+			perr(p, "%s:%u: unknown section [%s] (expected [daemon] or [nft])", p->file,
+			     p->lineno, name);
 			p->section_ok = false;
 		}
 		break;
@@ -382,11 +382,14 @@ static void daemon_key(struct parser *p, const char *key, const char *value, boo
 		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
 		return;
 	}
-	if (strcmp(key, "state_dir") == 0) {
+	if (strcmp(key, "state_dir") == 0 || strcmp(key, "control_socket") == 0) {
 		if (value[0] != '/')
 			BAD_VALUE(p, key, value, "an absolute path");
 		else
-			set_str(p, &c->state_dir, value);
+			set_str(p, key[0] == 's' ? &c->state_dir : &c->control_socket, value);
+	} else if (strcmp(key, "offence_memory") == 0) {
+		if (config_parse_duration(value, &c->offence_memory_usec) < 0)
+			BAD_VALUE(p, key, value, "a duration such as 1d or 4w");
 	} else if (strcmp(key, "log_level") == 0) {
 		int l = log_level_from_string(value);
 		if (l < 0)
@@ -400,8 +403,82 @@ static void daemon_key(struct parser *p, const char *key, const char *value, boo
 		else
 			c->max_line = v;
 	} else
-		perr(p, "%s:%u: unknown key '%s' in [daemon] (expected state_dir, log_level, "
-			"max_line or allow)",
+		perr(p, "%s:%u: unknown key '%s' in [daemon] (expected state_dir, control_socket, "
+			"offence_memory, log_level, max_line or allow)",
+		     p->file, p->lineno, key);
+}
+
+static bool valid_nft_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static void add_port(struct parser *p, const char *word, void *arg)
+{
+	struct config_nft *n = arg;
+	unsigned v;
+
+	if (strcmp(word, "all") == 0) {
+		n->all_ports = true;
+		return;
+	}
+	if (parse_uint(word, 1, 65535, &v) < 0) {
+		perr(p, "%s:%u: ports: '%s': expected port numbers (1-65535) or all", p->file,
+		     p->lineno, word);
+		return;
+	}
+	if (n->n_ports >= ELEMENTSOF(n->ports)) {
+		perr(p, "%s:%u: ports: at most %zu ports", p->file, p->lineno, ELEMENTSOF(n->ports));
+		return;
+	}
+	n->ports[n->n_ports++] = (uint16_t)v;
+}
+
+static void nft_key(struct parser *p, const char *key, const char *value, bool cont)
+{
+	struct config_nft *n = &p->cfg->nft;
+
+	if (strcmp(key, "ports") == 0) {
+		if (!cont) {
+			n->n_ports = 0;
+			n->all_ports = false;
+		}
+		for_words(p, value, add_port, n);
+		if (n->all_ports && n->n_ports)
+			perr(p, "%s:%u: ports: either port numbers or all", p->file, p->lineno);
+		return;
+	}
+	if (cont) {
+		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
+		return;
+	}
+	char **dst = strcmp(key, "table") == 0	? &n->table
+		     : strcmp(key, "set4") == 0 ? &n->set4
+		     : strcmp(key, "set6") == 0 ? &n->set6
+		     : strcmp(key, "chain") == 0 ? &n->chain
+						 : NULL;
+	if (dst) {
+		if (!valid_nft_name(value))
+			BAD_VALUE(p, key, value, "a name of letters, digits, '_' and '-' (at most 63)");
+		else
+			set_str(p, dst, value);
+	} else if (strcmp(key, "priority") == 0) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || *end || end == value || v < -400 || v > 400)
+			BAD_VALUE(p, key, value, "a number from -400 to 400");
+		else
+			n->priority = (int)v;
+	} else
+		perr(p, "%s:%u: unknown key '%s' in [nft] (expected table, set4, set6, chain, "
+			"ports or priority)",
 		     p->file, p->lineno, key);
 }
 
@@ -506,15 +583,56 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 	if (cont)
 		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
 	else if (strcmp(key, "type") == 0) {
+		a->line = p->lineno;
 		if (strcmp(value, "log") == 0)
 			a->type = ACTION_LOG;
+		else if (strcmp(value, "nft") == 0)
+			a->type = ACTION_NFT;
+		else if (strcmp(value, "exec") == 0)
+			a->type = ACTION_EXEC;
 		else
-			BAD_VALUE(p, key, value, "log");
+			BAD_VALUE(p, key, value, "log, nft or exec");
 	} else if (strcmp(key, "description") == 0)
 		set_str(p, &a->description, value);
-	else
-		perr(p, "%s:%u: unknown key '%s' in [action] (expected type or description)",
+	else if (strcmp(key, "ban") == 0 || strcmp(key, "unban") == 0) {
+		bool ban = key[0] == 'b';
+		if (value[0] != '/')
+			BAD_VALUE(p, key, value,
+				  "a command line starting with an absolute program path");
+		else {
+			set_str(p, ban ? &a->ban_cmd : &a->unban_cmd, value);
+			*(ban ? &a->ban_line : &a->unban_line) = p->lineno;
+		}
+	} else if (strcmp(key, "timeout") == 0) {
+		if (config_parse_duration(value, &a->timeout_usec) < 0 || a->timeout_usec == 0)
+			BAD_VALUE(p, key, value, "a duration such as 10s");
+	} else
+		perr(p, "%s:%u: unknown key '%s' in [action] (expected type, description, ban, "
+			"unban or timeout)",
 		     p->file, p->lineno, key);
+}
+
+static void check_action(struct parser *p, const struct config_action *a)
+{
+	if (!a->line)
+		perr(p, "%s: [action] has no 'type =' (expected log, nft or exec)", a->file);
+	else if (a->type == ACTION_EXEC && !a->ban_cmd)
+		perr(p, "%s:%u: an exec action needs 'ban = /path/to/program ARGS' (%%ip%%, "
+			"%%jail%%, %%bantime%%)",
+		     a->file, a->line);
+	else if (a->type != ACTION_EXEC && (a->ban_cmd || a->unban_cmd))
+		perr(p, "%s:%u: 'ban =' and 'unban =' belong to exec actions", a->file,
+		     a->ban_cmd ? a->ban_line : a->unban_line);
+}
+
+static void add_action_name(struct parser *p, const char *word, void *arg)
+{
+	(void)arg;
+	if (!valid_name(word))
+		perr(p, "%s:%u: action '%s': expected the name of a file in actions/ without .conf",
+		     p->file, p->lineno, word);
+	else if (!strv_push(&p->jail->action_names, &p->jail->n_actions, word))
+		p->failed_alloc = 1;
 }
 
 static void jail_key(struct parser *p, const char *key, const char *value, bool cont)
@@ -561,12 +679,8 @@ static void jail_key(struct parser *p, const char *key, const char *value, bool 
 			j->filter_line = p->lineno;
 		}
 	} else if (strcmp(key, "action") == 0) {
-		if (!valid_name(value))
-			BAD_VALUE(p, key, value, "an action name (a file in actions/ without .conf)");
-		else {
-			set_str(p, &j->action_name, value);
-			j->action_line = p->lineno;
-		}
+		j->action_line = p->lineno;
+		for_words(p, value, add_action_name, NULL);
 	} else if (strcmp(key, "maxretry") == 0) {
 		if (parse_uint(value, 1, 1000, &j->maxretry) < 0)
 			BAD_VALUE(p, key, value, "a number of hits from 1 to 1000");
@@ -626,7 +740,10 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	switch (p->kind) {
 	case KIND_MAIN:
-		daemon_key(p, name, value, cont);
+		if (strcmp(p->section, "nft") == 0)
+			nft_key(p, name, value, cont);
+		else
+			daemon_key(p, name, value, cont);
 		break;
 	case KIND_FILTER:
 		filter_key(p, name, value, cont);
@@ -1010,12 +1127,20 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 				  j->file, j->filter_var_lines[i], j->filter_name,
 				  j->filter_vars[i].name);
 	}
-	if (!j->action_name)
-		j->action_name = strdup("log");
-	j->action = j->action_name ? find_action(c, j->action_name) : NULL;
-	if (!j->action)
-		add_error(errs, "%s:%u: unknown action '%s' (expected the name of a file in %s/actions/)",
-			  j->file, j->action_line ? j->action_line : j->line, j->action_name, c->dir);
+	if (j->n_actions == 0 && !strv_push(&j->action_names, &j->n_actions, "nft-set"))
+		return;
+	j->actions = calloc(j->n_actions, sizeof(*j->actions));
+	if (!j->actions)
+		return;
+	for (size_t i = 0; i < j->n_actions; i++) {
+		j->actions[i] = find_action(c, j->action_names[i]);
+		if (!j->actions[i])
+			add_error(errs,
+				  "%s:%u: unknown action '%s' (expected the name of a file in "
+				  "%s/actions/)",
+				  j->file, j->action_line ? j->action_line : j->line,
+				  j->action_names[i], c->dir);
+	}
 	if (j->enabled && j->n_sources == 0)
 		add_error(errs, "%s:%u: jail [%s] has no 'source =' (expected one or more log files)",
 			  j->file, j->line, j->name);
@@ -1056,7 +1181,10 @@ static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
 			else {
 				p->kind = KIND_ACTION;
 				p->action = a;
+				a->timeout_usec = 10 * USEC_PER_SEC;
 				r = parse_file(p, files[i]);
+				if (r >= 0)
+					check_action(p, a);
 			}
 		} else {
 			p->kind = KIND_JAILS;
@@ -1081,9 +1209,21 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 		return -ENOMEM;
 	c->dir = strdup(dir);
 	c->state_dir = strdup("/var/lib/waveguard");
+	c->control_socket = strdup("/run/waveguard/control");
+	c->offence_memory_usec = 30ULL * 86400 * USEC_PER_SEC;
+	c->nft.table = strdup("waveguard");
+	c->nft.set4 = strdup("ban4");
+	c->nft.set6 = strdup("ban6");
+	c->nft.chain = strdup("input");
+	c->nft.ports[0] = 25;
+	c->nft.ports[1] = 465;
+	c->nft.ports[2] = 587;
+	c->nft.n_ports = 3;
+	c->nft.priority = -10;
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
-	if (!c->dir || !c->state_dir)
+	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
+	    !c->nft.set6 || !c->nft.chain)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */
 	static const char *const default_allow[] = { "127.0.0.0/8", "::1" };
@@ -1128,6 +1268,8 @@ struct config *config_free(struct config *c)
 		free(c->actions[i].name);
 		free(c->actions[i].file);
 		free(c->actions[i].description);
+		free(c->actions[i].ban_cmd);
+		free(c->actions[i].unban_cmd);
 	}
 	free(c->actions);
 	for (size_t i = 0; i < c->n_jails; i++) {
@@ -1142,12 +1284,18 @@ struct config *config_free(struct config *c)
 		free(j->filter_vars);
 		free(j->filter_var_lines);
 		strv_free(j->sources, j->n_sources);
-		free(j->action_name);
+		strv_free(j->action_names, j->n_actions);
+		free(j->actions);
 		free(j->allow);
 	}
 	free(c->jails);
 	free(c->allow);
 	free(c->state_dir);
+	free(c->control_socket);
+	free(c->nft.table);
+	free(c->nft.set4);
+	free(c->nft.set6);
+	free(c->nft.chain);
 	free(c->dir);
 	free(c);
 	return NULL;

@@ -15,12 +15,28 @@
 #define CONFIG_DEFAULT_MAX_LINE 4096
 
 enum action_type {
-	ACTION_LOG, /* dry run: decisions are printed, nothing is banned */
+	ACTION_LOG,  /* decisions are printed and logged, nothing is banned */
+	ACTION_NFT,  /* an element in waveguard's nftables sets, with the ban's timeout */
+	ACTION_EXEC, /* an admin's command, run without a shell (argv template) */
 };
 
 struct config_action {
 	char *name, *file, *description;
+	unsigned line;
 	enum action_type type;
+	/* ACTION_EXEC: argv templates with %ip%, %jail%, %bantime% (unban may be NULL) */
+	char *ban_cmd, *unban_cmd;
+	unsigned ban_line, unban_line;
+	uint64_t timeout_usec;
+};
+
+/* [nft]: waveguard's own table; it touches nothing else. */
+struct config_nft {
+	char *table, *set4, *set6, *chain;
+	uint16_t ports[32];
+	size_t n_ports;
+	bool all_ports;
+	int priority;
 };
 
 /* A [test] sample of a filter file: a line that must (or must not) match. */
@@ -64,23 +80,27 @@ struct config_jail {
 	double bantime_factor;
 	unsigned max_tracked;
 	unsigned prefix4, prefix6;
-	char *action_name;
+	char **action_names; /* "action = nft-set notify": every action runs for each ban */
+	size_t n_actions;
 	unsigned action_line;
 	struct addr *allow; /* this jail's own networks (the global ones are in struct config) */
 	size_t n_allow;
 
 	/* Resolved by config_load() for enabled jails. */
 	const struct config_filter *filter;
-	const struct config_action *action;
+	const struct config_action **actions;
 };
 
 struct config {
 	char *dir;
 	char *state_dir;
+	char *control_socket;
+	uint64_t offence_memory_usec; /* how long an ended ban still counts for escalation */
 	int log_level;
 	size_t max_line;
 	struct addr *allow; /* global allowlist */
 	size_t n_allow;
+	struct config_nft nft;
 	struct config_filter *filters;
 	size_t n_filters;
 	struct config_action *actions;

@@ -190,6 +190,7 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 	e->head = 0;
 	*ret = (struct jail_ban){
 		.addr = net,
+		.host = *a,
 		.time_usec = now_usec,
 		.bantime_usec = ban_length(j, e->offences),
 		.offence = e->offences,

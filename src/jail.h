@@ -31,6 +31,7 @@ enum jail_result {
 
 struct jail_ban {
 	struct addr addr;      /* the network to ban (prefix4/prefix6 applied) */
+	struct addr host;      /* the offender whose hits decided it */
 	uint64_t time_usec;    /* when it was decided */
 	uint64_t bantime_usec; /* how long */
 	unsigned offence;      /* 1 for the first ban of this address */

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include "ban_nft.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "manager.h"
@@ -27,13 +29,21 @@ static void help(FILE *f)
 		"with regex filters and decides bans per jail.\n"
 		"\n"
 		"Commands:\n"
-		"  run                           run the daemon in the foreground\n"
+		"  run [--dry-run]               run the daemon in the foreground; --dry-run decides\n"
+		"                                and logs, but touches neither kernel nor commands\n"
 		"  check-config                  load the configuration, print a summary, exit 0\n"
 		"                                or 78 with every error as file:line\n"
 		"  test-filter [--hosts] FILTER LOG|-\n"
 		"                                run one filter (name or file) over a log\n"
 		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
 		"                                and print each ban decision\n"
+		"  status [--json]               jails, tracked addresses, bans (asks the daemon)\n"
+		"  list [JAIL] [--json]          active bans with remaining time and offence count\n"
+		"  ban ADDR [--jail J] [--time T]\n"
+		"                                ban an address or network by hand\n"
+		"  unban ADDR|--all              lift a ban, or all of them\n"
+		"  reload                        re-read the configuration (as SIGHUP)\n"
+		"  nft-cleanup                   remove waveguard's nftables table (uninstall)\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config DIR              configuration directory (default %s)\n"
@@ -79,9 +89,12 @@ static int cmd_check_config(const char *dir)
 	printf("Jails: %zu (%zu enabled)\n", c->n_jails, enabled);
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const struct config_jail *j = &c->jails[i];
-		printf("  %-16s %s filter=%s action=%s maxretry=%u findtime=%llus bantime=%llus",
-		       j->name, j->enabled ? "on " : "off", j->filter_name, j->action_name,
-		       j->maxretry, (unsigned long long)(j->findtime_usec / 1000000),
+		printf("  %-16s %s filter=%s action=", j->name, j->enabled ? "on " : "off",
+		       j->filter_name);
+		for (size_t k = 0; k < j->n_actions; k++)
+			printf("%s%s", k ? "," : "", j->action_names[k]);
+		printf(" maxretry=%u findtime=%llus bantime=%llus", j->maxretry,
+		       (unsigned long long)(j->findtime_usec / 1000000),
 		       (unsigned long long)(j->bantime_usec / 1000000));
 		if (j->bantime_factor > 1.0)
 			printf(" x%g up to %llus", j->bantime_factor,
@@ -182,19 +195,34 @@ static int cmd_replay(const char *dir, int argc, char **argv)
 
 static int cmd_run(const char *dir, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
 	_cleanup_(manager_freep) struct manager *m = NULL;
 	struct config *cfg = NULL;
-	int r;
+	bool dry_run = false;
+	int c, r;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "Usage: waveguard [-c DIR] run\n");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+		if (c == 'n')
+			dry_run = true;
+		else if (c == 'h') {
+			help(stdout);
+			return EX_OK;
+		} else
+			return EX_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "Usage: waveguard [-c DIR] run [--dry-run]\n");
 		return EX_USAGE;
 	}
 	r = load(dir, &cfg);
 	if (r != EX_OK)
 		return r;
-	r = manager_new(cfg, &m);
+	r = manager_new(dir, cfg, dry_run, &m);
 	if (r < 0) {
 		config_free(cfg);
 		return EX_OSERR;
@@ -204,6 +232,46 @@ static int cmd_run(const char *dir, int argc, char **argv)
 		return r == -EACCES || r == -EROFS || r == -ENOTDIR || r == -EPERM ? EX_CANTCREAT
 										   : EX_OSERR;
 	return manager_run(m) < 0 ? EX_SOFTWARE : EX_OK;
+}
+
+/* The control socket's path: from the configuration when it loads, the default otherwise (a
+ * broken configuration must not keep the admin from asking the running daemon). */
+static int cmd_client(const char *dir, int argc, char **argv)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	struct config_errors errs = { 0 };
+	const char *path = "/run/waveguard/control";
+
+	if (config_load(dir, &cfg, &errs) >= 0)
+		path = cfg->control_socket;
+	config_errors_clear(&errs);
+	return cli_control(path, argc, argv);
+}
+
+static int cmd_nft_cleanup(const char *dir, int argc)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	struct ban_nft *b = NULL;
+	int r;
+
+	if (argc != 1) {
+		fprintf(stderr, "Usage: waveguard [-c DIR] nft-cleanup\n");
+		return EX_USAGE;
+	}
+	r = load(dir, &cfg);
+	if (r != EX_OK)
+		return r;
+	struct ban_nft_config nc = { .table = cfg->nft.table };
+	r = ban_nft_new(&nc, &b);
+	if (r >= 0)
+		r = ban_nft_cleanup(b);
+	ban_nft_free(b);
+	if (r < 0) {
+		log_error_errno(r, "cannot remove table inet %s: %m", cfg->nft.table);
+		return EX_OSERR;
+	}
+	printf("removed table inet %s\n", cfg->nft.table);
+	return EX_OK;
 }
 
 int main(int argc, char **argv)
@@ -254,6 +322,12 @@ int main(int argc, char **argv)
 		return cmd_test_filter(dir, argc, argv);
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_replay(dir, argc, argv);
+	if (strcmp(cmd, "nft-cleanup") == 0)
+		return cmd_nft_cleanup(dir, argc);
+	static const char *const client_cmds[] = { "status", "list", "ban", "unban", "reload" };
+	for (size_t i = 0; i < ELEMENTSOF(client_cmds); i++)
+		if (strcmp(cmd, client_cmds[i]) == 0)
+			return cmd_client(dir, argc, argv);
 	fprintf(stderr, "waveguard: unknown command '%s' (see waveguard --help)\n", cmd);
 	return EX_USAGE;
 }

@@ -1,6 +1,7 @@
-/* The daemon's manager: wires sources -> filters -> jails -> actions on one sd-event loop and
- * keeps the read positions in the state directory (saved at most once a second while lines
- * flow, and at stop), so that a restart neither rereads nor misses a line. */
+/* The daemon's manager: wires sources -> filters -> jails -> ban table -> actions on one sd-event
+ * loop, answers the control socket, reloads on SIGHUP, and keeps what a restart needs in the
+ * state directory: read positions (saved at most once a second while lines flow, and at stop)
+ * and the ban table (one appended line per ban). */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -10,6 +11,9 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "actions.h"
+#include "bans.h"
+#include "control.h"
 #include "engine.h"
 #include "log.h"
 #include "logline.h"
@@ -18,7 +22,12 @@
 #include "state.h"
 
 #define POSITIONS_FILE "positions"
+#define BANS_FILE "bans"
 #define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
+#define STATUS_PERIOD_USEC (5 * USEC_PER_SEC)
+#define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
+#define MANUAL_JAIL "manual"
+#define MANUAL_BANTIME_USEC (3600 * USEC_PER_SEC)
 
 struct msource {
 	struct manager *m;
@@ -31,14 +40,21 @@ struct msource {
 
 struct manager {
 	sd_event *event;
+	char *config_dir;
 	struct config *config;
 	struct engine *engine;
 	struct msource *sources;
 	size_t n_sources;
-	sd_event_source *sigterm_source, *sigint_source, *save_timer;
+	struct bans *bans;
+	struct actions *actions;
+	struct control *control;
+	bool dry_run;
+	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+	sd_event_source *save_timer, *status_timer, *maintain_timer, *reload_defer;
 	char *positions_path;
 	bool positions_dirty;
-	uint64_t lines, bans, events;
+	uint64_t start_usec;
+	uint64_t lines, decisions, events, reloads;
 };
 
 static uint64_t realtime_now(struct manager *m)
@@ -48,18 +64,53 @@ static uint64_t realtime_now(struct manager *m)
 	return t;
 }
 
-static void ban_decided(struct manager *m, struct engine_jail *ej, const struct jail_ban *ban)
+static const struct config_jail *find_conf_jail(const struct manager *m, const char *name)
 {
-	char t[32], a[ADDR_STRLEN];
+	for (size_t i = 0; i < m->config->n_jails; i++)
+		if (strcmp(m->config->jails[i].name, name) == 0)
+			return &m->config->jails[i];
+	return NULL;
+}
 
-	m->bans++;
-	addr_format(&ban->addr, a, sizeof(a));
-	/* The "log" action: the decision on stdout in replay's format, and in the log. */
-	printf("%s\t%s\t%s\t%llu\n", logline_format_rfc3339(ban->time_usec, t, sizeof(t)),
-	       ej->conf->name, a, (unsigned long long)(ban->bantime_usec / USEC_PER_SEC));
-	fflush(stdout);
-	log_notice("%s: ban %s for %llus (offence %u, dry run)", ej->conf->name, a,
-		   (unsigned long long)(ban->bantime_usec / USEC_PER_SEC), ban->offence);
+static struct engine_jail *find_engine_jail(const struct manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		if (strcmp(m->engine->jails[i].conf->name, name) == 0)
+			return &m->engine->jails[i];
+	return NULL;
+}
+
+static bool allowed_globally(const struct manager *m, const struct addr *a)
+{
+	for (size_t i = 0; i < m->config->n_allow; i++)
+		if (addr_overlaps(a, &m->config->allow[i]))
+			return true;
+	return false;
+}
+
+/* Records a ban and runs its jail's actions. A network already banned for longer (by another
+ * jail) is left as it is. */
+static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
+{
+	const struct ban *old = bans_find(m->bans, &ban->addr);
+	uint64_t now = realtime_now(m);
+	char s[ADDR_STRLEN];
+	int r;
+
+	if (ban->until_usec <= now)
+		return;
+	if (old && old->until_usec >= ban->until_usec)
+		return;
+	r = bans_add(m->bans, ban);
+	if (r < 0)
+		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
+				  addr_format(&ban->addr, s, sizeof(s)));
+	m->decisions++;
+	log_notice("%s: ban %s for %llus (offence %" PRIu32 ")%s", j->name,
+		   addr_format(&ban->addr, s, sizeof(s)),
+		   (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC),
+		   ban->offence, m->dry_run ? ", dry run" : "");
+	actions_ban(m->actions, j, ban, now, false);
 }
 
 static void on_line(const char *line, size_t len, void *userdata)
@@ -68,7 +119,7 @@ static void on_line(const char *line, size_t len, void *userdata)
 	struct manager *m = s->m;
 	uint64_t now = realtime_now(m);
 	struct logline l;
-	struct jail_ban ban;
+	struct jail_ban jb;
 
 	m->lines++;
 	logline_parse(&s->clock, line, len, &l);
@@ -82,10 +133,19 @@ static void on_line(const char *line, size_t len, void *userdata)
 		 * outside every window already. */
 		if (t + ej->conf->findtime_usec < now)
 			continue;
-		switch (engine_feed(ej, &l, t, &ban)) {
-		case ENGINE_BAN:
-			ban_decided(m, ej, &ban);
+		switch (engine_feed(ej, &l, t, &jb)) {
+		case ENGINE_BAN: {
+			struct ban ban = {
+				.addr = jb.addr,
+				.host = jb.host,
+				.since_usec = jb.time_usec,
+				.until_usec = jb.time_usec + jb.bantime_usec,
+				.offence = jb.offence,
+			};
+			snprintf(ban.jail, sizeof(ban.jail), "%s", ej->conf->name);
+			apply_ban(m, ej->conf, &ban);
 			break;
+		}
 		case ENGINE_EVENT:
 			m->events++;
 			log_notice("%s: %.*s", ej->conf->name, (int)MIN(l.msg_len, 200), l.msg);
@@ -154,15 +214,15 @@ static void on_batch(struct source_file *f, void *userdata)
 	}
 }
 
-/* Reads the saved positions; returns the one for path, if any. */
+/* Finds the saved position of path in the positions file's text. */
 static bool find_position(const char *saved, const char *path, struct source_file_pos *ret)
 {
+	size_t plen = strlen(path);
 	for (const char *line = saved; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		const char *tab = memchr(line, '\t', len);
-		if (tab && len - (size_t)(tab + 1 - line) == strlen(path) &&
-		    memcmp(tab + 1, path, strlen(path)) == 0) {
+		if (tab && len - (size_t)(tab + 1 - line) == plen && memcmp(tab + 1, path, plen) == 0) {
 			char pos[160];
 			size_t pl = (size_t)(tab - line);
 			if (pl < sizeof(pos)) {
@@ -189,58 +249,29 @@ static struct msource *source_for(struct manager *m, const char *path)
 	return s->path ? s : NULL;
 }
 
-int manager_new(struct config *config, struct manager **ret)
+static void stop_sources(struct manager *m)
 {
-	struct manager *m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->config = config;
-	*ret = m;
-	return 0;
+	for (size_t i = 0; i < m->n_sources; i++) {
+		source_file_free(m->sources[i].file);
+		free(m->sources[i].path);
+		free(m->sources[i].jails);
+	}
+	free(m->sources);
+	m->sources = NULL;
+	m->n_sources = 0;
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+/* One follower per distinct file, shared by every jail that reads it, resumed at its saved
+ * position. */
+static int start_sources(struct manager *m)
 {
-	struct manager *m = userdata;
-	(void)s;
-
-	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
-	sd_notify(0, "STOPPING=1");
-	return sd_event_exit(m->event, 0);
-}
-
-int manager_start(struct manager *m)
-{
-	struct config *c = m->config;
-	struct config_errors errs = { 0 };
 	_cleanup_free_ char *saved = NULL;
-	sigset_t mask;
 	int r;
 
-	r = state_ensure_dir(c->state_dir);
-	if (r < 0)
-		return log_error_errno(r, "state directory %s is not usable: %m", c->state_dir);
-	if (asprintf(&m->positions_path, "%s/" POSITIONS_FILE, c->state_dir) < 0)
-		return -ENOMEM;
 	r = state_read_file(m->positions_path, 1024 * 1024, &saved, NULL);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "cannot read %s, reading logs from their start: %m",
 				  m->positions_path);
-
-	r = engine_new(c, NULL, &m->engine, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		log_error("%s", errs.msgs[i]);
-	config_errors_clear(&errs);
-	if (r < 0)
-		return log_error_errno(r, "cannot build the jails: %m");
-	if (m->engine->n_jails == 0)
-		log_warning("no enabled jail: nothing to do but wait");
-
-	r = sd_event_new(&m->event);
-	if (r < 0)
-		return log_error_errno(r, "cannot create the event loop: %m");
-
-	/* One follower per distinct file, shared by every jail that reads it. */
 	for (size_t i = 0; i < m->engine->n_jails; i++) {
 		struct engine_jail *ej = &m->engine->jails[i];
 		for (size_t k = 0; k < ej->conf->n_sources; k++) {
@@ -258,7 +289,8 @@ int manager_start(struct manager *m)
 
 		s->m = m;
 		logline_clock_init(&s->clock, realtime_now(m));
-		r = source_file_new(m->event, s->path, c->max_line, on_line, on_batch, s, &s->file);
+		r = source_file_new(m->event, s->path, m->config->max_line, on_line, on_batch, s,
+				    &s->file);
 		if (r < 0)
 			return log_error_errno(r, "%s: %m", s->path);
 		r = source_file_start(s->file, have ? &pos : NULL);
@@ -267,23 +299,472 @@ int manager_start(struct manager *m)
 		log_info("following %s (%zu jails)%s", s->path, s->n_jails,
 			 have ? ", resuming at the saved position" : "");
 	}
+	return 0;
+}
 
-	r = sd_event_add_time(m->event, &m->save_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
-			      on_save_timer, m);
+/* Gives the jails back what the ban table remembers: bans in force and offence counts. */
+static void restore_jails(struct manager *m)
+{
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		struct engine_jail *ej = find_engine_jail(m, b->jail);
+		if (ej)
+			jail_restore(ej->jail, &b->host, b->offence, b->until_usec);
+	}
+}
+
+/* Puts the bans still in force back in the kernel with their remaining time. */
+static void restore_kernel(struct manager *m)
+{
+	uint64_t now = realtime_now(m);
+	size_t n = 0;
+
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		const struct config_jail *j = find_conf_jail(m, b->jail);
+		if (b->until_usec <= now)
+			continue;
+		if (j)
+			actions_ban(m->actions, j, b, now, true);
+		else {
+			/* Manual bans, or a jail since removed: the ban still runs its course. */
+			const struct config_jail *any = m->config->n_jails ? &m->config->jails[0] : NULL;
+			if (any)
+				actions_ban(m->actions, any, b, now, true);
+		}
+		n++;
+	}
+	if (n)
+		log_info("restored %zu bans still in force", n);
+	actions_flush(m->actions);
+}
+
+static void update_status(struct manager *m)
+{
+	uint64_t now = realtime_now(m);
+	sd_notifyf(0, "STATUS=%zu jails, %zu files, %zu active bans, %" PRIu64 " lines, %" PRIu64
+		      " ban decisions since start%s",
+		   m->engine->n_jails, m->n_sources, bans_active(m->bans, now), m->lines,
+		   m->decisions, m->dry_run ? " (dry run)" : "");
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	update_status(m);
+	sd_event_source_set_time(s, usec + STATUS_PERIOD_USEC);
+	return 0;
+}
+
+static int on_maintain_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	int r = bans_maintain(m->bans, realtime_now(m));
 	if (r < 0)
-		return log_error_errno(r, "cannot add timer: %m");
-	sd_event_source_set_description(m->save_timer, "save-positions");
-	sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
+		log_warning_errno(r, "cannot compact the ban table: %m");
+	sd_event_source_set_time(s, usec + MAINTAIN_PERIOD_USEC);
+	return 0;
+}
+
+/* Reads the configuration again and swaps it whole; a broken one is refused and the running
+ * one stays. Positions are saved first, so the new sources resume exactly there. */
+static int reload(struct manager *m)
+{
+	struct config_errors errs = { 0 };
+	_cleanup_(config_freep) struct config *c = NULL;
+	_cleanup_(engine_freep) struct engine *e = NULL;
+	int r;
+
+	log_info("reloading the configuration from %s", m->config_dir);
+	r = config_load(m->config_dir, &c, &errs);
+	if (r >= 0)
+		r = engine_new(c, NULL, &e, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msgs[i]);
+	config_errors_clear(&errs);
+	if (r < 0)
+		return log_error_errno(r, "reload refused, the running configuration stays: %m");
+	if (strcmp(c->state_dir, m->config->state_dir) != 0 ||
+	    strcmp(c->control_socket, m->config->control_socket) != 0 ||
+	    strcmp(c->nft.table, m->config->nft.table) != 0)
+		log_warning("state_dir, control_socket and [nft] changes take effect at the next "
+			    "start");
+	r = actions_reconfigure(m->actions, c);
+	if (r < 0)
+		return log_error_errno(r, "reload refused, the running configuration stays: %m");
+
+	if (m->positions_dirty)
+		save_positions(m);
+	stop_sources(m);
+	/* The running values that a restart keeps anyway stay too. */
+	free(c->state_dir);
+	c->state_dir = strdup(m->config->state_dir);
+	free(c->control_socket);
+	c->control_socket = strdup(m->config->control_socket);
+	if (!c->state_dir || !c->control_socket)
+		return log_error_errno(-ENOMEM, "out of memory");
+	engine_free(m->engine);
+	m->engine = TAKE_PTR(e);
+	config_free(m->config);
+	m->config = TAKE_PTR(c);
+	log_max_level = m->config->log_level;
+	restore_jails(m);
+	r = start_sources(m);
+	m->reloads++;
+	update_status(m);
+	return r;
+}
+
+static int on_reload_defer(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	sd_notify(0, "RELOADING=1");
+	reload(userdata);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	(void)s;
+
+	if (si->ssi_signo == SIGHUP) {
+		sd_event_source_set_enabled(m->reload_defer, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+	sd_notify(0, "STOPPING=1");
+	return sd_event_exit(m->event, 0);
+}
+
+/* ---- control socket ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static size_t active_in_jail(const struct manager *m, const char *jail, uint64_t now)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		n += b->until_usec > now && strcmp(b->jail, jail) == 0;
+	}
+	return n;
+}
+
+static int cmd_status(struct manager *m, const struct control_request *req, FILE *out)
+{
+	uint64_t now = realtime_now(m);
+	const struct actions_stats *as = actions_get_stats(m->actions);
+
+	if (req->json) {
+		fprintf(out,
+			"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64
+			",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
+			",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
+			",\"jails\":[",
+			(uint64_t)((now - m->start_usec) / USEC_PER_SEC), m->dry_run ? "true" : "false", m->lines,
+			m->decisions, m->events, m->reloads, bans_active(m->bans, now), as->nft_sent,
+			as->nft_errors);
+		for (size_t i = 0; i < m->engine->n_jails; i++) {
+			const struct engine_jail *ej = &m->engine->jails[i];
+			const struct jail_stats *js = jail_get_stats(ej->jail);
+			fprintf(out, "%s{\"name\":", i ? "," : "");
+			json_str(out, ej->conf->name);
+			fprintf(out,
+				",\"filter\":\"%s\",\"tracked\":%zu,\"active_bans\":%zu,\"hits\":%" PRIu64
+				",\"bans\":%" PRIu64 ",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 "}",
+				ej->conf->filter_name, jail_tracked(ej->jail),
+				active_in_jail(m, ej->conf->name, now), js->hits, js->bans, js->allowed,
+				ej->events);
+		}
+		fprintf(out, "]}\n");
+		return 0;
+	}
+	fprintf(out, "waveguard %s%s, up %" PRIu64 " s, %" PRIu64 " lines, %" PRIu64
+		     " ban decisions, %zu active bans, %" PRIu64 " reloads\n",
+		WAVEGUARD_VERSION, m->dry_run ? " (dry run)" : "", (uint64_t)((now - m->start_usec) / USEC_PER_SEC),
+		m->lines, m->decisions, bans_active(m->bans, now), m->reloads);
+	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
+		"HITS", "BANS", "ALLOWED");
+	for (size_t i = 0; i < m->engine->n_jails; i++) {
+		const struct engine_jail *ej = &m->engine->jails[i];
+		const struct jail_stats *js = jail_get_stats(ej->jail);
+		fprintf(out, "%-16s %-16s %9zu %7zu %9" PRIu64 " %9" PRIu64 " %8" PRIu64 "\n",
+			ej->conf->name, ej->conf->filter_name, jail_tracked(ej->jail),
+			active_in_jail(m, ej->conf->name, now), js->hits, js->bans, js->allowed);
+	}
+	return 0;
+}
+
+static int cmd_list(struct manager *m, const struct control_request *req, FILE *out)
+{
+	uint64_t now = realtime_now(m);
+	bool first = true;
+
+	if (req->jail[0] && !find_conf_jail(m, req->jail) && strcmp(req->jail, MANUAL_JAIL) != 0) {
+		fprintf(out, "no jail named %s", req->jail);
+		return -ENOENT;
+	}
+	if (req->json)
+		fputc('[', out);
+	else
+		fprintf(out, "%-40s %-16s %10s %7s\n", "ADDRESS", "JAIL", "REMAINING", "OFFENCE");
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		char s[ADDR_STRLEN];
+		if (b->until_usec <= now || (req->jail[0] && strcmp(b->jail, req->jail) != 0))
+			continue;
+		addr_format(&b->addr, s, sizeof(s));
+		uint64_t left = (b->until_usec - now + USEC_PER_SEC - 1) / USEC_PER_SEC;
+		if (req->json) {
+			fprintf(out, "%s{\"address\":\"%s\",\"jail\":", first ? "" : ",", s);
+			json_str(out, b->jail);
+			fprintf(out, ",\"remaining\":%" PRIu64 ",\"offence\":%" PRIu32 "}", left,
+				b->offence);
+		} else
+			fprintf(out, "%-40s %-16s %9" PRIu64 "s %7" PRIu32 "\n", s, b->jail, left,
+				b->offence);
+		first = false;
+	}
+	if (req->json)
+		fprintf(out, "]\n");
+	return 0;
+}
+
+static int cmd_ban(struct manager *m, const struct control_request *req, FILE *out)
+{
+	const struct config_jail *j = NULL;
+	uint64_t now = realtime_now(m);
+	char s[ADDR_STRLEN];
+	struct ban ban = { .addr = req->addr, .host = req->addr, .since_usec = now };
+
+	addr_format(&req->addr, s, sizeof(s));
+	if (req->jail[0]) {
+		j = find_conf_jail(m, req->jail);
+		if (!j) {
+			fprintf(out, "no jail named %s", req->jail);
+			return -ENOENT;
+		}
+	}
+	bool allowed = allowed_globally(m, &req->addr);
+	for (size_t i = 0; j && !allowed && i < j->n_allow; i++)
+		allowed = addr_overlaps(&req->addr, &j->allow[i]);
+	if (allowed) {
+		fprintf(out, "%s is allowlisted: not banned", s);
+		return -EPERM;
+	}
+	const struct ban *old = bans_find(m->bans, &req->addr);
+	ban.offence = old ? old->offence + 1 : 1;
+	ban.until_usec = now + (req->time_usec ? req->time_usec
+					       : j ? j->bantime_usec : MANUAL_BANTIME_USEC);
+	snprintf(ban.jail, sizeof(ban.jail), "%s", j ? j->name : MANUAL_JAIL);
+	/* The admin's word replaces whatever ban there was, shorter or longer. */
+	int r = bans_add(m->bans, &ban);
+	if (r < 0)
+		log_warning_errno(r, "cannot record the ban of %s: %m", s);
+	log_notice("%s: ban %s for %llus by the admin", ban.jail, s,
+		   (unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
+	if (!j && m->config->n_jails)
+		/* A manual ban uses the first jail's actions for the kernel (nft) part. */
+		j = &m->config->jails[0];
+	if (j)
+		actions_ban(m->actions, j, &ban, now, false);
+	actions_flush(m->actions);
+	fprintf(out, "banned %s for %llus\n", s,
+		(unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
+	return 0;
+}
+
+static void unban_one(struct manager *m, const struct ban *b, uint64_t now)
+{
+	struct ban copy = *b;
+	struct engine_jail *ej = find_engine_jail(m, b->jail);
+	const struct config_jail *j = find_conf_jail(m, b->jail);
+	char s[ADDR_STRLEN];
+
+	bans_lift(m->bans, &b->addr, now);
+	if (ej)
+		jail_forget_ban(ej->jail, &copy.host);
+	actions_unban(m->actions, j, &copy);
+	log_notice("%s: unban %s by the admin", copy.jail, addr_format(&copy.addr, s, sizeof(s)));
+}
+
+static int cmd_unban(struct manager *m, const struct control_request *req, FILE *out)
+{
+	uint64_t now = realtime_now(m);
+	size_t n = 0;
+
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		if (b->until_usec <= now)
+			continue;
+		if (!req->all && !addr_equal(&b->addr, &req->addr))
+			continue;
+		unban_one(m, b, now);
+		n++;
+	}
+	actions_flush(m->actions);
+	if (!req->all && n == 0) {
+		char s[ADDR_STRLEN];
+		fprintf(out, "%s is not banned", addr_format(&req->addr, s, sizeof(s)));
+		return -ENOENT;
+	}
+	fprintf(out, "unbanned %zu\n", n);
+	return 0;
+}
+
+static int on_control(const struct control_request *req, FILE *out, void *userdata)
+{
+	struct manager *m = userdata;
+
+	switch (req->cmd) {
+	case CONTROL_STATUS:
+		return cmd_status(m, req, out);
+	case CONTROL_LIST:
+		return cmd_list(m, req, out);
+	case CONTROL_BAN:
+		return cmd_ban(m, req, out);
+	case CONTROL_UNBAN:
+		return cmd_unban(m, req, out);
+	case CONTROL_RELOAD:
+		/* Not from inside the handler: a reload replaces what the handler is using. */
+		sd_event_source_set_enabled(m->reload_defer, SD_EVENT_ONESHOT);
+		fprintf(out, "reloading\n");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- life cycle ---- */
+
+int manager_new(const char *config_dir, struct config *config, bool dry_run,
+		struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->config_dir = strdup(config_dir);
+	if (!m->config_dir) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->config = config;
+	m->dry_run = dry_run;
+	*ret = m;
+	return 0;
+}
+
+static int add_timer(struct manager *m, sd_event_source **s, uint64_t usec,
+		     sd_event_time_handler_t fn, const char *name, bool on)
+{
+	uint64_t now = 0;
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	int r = sd_event_add_time(m->event, s, CLOCK_MONOTONIC, on ? now + usec : UINT64_MAX, 0,
+				  fn, m);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the %s timer: %m", name);
+	sd_event_source_set_description(*s, name);
+	sd_event_source_set_enabled(*s, on ? SD_EVENT_ON : SD_EVENT_OFF);
+	return 0;
+}
+
+int manager_start(struct manager *m)
+{
+	struct config *c = m->config;
+	struct config_errors errs = { 0 };
+	_cleanup_free_ char *bans_path = NULL;
+	unsigned bad = 0;
+	sigset_t mask;
+	int r;
+
+	r = state_ensure_dir(c->state_dir);
+	if (r < 0)
+		return log_error_errno(r, "state directory %s is not usable: %m", c->state_dir);
+	if (asprintf(&m->positions_path, "%s/" POSITIONS_FILE, c->state_dir) < 0 ||
+	    asprintf(&bans_path, "%s/" BANS_FILE, c->state_dir) < 0)
+		return -ENOMEM;
+
+	r = sd_event_new(&m->event);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the event loop: %m");
+	m->start_usec = realtime_now(m);
+
+	r = engine_new(c, NULL, &m->engine, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msgs[i]);
+	config_errors_clear(&errs);
+	if (r < 0)
+		return log_error_errno(r, "cannot build the jails: %m");
+	if (m->engine->n_jails == 0)
+		log_warning("no enabled jail: nothing to do but wait");
+
+	r = bans_open(bans_path, m->start_usec, c->offence_memory_usec, &m->bans, &bad);
+	if (r < 0)
+		return log_error_errno(r, "cannot open the ban table %s: %m", bans_path);
+	if (bad)
+		log_warning("%s: %u unreadable lines skipped", bans_path, bad);
+
+	r = actions_new(m->event, c, m->dry_run, stdout, &m->actions);
+	if (r < 0)
+		return r;
+	r = actions_setup(m->actions);
+	if (r < 0)
+		return r;
+	restore_jails(m);
+	restore_kernel(m);
+
+	r = start_sources(m);
+	if (r < 0)
+		return r;
+
+	r = control_new(m->event, c->control_socket, on_control, m, &m->control);
+	if (r < 0)
+		return log_error_errno(r, "control socket %s: %m", c->control_socket);
+
+	if ((r = add_timer(m, &m->save_timer, SAVE_DELAY_USEC, on_save_timer, "save-positions",
+			   false)) < 0 ||
+	    (r = add_timer(m, &m->status_timer, STATUS_PERIOD_USEC, on_status_timer, "status",
+			   true)) < 0 ||
+	    (r = add_timer(m, &m->maintain_timer, MAINTAIN_PERIOD_USEC, on_maintain_timer,
+			   "maintain-bans", true)) < 0)
+		return r;
+	r = sd_event_add_defer(m->event, &m->reload_defer, on_reload_defer, m);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the reload source: %m");
+	sd_event_source_set_description(m->reload_defer, "reload");
+	sd_event_source_set_enabled(m->reload_defer, SD_EVENT_OFF);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_signal, m)) < 0 ||
-	    (r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_signal, m)) < 0)
+	    (r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_signal, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_signal, m)) < 0)
 		return log_error_errno(r, "cannot handle signals: %m");
 	sd_event_source_set_description(m->sigterm_source, "sigterm");
 	sd_event_source_set_description(m->sigint_source, "sigint");
+	sd_event_source_set_description(m->sighup_source, "sighup");
+
+	/* WATCHDOG=1 from the loop itself when WATCHDOG_USEC is set: a hung loop stops it. */
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		log_warning_errno(r, "cannot enable the watchdog: %m");
 	return 0;
 }
 
@@ -291,15 +772,17 @@ int manager_run(struct manager *m)
 {
 	int r;
 
-	sd_notifyf(0, "READY=1\nSTATUS=following %zu log files for %zu jails", m->n_sources,
-		   m->engine->n_jails);
-	log_info("ready: %zu jails, %zu log files", m->engine->n_jails, m->n_sources);
+	sd_notify(0, "READY=1");
+	update_status(m);
+	log_info("ready: %zu jails, %zu log files, %zu active bans%s", m->engine->n_jails,
+		 m->n_sources, bans_active(m->bans, realtime_now(m)),
+		 m->dry_run ? ", dry run" : "");
 	r = sd_event_loop(m->event);
 	if (m->positions_dirty)
 		save_positions(m);
-	log_info("stopped: %llu lines, %llu ban decisions, %llu events",
-		 (unsigned long long)m->lines, (unsigned long long)m->bans,
-		 (unsigned long long)m->events);
+	actions_flush(m->actions);
+	log_info("stopped: %" PRIu64 " lines, %" PRIu64 " ban decisions, %" PRIu64 " events",
+		 m->lines, m->decisions, m->events);
 	return r < 0 ? log_error_errno(r, "event loop failed: %m") : 0;
 }
 
@@ -307,19 +790,22 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
-	for (size_t i = 0; i < m->n_sources; i++) {
-		source_file_free(m->sources[i].file);
-		free(m->sources[i].path);
-		free(m->sources[i].jails);
-	}
-	free(m->sources);
-	sd_event_source_unref(m->save_timer);
-	sd_event_source_unref(m->sigterm_source);
-	sd_event_source_unref(m->sigint_source);
+	stop_sources(m);
+	control_free(m->control);
+	sd_event_source_disable_unref(m->save_timer);
+	sd_event_source_disable_unref(m->status_timer);
+	sd_event_source_disable_unref(m->maintain_timer);
+	sd_event_source_disable_unref(m->reload_defer);
+	sd_event_source_disable_unref(m->sigterm_source);
+	sd_event_source_disable_unref(m->sigint_source);
+	sd_event_source_disable_unref(m->sighup_source);
+	actions_free(m->actions);
+	bans_free(m->bans);
 	engine_free(m->engine);
 	sd_event_unref(m->event);
 	config_free(m->config);
 	free(m->positions_path);
+	free(m->config_dir);
 	free(m);
 	return NULL;
 }

@@ -1,17 +1,23 @@
-/* The daemon: one manager on one sd-event loop owns the configuration, the runtime jails and
- * the log sources, and carries each line from a source to a ban decision. */
+/* The daemon: one manager on one sd-event loop owns the configuration, the runtime jails, the
+ * log sources, the ban table, the actions and the control socket, and carries each line from a
+ * source to a ban. */
 #pragma once
+
+#include <stdbool.h>
 
 #include "config.h"
 #include "macro.h"
 
 struct manager;
 
-/* Takes ownership of config. Returns 0 or -errno. */
-int manager_new(struct config *config, struct manager **ret);
+/* Takes ownership of config; config_dir is where a reload reads it again. dry_run: decisions
+ * are printed and logged, the kernel and commands are left alone. Returns 0 or -errno. */
+int manager_new(const char *config_dir, struct config *config, bool dry_run,
+		struct manager **ret);
 
-/* Prepares the state directory, opens the sources (resuming saved positions) and installs the
- * signal handlers. Fails fast: returns -errno with the reason logged. */
+/* Prepares the state directory, restores the bans still in force, opens the sources (resuming
+ * saved positions), the control socket and the signal handlers. Fails fast: returns -errno
+ * with the reason logged. */
 int manager_start(struct manager *m);
 
 /* Runs the loop until SIGTERM/SIGINT; saves positions on the way out. Returns 0 or -errno. */

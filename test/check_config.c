@@ -243,7 +243,7 @@ START_TEST(test_unknown_action)
 
 	fx_load(&f, "unknown-action");
 	assert_invalid(&f, 1);
-	assert_error(&f, "conf.d/jails.conf:4: ", "unknown action 'nft-set'");
+	assert_error(&f, "conf.d/jails.conf:4: ", "unknown action 'nosuch'");
 	fx_done(&f);
 }
 END_TEST
@@ -513,9 +513,10 @@ START_TEST(test_shipped_config)
 		ck_assert_str_eq(j->sources[0], "/var/log/mail.log");
 		ck_assert_ptr_nonnull(j->filter);
 		ck_assert_str_eq(j->filter->name, want[i].name);
-		ck_assert_ptr_nonnull(j->action);
-		ck_assert_str_eq(j->action->name, "log");
-		ck_assert_int_eq(j->action->type, ACTION_LOG);
+		ck_assert_uint_eq(j->n_actions, 1);
+		ck_assert_ptr_nonnull(j->actions[0]);
+		ck_assert_str_eq(j->actions[0]->name, "nft-set");
+		ck_assert_int_eq(j->actions[0]->type, ACTION_NFT);
 		ck_assert_uint_eq(j->n_filter_vars, 0);
 
 		/* Every jail's filter compiles and finds addresses. */
@@ -588,7 +589,7 @@ START_TEST(test_valid_fixture)
 	ck_assert(!mini->samples[2].match);
 	ck_assert_uint_eq(mini->samples[2].lineno, 17);
 
-	ck_assert_uint_eq(f.c->n_actions, 1);
+	ck_assert_uint_eq(f.c->n_actions, 2);
 	ck_assert_str_eq(f.c->actions[0].name, "log");
 
 	ck_assert_uint_eq(f.c->n_jails, 2);
@@ -608,11 +609,12 @@ START_TEST(test_valid_fixture)
 	ck_assert_uint_eq(j->n_allow, 2);
 	ck_assert_str_eq(fmt_addr(&j->allow[0]), "203.0.113.0/24");
 	ck_assert_str_eq(fmt_addr(&j->allow[1]), "2001:db8:1::/48");
-	ck_assert_str_eq(j->action_name, "log");
+	ck_assert_uint_eq(j->n_actions, 1);
+	ck_assert_str_eq(j->action_names[0], "log");
 	ck_assert_uint_eq(j->action_line, 13);
 	ck_assert_uint_eq(j->n_filter_vars, 0);
 
-	/* Defaults of a jail that sets little; the action defaults to "log". */
+	/* Defaults of a jail that sets little; the action defaults to "nft-set" (a real ban). */
 	j = find_jail(f.c, "code-554");
 	ck_assert_ptr_nonnull(j);
 	ck_assert(j->enabled);
@@ -623,8 +625,9 @@ START_TEST(test_valid_fixture)
 	ck_assert_uint_eq(j->prefix4, 32);
 	ck_assert_uint_eq(j->prefix6, 64);
 	ck_assert_uint_eq(j->n_allow, 0);
-	ck_assert_ptr_nonnull(j->action);
-	ck_assert_str_eq(j->action->name, "log");
+	ck_assert_uint_eq(j->n_actions, 1);
+	ck_assert_str_eq(j->actions[0]->name, "nft-set");
+	ck_assert_int_eq(j->actions[0]->type, ACTION_NFT);
 	ck_assert_uint_eq(j->n_filter_vars, 1);
 	ck_assert_str_eq(j->filter_vars[0].name, "codes");
 	ck_assert_str_eq(j->filter_vars[0].value, "554");

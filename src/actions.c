@@ -1,0 +1,318 @@
+/* Ban actions. nft: elements queued per decision, flushed by a defer event source whose
+ * priority is above the log sources', so a burst of decisions from one read becomes one netlink
+ * batch before the next read. exec: one ban_exec queue per exec action (its own timeout),
+ * never waited for. log: a line on the output. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "ban_exec.h"
+#include "ban_nft.h"
+#include "log.h"
+#include "logline.h"
+
+struct exec_action {
+	char *name; /* of the config action: matched by name, the config may be reloaded */
+	char **ban_argv, **unban_argv;
+	size_t n_ban, n_unban;
+	struct ban_exec *runner;
+};
+
+struct actions {
+	sd_event *event;
+	bool dry_run;
+	bool use_nft;
+	FILE *out;
+	struct ban_nft *nft;
+	sd_event_source *flush_source;
+	struct exec_action *execs;
+	size_t n_execs;
+	struct actions_stats stats;
+};
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void exec_done(struct exec_action *x)
+{
+	ban_exec_free(x->runner);
+	strv_free(x->ban_argv, x->n_ban);
+	strv_free(x->unban_argv, x->n_unban);
+	free(x->name);
+}
+
+static void on_exec_done(const char *argv0, const struct ban_exec_vars *vars, int status,
+			 void *userdata)
+{
+	struct actions *a = userdata;
+	if (status == 0)
+		return;
+	if (status == -ENOBUFS)
+		a->stats.exec_dropped++;
+	else
+		a->stats.exec_failed++;
+	if (status > 0)
+		log_warning("%s: %s for %s exited with status %d", vars->jail, argv0, vars->ip,
+			    status);
+	else
+		log_warning_errno(status, "%s: %s for %s failed: %m", vars->jail, argv0, vars->ip);
+}
+
+static int build_execs(struct actions *a, const struct config *c, struct exec_action **ret,
+		       size_t *ret_n)
+{
+	struct exec_action *v = NULL;
+	size_t n = 0;
+	char err[256];
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_actions && r >= 0; i++) {
+		const struct config_action *ca = &c->actions[i];
+		if (ca->type != ACTION_EXEC)
+			continue;
+		struct exec_action *x = ARRAY_GROW(v, n);
+		if (!x || !(x->name = strdup(ca->name))) {
+			r = -ENOMEM;
+			break;
+		}
+		r = ban_exec_parse_template(ca->ban_cmd, &x->ban_argv, &x->n_ban, err, sizeof(err));
+		if (r >= 0 && ca->unban_cmd)
+			r = ban_exec_parse_template(ca->unban_cmd, &x->unban_argv, &x->n_unban, err,
+						    sizeof(err));
+		if (r < 0) {
+			log_error("%s: %s", ca->file, err);
+			break;
+		}
+		/* A few at once, and a bounded queue: a wave must not fork thousands. */
+		r = ban_exec_new(a->event, 4, 10000, ca->timeout_usec, on_exec_done, a, &x->runner);
+		if (r < 0)
+			log_error_errno(r, "%s: cannot prepare the command runner: %m", ca->file);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			exec_done(&v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static bool uses_nft(const struct config *c)
+{
+	for (size_t i = 0; i < c->n_jails; i++)
+		for (size_t k = 0; c->jails[i].enabled && k < c->jails[i].n_actions; k++)
+			if (c->jails[i].actions[k] && c->jails[i].actions[k]->type == ACTION_NFT)
+				return true;
+	return false;
+}
+
+static void on_nft_error(const struct addr *addr, int error, void *userdata)
+{
+	struct actions *a = userdata;
+	char s[ADDR_STRLEN];
+	a->stats.nft_errors++;
+	log_error_errno(error, "nftables refused the element for %s: %m",
+			addr_format(addr, s, sizeof(s)));
+}
+
+int actions_flush(struct actions *a)
+{
+	if (!a->nft || ban_nft_pending(a->nft) == 0)
+		return 0;
+	int r = ban_nft_flush(a->nft, on_nft_error, a);
+	if (r < 0)
+		return log_error_errno(r, "cannot send bans to nftables: %m");
+	a->stats.nft_sent += (uint64_t)r;
+	return 0;
+}
+
+static int on_flush(sd_event_source *s, void *userdata)
+{
+	(void)s;
+	actions_flush(userdata);
+	return 0;
+}
+
+static void schedule_flush(struct actions *a)
+{
+	sd_event_source_set_enabled(a->flush_source, SD_EVENT_ONESHOT);
+}
+
+int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
+		struct actions **ret)
+{
+	_cleanup_(actions_freep) struct actions *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	a->event = sd_event_ref(e);
+	a->dry_run = dry_run;
+	a->out = out;
+	a->use_nft = !dry_run && uses_nft(c);
+
+	if (a->use_nft) {
+		struct ban_nft_config nc = {
+			.table = c->nft.table,
+			.set4 = c->nft.set4,
+			.set6 = c->nft.set6,
+			.chain = c->nft.chain,
+			.ports = c->nft.ports,
+			.n_ports = c->nft.n_ports,
+			.all_ports = c->nft.all_ports,
+		};
+		r = ban_nft_new(&nc, &a->nft);
+		if (r < 0)
+			return log_error_errno(r, "cannot open netlink to nftables: %m");
+	}
+	if (!dry_run) {
+		r = build_execs(a, c, &a->execs, &a->n_execs);
+		if (r < 0)
+			return r;
+	}
+
+	r = sd_event_add_defer(e, &a->flush_source, on_flush, a);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the flush source: %m");
+	/* Before the sources (priority 0): decisions reach the kernel before more is read. */
+	sd_event_source_set_priority(a->flush_source, SD_EVENT_PRIORITY_IMPORTANT);
+	sd_event_source_set_enabled(a->flush_source, SD_EVENT_OFF);
+	sd_event_source_set_description(a->flush_source, "nft-flush");
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+int actions_setup(struct actions *a)
+{
+	if (!a->nft)
+		return 0;
+	int r = ban_nft_setup(a->nft);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up the nftables table: %m");
+	return 0;
+}
+
+static struct exec_action *find_exec(struct actions *a, const struct config_action *ca)
+{
+	for (size_t i = 0; i < a->n_execs; i++)
+		if (strcmp(a->execs[i].name, ca->name) == 0)
+			return &a->execs[i];
+	return NULL;
+}
+
+static void run_exec(struct actions *a, const struct config_jail *j, const struct ban *ban,
+		     const struct config_action *ca, bool unban)
+{
+	struct exec_action *x = find_exec(a, ca);
+	char ip[ADDR_STRLEN], secs[32];
+
+	if (!x || (unban && !x->unban_argv))
+		return;
+	snprintf(secs, sizeof(secs), "%llu",
+		 (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
+	struct ban_exec_vars vars = {
+		.ip = addr_format(&ban->addr, ip, sizeof(ip)),
+		.jail = j->name,
+		.bantime = secs,
+	};
+	int r = unban ? ban_exec_run(x->runner, x->unban_argv, x->n_unban, &vars)
+		      : ban_exec_run(x->runner, x->ban_argv, x->n_ban, &vars);
+	if (r < 0)
+		log_warning_errno(r, "%s: cannot run %s for %s: %m", j->name, ca->name, ip);
+}
+
+static void print_decision(struct actions *a, const struct config_jail *j, const struct ban *ban)
+{
+	char t[32], s[ADDR_STRLEN];
+	fprintf(a->out, "%s\t%s\t%s\t%llu\n", logline_format_rfc3339(ban->since_usec, t, sizeof(t)),
+		j->name, addr_format(&ban->addr, s, sizeof(s)),
+		(unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
+	fflush(a->out);
+}
+
+void actions_ban(struct actions *a, const struct config_jail *j, const struct ban *ban,
+		 uint64_t now_usec, bool restored)
+{
+	bool printed = false;
+
+	for (size_t i = 0; i < j->n_actions; i++) {
+		const struct config_action *ca = j->actions[i];
+		if (!ca)
+			continue;
+		if (a->dry_run || ca->type == ACTION_LOG) {
+			if (!restored && !printed)
+				print_decision(a, j, ban);
+			printed = true;
+		} else if (ca->type == ACTION_NFT && a->nft) {
+			if (ban->until_usec <= now_usec)
+				continue;
+			int r = ban_nft_add(a->nft, &ban->addr, ban->until_usec - now_usec);
+			if (r < 0) {
+				char s[ADDR_STRLEN];
+				log_error_errno(r, "%s: cannot queue the ban of %s: %m", j->name,
+						addr_format(&ban->addr, s, sizeof(s)));
+			} else
+				schedule_flush(a);
+		} else if (ca->type == ACTION_EXEC && !restored)
+			run_exec(a, j, ban, ca, false);
+	}
+}
+
+void actions_unban(struct actions *a, const struct config_jail *j, const struct ban *ban)
+{
+	if (a->nft && ban_nft_del(a->nft, &ban->addr) >= 0)
+		schedule_flush(a);
+	for (size_t i = 0; j && !a->dry_run && i < j->n_actions; i++)
+		if (j->actions[i] && j->actions[i]->type == ACTION_EXEC)
+			run_exec(a, j, ban, j->actions[i], true);
+}
+
+int actions_reconfigure(struct actions *a, const struct config *c)
+{
+	struct exec_action *v = NULL;
+	size_t n = 0;
+
+	if (!a->dry_run) {
+		int r = build_execs(a, c, &v, &n);
+		if (r < 0)
+			return r;
+	}
+	/* Commands still running under the old runners are killed: a reload is the admin's
+	 * word that the old commands are wrong. */
+	for (size_t i = 0; i < a->n_execs; i++)
+		exec_done(&a->execs[i]);
+	free(a->execs);
+	a->execs = v;
+	a->n_execs = n;
+	if (!a->dry_run && !a->nft && uses_nft(c))
+		log_warning("nft actions added by a reload take effect at the next start");
+	return 0;
+}
+
+const struct actions_stats *actions_get_stats(const struct actions *a)
+{
+	return &a->stats;
+}
+
+struct actions *actions_free(struct actions *a)
+{
+	if (!a)
+		return NULL;
+	if (a->nft)
+		actions_flush(a);
+	for (size_t i = 0; i < a->n_execs; i++)
+		exec_done(&a->execs[i]);
+	free(a->execs);
+	sd_event_source_disable_unref(a->flush_source);
+	ban_nft_free(a->nft);
+	sd_event_unref(a->event);
+	free(a);
+	return NULL;
+}

@@ -1,0 +1,1353 @@
+/* Kernel side of bans over nf_tables netlink: one inet table with two interval+timeout sets and
+ * an input chain (built with libnftnl), element batches built directly with libmnl into a
+ * preallocated buffer, every error mapped back to its address through the message sequence
+ * number and the extended-ACK attribute offset. Never logs. */
+#include "ban_nft.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "macro.h"
+
+#define NAME_MAX_LEN 255
+#define PORTS_MAX 64
+
+/* One transaction (one sendmsg) holds at most this much. */
+#define PAGE_SIZE_MAX (1024U * 1024U)
+/* nla_len is 16 bits: the elements nest of one message stays below this. */
+#define NEST_PAYLOAD_MAX 65000U
+/* Bounds the acks one transaction may cause (each error is one datagram in our receive
+ * buffer) and the preallocated message table. */
+#define MSGS_MAX 1024U
+#define SINGLES_MAX 512U
+#define RECV_BUF_SIZE (64U * 1024U)
+#define RCVBUF_SIZE (2U * 1024U * 1024U)
+
+/* nft's datatype numbers, so that `nft list` prints the keys as addresses and ports. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_INET_SERVICE 13
+
+/* Largest element (key of 16 bytes, timeout or flags). */
+#define ELEM_SIZE_MAX (4 + 4 + 4 + 16 + 12)
+
+enum op_state {
+	OP_PENDING, /* to send, grouped with its neighbours */
+	OP_SINGLE,  /* to send in a message of its own (its message failed without telling which) */
+	OP_DONE,    /* finished: applied, or a delete of an absent element */
+	OP_FAILED,  /* reported through on_error */
+};
+
+struct op {
+	struct addr a; /* network, host bits cleared */
+	uint64_t timeout_ms;
+	bool del;
+	uint8_t state;
+	/* Where its elements went in the last transaction: message index and byte range. */
+	uint32_t msg;
+	uint32_t off_lo, off_hi;
+};
+
+struct msgrec {
+	uint32_t first_op; /* ops[] indexes of its first and last element, inclusive */
+	uint32_t last_op;
+	uint32_t elems_lo, elems_hi; /* byte range of its elements nest payload */
+	bool del;
+};
+
+struct ban_nft {
+	char table[NAME_MAX_LEN + 1];
+	char set4[NAME_MAX_LEN + 1];
+	char set6[NAME_MAX_LEN + 1];
+	char chain[NAME_MAX_LEN + 1];
+	uint16_t ports[PORTS_MAX];
+	size_t n_ports;
+	bool all_ports;
+
+	struct mnl_socket *nl;
+	struct mnl_socket *mon; /* change monitor, NULL until asked for */
+	uint32_t portid;
+	uint32_t seq;
+
+	char *buf; /* the batch buffer, page bytes */
+	size_t page;
+	char *rbuf; /* receive buffer */
+
+	struct op *ops;
+	size_t n_ops, cap_ops;
+
+	struct msgrec *msgs;
+	uint32_t n_msgs;
+
+	struct ban_nft_stats stats;
+};
+
+static int copy_name(char *dst, const char *src, const char *def)
+{
+	if (!src)
+		src = def;
+	size_t n = strlen(src);
+	if (n == 0)
+		return -EINVAL;
+	if (n > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static void set_bufsize(int fd, int force_opt, int opt, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
+int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
+{
+	static const uint16_t default_ports[] = { 25, 465, 587 };
+	static const struct ban_nft_config empty = { 0 };
+	struct ban_nft *b;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	if (!c)
+		c = &empty;
+	if (c->n_ports > PORTS_MAX || (c->n_ports > 0 && !c->ports))
+		return -EINVAL;
+	for (size_t i = 0; i < c->n_ports; i++)
+		if (c->ports[i] == 0)
+			return -EINVAL;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	if ((r = copy_name(b->table, c->table, "waveguard")) < 0 ||
+	    (r = copy_name(b->set4, c->set4, "ban4")) < 0 ||
+	    (r = copy_name(b->set6, c->set6, "ban6")) < 0 ||
+	    (r = copy_name(b->chain, c->chain, "input")) < 0)
+		goto fail;
+	if (strcmp(b->set4, b->set6) == 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (c->n_ports > 0) {
+		memcpy(b->ports, c->ports, c->n_ports * sizeof(uint16_t));
+		b->n_ports = c->n_ports;
+	} else {
+		memcpy(b->ports, default_ports, sizeof(default_ports));
+		b->n_ports = ELEMENTSOF(default_ports);
+	}
+	b->all_ports = c->all_ports;
+
+	b->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!b->nl) {
+		r = -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	b->portid = mnl_socket_get_portid(b->nl);
+
+	int fd = mnl_socket_get_fd(b->nl), one = 1;
+	/* Errors name the failing attribute and do not echo our (large) messages back. Both are
+	 * optional: without them errors fall back to one message per element. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, PAGE_SIZE_MAX);
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, RCVBUF_SIZE);
+
+	/* netlink_sendmsg() refuses a datagram larger than sk_sndbuf - 32. */
+	int sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	b->page = MIN((size_t)PAGE_SIZE_MAX, sndbuf > 1024 ? (size_t)sndbuf - 512 : 0);
+	if (b->page < 64 * 1024 + 1024) {
+		r = -ENOBUFS;
+		goto fail;
+	}
+
+	b->buf = malloc(b->page);
+	b->rbuf = malloc(RECV_BUF_SIZE);
+	b->msgs = calloc(MSGS_MAX, sizeof(*b->msgs));
+	if (!b->buf || !b->rbuf || !b->msgs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	b->seq = 1;
+
+	*ret = b;
+	return 0;
+fail:
+	ban_nft_free(b);
+	return r;
+}
+
+struct ban_nft *ban_nft_free(struct ban_nft *b)
+{
+	if (!b)
+		return NULL;
+	if (b->nl)
+		mnl_socket_close(b->nl);
+	if (b->mon)
+		mnl_socket_close(b->mon);
+	free(b->buf);
+	free(b->rbuf);
+	free(b->msgs);
+	free(b->ops);
+	free(b);
+	return NULL;
+}
+
+/* ---- sending a batch and collecting its acks ---- */
+
+/* Called for each error the kernel reports in a batch: seq of the failed message, the
+ * negative errno, the offset of the offending attribute in that message (0 if unknown). */
+typedef int (*batch_error_fn)(struct ban_nft *b, uint32_t seq, int error, uint32_t offset,
+			      void *userdata);
+
+static int ack_attr_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		*(uint32_t *)data = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+/* Sends buf[0..len) (a batch: begin at seq_begin, the message carrying NLM_F_ACK at seq_ack,
+ * end after it) and reads its acks. The kernel processes a batch synchronously inside
+ * sendmsg() and queues every error before the final ack, so everything is already in the
+ * socket when sendmsg() returns: read without blocking and stop at the final ack. Returns 0
+ * (errors, if any, went to fn), or -errno for a failure of the batch as a whole. */
+static int batch_talk(struct ban_nft *b, size_t len, uint32_t seq_begin, uint32_t seq_ack,
+		      batch_error_fn fn, void *userdata)
+{
+	int fd = mnl_socket_get_fd(b->nl);
+	ssize_t n;
+
+	n = mnl_socket_sendto(b->nl, b->buf, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	b->stats.sends++;
+	b->stats.bytes += len;
+
+	for (;;) {
+		struct sockaddr_nl sa;
+		socklen_t salen = sizeof(sa);
+
+		n = recvfrom(fd, b->rbuf, RECV_BUF_SIZE, MSG_DONTWAIT, (struct sockaddr *)&sa,
+			     &salen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* EAGAIN: no final ack although the batch was processed. */
+			return errno == EAGAIN ? -EIO : -errno;
+		}
+		if (sa.nl_pid != 0)
+			continue;
+
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->rbuf;
+		int left = (int)n;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nlmsgerr))
+				return -EBADMSG;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			uint32_t seq = nlh->nlmsg_seq;
+			if (seq < seq_begin || seq > seq_ack)
+				continue; /* left over from an earlier batch */
+			if (seq == seq_begin) /* the batch as a whole failed */
+				return e->error < 0 ? e->error : -EIO;
+			if (e->error < 0) {
+				uint32_t offset = 0;
+				size_t off = sizeof(*e);
+				if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+					off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+				if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+				    NLMSG_HDRLEN + off < nlh->nlmsg_len)
+					(void)mnl_attr_parse(nlh, (unsigned)off, ack_attr_cb, &offset);
+				int r = fn(b, seq, e->error, offset, userdata);
+				if (r < 0)
+					return r;
+			}
+			if (seq == seq_ack)
+				return 0;
+		}
+	}
+}
+
+static struct nlmsghdr *put_batch_begin(struct ban_nft *b, size_t *len, uint32_t *seq)
+{
+	*seq = b->seq++;
+	struct nlmsghdr *nlh = nftnl_batch_begin(b->buf + *len, *seq);
+	*len += NLMSG_ALIGN(nlh->nlmsg_len);
+	return nlh;
+}
+
+static void put_batch_end(struct ban_nft *b, size_t *len)
+{
+	struct nlmsghdr *nlh = nftnl_batch_end(b->buf + *len, b->seq++);
+	*len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* ---- elements ---- */
+
+static size_t key_len(const struct addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+/* The exclusive end of the network a in *end; false when it wraps past the top of the address
+ * space (then the interval is open-ended: no end element). */
+static bool net_end(const struct addr *a, uint8_t end[16])
+{
+	size_t len = key_len(a);
+	unsigned bits = (unsigned)len * 8, host = bits - a->prefix;
+
+	memcpy(end, a->bytes, len);
+	/* Add 1 << host in big endian. */
+	size_t i = len - 1 - host / 8;
+	unsigned carry = 1u << (host % 8);
+	if (host == bits)
+		return false;
+	for (;;) {
+		unsigned v = end[i] + carry;
+		end[i] = (uint8_t)v;
+		carry = v >> 8;
+		if (!carry)
+			return true;
+		if (i == 0)
+			return false;
+		i--;
+	}
+}
+
+static size_t op_size(const struct op *o)
+{
+	uint8_t end[16];
+	size_t k = 4 + 4 + 4 + key_len(&o->a);
+	size_t s = k + (!o->del && o->timeout_ms ? 12 : 0);
+	if (net_end(&o->a, end))
+		s += k + 8;
+	return s;
+}
+
+static size_t attr_str_size(const char *s)
+{
+	return MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(s) + 1);
+}
+
+static const char *op_set(const struct ban_nft *b, const struct op *o)
+{
+	return o->a.family == AF_INET ? b->set4 : b->set6;
+}
+
+static size_t msg_overhead(const struct ban_nft *b, const char *set)
+{
+	return NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)) + attr_str_size(b->table) +
+	       attr_str_size(set) + MNL_ATTR_HDRLEN;
+}
+
+static void put_elem(struct nlmsghdr *nlh, const uint8_t *key, size_t len, uint64_t timeout_ms,
+		     bool end)
+{
+	struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	struct nlattr *k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(nlh, k);
+	if (end)
+		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+	else if (timeout_ms)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(timeout_ms));
+	mnl_attr_nest_end(nlh, e);
+}
+
+/* Message builder state for one family while a transaction is filled. */
+struct run {
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	bool del;
+	bool single;
+};
+
+static void run_close(struct ban_nft *b, struct run *r, size_t *len)
+{
+	if (!r->nlh)
+		return;
+	struct msgrec *m = &b->msgs[b->n_msgs - 1];
+	m->elems_hi = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r->nlh) - (char *)r->nlh);
+	mnl_attr_nest_end(r->nlh, r->nest);
+	*len += NLMSG_ALIGN(r->nlh->nlmsg_len);
+	r->nlh = NULL;
+}
+
+static void run_open(struct ban_nft *b, struct run *r, size_t *len, const struct op *o,
+		     uint32_t idx, bool single)
+{
+	uint16_t type = o->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
+	uint16_t flags = o->del ? 0 : NLM_F_CREATE;
+	uint32_t seq = b->seq++;
+
+	r->nlh = nftnl_nlmsg_build_hdr(b->buf + *len, type, NFPROTO_INET, flags, seq);
+	mnl_attr_put_strz(r->nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
+	mnl_attr_put_strz(r->nlh, NFTA_SET_ELEM_LIST_SET, op_set(b, o));
+	r->nest = mnl_attr_nest_start(r->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	r->del = o->del;
+	r->single = single;
+
+	struct msgrec *m = &b->msgs[b->n_msgs++];
+	m->first_op = m->last_op = idx;
+	m->elems_lo = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r->nlh) - (char *)r->nlh);
+	m->del = o->del;
+}
+
+/* Whether op o starts a new message after the run r. */
+static bool run_breaks(const struct run *r, size_t nest_used, const struct op *o, size_t osize)
+{
+	return !r->nlh || r->single || o->state == OP_SINGLE || r->del != o->del ||
+	       nest_used + osize > NEST_PAYLOAD_MAX;
+}
+
+/* Fills b->buf with one transaction: begin, then the IPv4 ops and the IPv6 ops of ops[from..]
+ * (each family in queue order: order matters only between operations on the same set), end.
+ * Stops at the first op that would not fit. Returns the index past the last op included;
+ * *ret_len, *ret_seq_begin and *ret_seq_ack describe the batch (seq_ack = 0: no message). */
+static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
+			     uint32_t *ret_seq_begin, uint32_t *ret_seq_ack)
+{
+	const size_t end_size = NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	size_t len = 0, to, budget, singles = 0, msgs = 0;
+	uint32_t seq_begin;
+
+	/* Pass 1: how many ops fit (same arithmetic as pass 2, both families at once). */
+	{
+		struct {
+			bool open, del, single;
+			size_t nest;
+		} st[2] = { { 0 } };
+		budget = end_size * 2;
+		for (to = from; to < b->n_ops; to++) {
+			const struct op *o = &b->ops[to];
+			if (o->state == OP_DONE || o->state == OP_FAILED)
+				continue;
+			int f = o->a.family == AF_INET6;
+			size_t osize = op_size(o), need = osize;
+			bool brk = !st[f].open || st[f].single || o->state == OP_SINGLE ||
+				   st[f].del != o->del || st[f].nest + osize > NEST_PAYLOAD_MAX;
+			if (brk)
+				need += msg_overhead(b, op_set(b, o)) + 3; /* + nest alignment */
+			if (budget + need > b->page || (brk && msgs + 1 > MSGS_MAX) ||
+			    (o->state == OP_SINGLE && singles + 1 > SINGLES_MAX))
+				break;
+			budget += need;
+			if (brk) {
+				msgs++;
+				st[f].open = true;
+				st[f].nest = 0;
+				st[f].del = o->del;
+				st[f].single = o->state == OP_SINGLE;
+				singles += o->state == OP_SINGLE;
+			}
+			st[f].nest += osize;
+		}
+	}
+
+	/* Pass 2: build. */
+	put_batch_begin(b, &len, &seq_begin);
+	b->n_msgs = 0;
+	for (int f = 0; f < 2; f++) {
+		struct run r = { 0 };
+		size_t nest_used = 0;
+		for (size_t i = from; i < to; i++) {
+			struct op *o = &b->ops[i];
+			if (o->state == OP_DONE || o->state == OP_FAILED ||
+			    (o->a.family == AF_INET6) != (f == 1))
+				continue;
+			size_t osize = op_size(o);
+			if (run_breaks(&r, nest_used, o, osize)) {
+				run_close(b, &r, &len);
+				run_open(b, &r, &len, o, (uint32_t)i, o->state == OP_SINGLE);
+				nest_used = 0;
+			}
+			size_t klen = key_len(&o->a);
+			uint8_t endkey[16];
+			o->msg = b->n_msgs - 1;
+			o->off_lo = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
+					       (char *)r.nlh);
+			put_elem(r.nlh, o->a.bytes, klen, o->del ? 0 : o->timeout_ms, false);
+			if (net_end(&o->a, endkey))
+				put_elem(r.nlh, endkey, klen, 0, true);
+			o->off_hi = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
+					       (char *)r.nlh);
+			b->msgs[o->msg].last_op = (uint32_t)i;
+			nest_used += osize;
+		}
+		run_close(b, &r, &len);
+	}
+
+	/* Only the last message asks for an ack: errors are reported anyway, and its ack tells
+	 * that the kernel is through with the batch. */
+	*ret_seq_ack = 0;
+	if (b->n_msgs > 0) {
+		struct nlmsghdr *last = NULL;
+		for (size_t off = 0; off < len; off += NLMSG_ALIGN(last->nlmsg_len))
+			last = (struct nlmsghdr *)(b->buf + off);
+		last->nlmsg_flags |= NLM_F_ACK;
+		*ret_seq_ack = last->nlmsg_seq;
+	}
+	put_batch_end(b, &len);
+	b->stats.messages += b->n_msgs;
+
+	*ret_len = len;
+	*ret_seq_begin = seq_begin;
+	return to;
+}
+
+struct flush_ctx {
+	ban_nft_error_fn on_error;
+	void *userdata;
+	uint32_t seq_first_msg; /* seq of msgs[0] */
+	size_t from, to;
+	bool changed;
+	size_t done; /* deletes of absent elements, counted as applied */
+};
+
+static void op_fail(struct ban_nft *b, struct flush_ctx *c, struct op *o, int error)
+{
+	c->changed = true;
+	if (o->del && error == -ENOENT) {
+		o->state = OP_DONE;
+		c->done++;
+		return;
+	}
+	o->state = OP_FAILED;
+	if (c->on_error)
+		c->on_error(&o->a, error, c->userdata);
+	(void)b;
+}
+
+static int flush_error(struct ban_nft *b, uint32_t seq, int error, uint32_t offset, void *userdata)
+{
+	struct flush_ctx *c = userdata;
+	uint32_t mi = seq - c->seq_first_msg;
+
+	if (seq < c->seq_first_msg || mi >= b->n_msgs)
+		return error; /* not an element message: the batch itself is wrong */
+
+	const struct msgrec *m = &b->msgs[mi];
+	bool in_elems = offset >= m->elems_lo && offset < m->elems_hi;
+	bool single = m->first_op == m->last_op;
+
+	if (offset != 0 && !in_elems && offset < m->elems_lo) {
+		/* The message itself (table, set name): every element in it fails alike. */
+		for (uint32_t i = m->first_op; i <= m->last_op; i++) {
+			struct op *o = &b->ops[i];
+			if (o->msg == mi && (o->state == OP_PENDING || o->state == OP_SINGLE))
+				op_fail(b, c, o, error);
+		}
+		return 0;
+	}
+
+	struct op *culprit = NULL;
+	if (in_elems)
+		for (uint32_t i = m->first_op; i <= m->last_op; i++) {
+			struct op *o = &b->ops[i];
+			if (o->msg == mi && (o->state == OP_PENDING || o->state == OP_SINGLE) &&
+			    offset >= o->off_lo && offset < o->off_hi) {
+				culprit = o;
+				break;
+			}
+		}
+	if (!culprit && single)
+		culprit = &b->ops[m->first_op];
+	if (culprit) {
+		op_fail(b, c, culprit, error);
+		/* The kernel stopped at the culprit: the ones after it were not tried. Send them
+		 * one per message next time, so that a single round finds all the bad ones. */
+		for (struct op *o = culprit + 1; o <= &b->ops[m->last_op]; o++)
+			if (o->msg == mi && o->state == OP_PENDING)
+				o->state = OP_SINGLE;
+		return 0;
+	}
+	/* No way to tell which element: try each on its own. */
+	for (uint32_t i = m->first_op; i <= m->last_op; i++) {
+		struct op *o = &b->ops[i];
+		if (o->msg == mi && o->state == OP_PENDING) {
+			o->state = OP_SINGLE;
+			c->changed = true;
+		}
+	}
+	return 0;
+}
+
+int ban_nft_flush(struct ban_nft *b, ban_nft_error_fn on_error, void *userdata)
+{
+	struct flush_ctx c = { .on_error = on_error, .userdata = userdata };
+	size_t applied = 0;
+	int r = 0;
+
+	memset(&b->stats, 0, sizeof(b->stats));
+	for (size_t from = 0; from < b->n_ops;) {
+		size_t len;
+		uint32_t seq_begin, seq_ack;
+		size_t to = build_elements(b, from, &len, &seq_begin, &seq_ack);
+
+		if (seq_ack == 0) {
+			/* Nothing left to send from here (all done or failed). */
+			if (to == from)
+				to = from + 1;
+			from = to;
+			continue;
+		}
+		c.seq_first_msg = seq_begin + 1;
+		c.from = from;
+		c.to = to;
+		c.changed = false;
+
+		/* Every element error changes the state of some op: c.changed tells. */
+		r = batch_talk(b, len, seq_begin, seq_ack, flush_error, &c);
+		if (r < 0)
+			goto out;
+		if (c.changed)
+			continue; /* the transaction was rolled back: send again without the bad ones */
+
+		for (size_t i = from; i < to; i++)
+			if (b->ops[i].state == OP_PENDING || b->ops[i].state == OP_SINGLE) {
+				b->ops[i].state = OP_DONE;
+				applied++;
+			}
+		from = to;
+	}
+	r = (int)MIN(applied + c.done, (size_t)INT32_MAX);
+out:
+	b->n_ops = 0;
+	return r;
+}
+
+void ban_nft_last_stats(const struct ban_nft *b, struct ban_nft_stats *ret)
+{
+	*ret = b->stats;
+}
+
+static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec, bool del)
+{
+	if (!b || !a)
+		return -EINVAL;
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (a->prefix > key_len(a) * 8)
+		return -EINVAL;
+	if (b->n_ops == b->cap_ops) {
+		size_t cap = b->cap_ops ? b->cap_ops * 2 : 256;
+		struct op *n = realloc(b->ops, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		b->ops = n;
+		b->cap_ops = cap;
+	}
+	struct op *o = &b->ops[b->n_ops++];
+	memset(o, 0, sizeof(*o));
+	o->a = *a;
+	addr_mask(&o->a, a->prefix);
+	if (o->a.family == AF_INET)
+		memset(o->a.bytes + 4, 0, 12);
+	o->timeout_ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
+	o->del = del;
+	o->state = OP_PENDING;
+	return 0;
+}
+
+int ban_nft_add(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec)
+{
+	return queue(b, a, timeout_usec, false);
+}
+
+int ban_nft_del(struct ban_nft *b, const struct addr *a)
+{
+	return queue(b, a, 0, true);
+}
+
+size_t ban_nft_pending(const struct ban_nft *b)
+{
+	return b->n_ops;
+}
+
+/* ---- setup and cleanup ---- */
+
+struct first_error {
+	int error;
+};
+
+static int record_first_error(struct ban_nft *b, uint32_t seq, int error, uint32_t offset,
+			      void *userdata)
+{
+	struct first_error *fe = userdata;
+	(void)b;
+	(void)seq;
+	(void)offset;
+	if (fe->error == 0)
+		fe->error = error;
+	return 0;
+}
+
+/* Appends one libnftnl object message; returns its header. */
+static struct nlmsghdr *put_msg(struct ban_nft *b, size_t *len, uint16_t type, uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(b->buf + *len, type, NFPROTO_INET, flags, b->seq++);
+}
+
+static void msg_done(size_t *len, const struct nlmsghdr *nlh)
+{
+	*len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static struct nftnl_expr *expr_meta(uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_cmp_eq(const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_payload(uint32_t base, uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_lookup(const char *set, uint32_t set_id)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		if (set_id)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_drop(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	}
+	return e;
+}
+
+static int put_set(struct ban_nft *b, size_t *len, const char *name, uint32_t flags,
+		   uint32_t key_type, uint32_t key_len, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id); /* the kernel requires one */
+	if (flags & NFT_SET_ANONYMOUS)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)b->n_ports);
+	struct nlmsghdr *nlh = put_msg(b, len, NFT_MSG_NEWSET, NLM_F_CREATE);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	msg_done(len, nlh);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* The anonymous set of destination ports for one rule (each rule binds its own). */
+static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
+{
+	int r = put_set(b, len, "__set%d", NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+			NFT_TYPE_INET_SERVICE, sizeof(uint16_t), id);
+	if (r < 0)
+		return r;
+
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	for (size_t i = 0; i < b->n_ports; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		if (!e) {
+			nftnl_set_free(s);
+			return -ENOMEM;
+		}
+		uint16_t port = htons(b->ports[i]);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &port, sizeof(port));
+		nftnl_set_elem_add(s, e);
+	}
+	struct nlmsghdr *nlh = put_msg(b, len, NFT_MSG_NEWSETELEM, NLM_F_CREATE);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	msg_done(len, nlh);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* [tcp dport <ports>] ip[6] saddr @set counter drop */
+static int put_rule(struct ban_nft *b, size_t *len, bool v6, uint32_t port_set_id)
+{
+	struct nftnl_rule *rule = nftnl_rule_alloc();
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
+	int r;
+
+	if (!rule)
+		return -ENOMEM;
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, b->table);
+	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, b->chain);
+	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFPROTO_INET);
+
+	if ((r = add_expr(rule, expr_meta(NFT_META_NFPROTO))) < 0 ||
+	    (r = add_expr(rule, expr_cmp_eq(&nfproto, 1))) < 0)
+		goto out;
+	if (!b->all_ports) {
+		if ((r = add_expr(rule, expr_meta(NFT_META_L4PROTO))) < 0 ||
+		    (r = add_expr(rule, expr_cmp_eq(&tcp, 1))) < 0 ||
+		    (r = add_expr(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2))) < 0)
+			goto out;
+		if (b->n_ports == 1) {
+			uint16_t port = htons(b->ports[0]);
+			r = add_expr(rule, expr_cmp_eq(&port, sizeof(port)));
+		} else
+			r = add_expr(rule, expr_lookup("__set%d", port_set_id));
+		if (r < 0)
+			goto out;
+	}
+	if ((r = add_expr(rule, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12,
+					     v6 ? 16 : 4))) < 0 ||
+	    (r = add_expr(rule, expr_lookup(v6 ? b->set6 : b->set4, 0))) < 0 ||
+	    (r = add_expr(rule, nftnl_expr_alloc("counter"))) < 0 ||
+	    (r = add_expr(rule, expr_drop())) < 0)
+		goto out;
+
+	struct nlmsghdr *nlh = put_msg(b, len, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_nlmsg_build_payload(nlh, rule);
+	msg_done(len, nlh);
+out:
+	nftnl_rule_free(rule);
+	return r;
+}
+
+/* Sends the object messages in b->buf[0..len) (after a batch begin at seq_begin) and returns
+ * the first error. */
+static int finish_and_talk(struct ban_nft *b, size_t len, uint32_t seq_begin)
+{
+	struct first_error fe = { 0 };
+	struct nlmsghdr *last = NULL;
+
+	for (size_t off = 0; off < len; off += NLMSG_ALIGN(last->nlmsg_len))
+		last = (struct nlmsghdr *)(b->buf + off);
+	last->nlmsg_flags |= NLM_F_ACK;
+	uint32_t seq_ack = last->nlmsg_seq;
+	put_batch_end(b, &len);
+
+	int r = batch_talk(b, len, seq_begin, seq_ack, record_first_error, &fe);
+	return r < 0 ? r : fe.error;
+}
+
+int ban_nft_setup(struct ban_nft *b)
+{
+	size_t len = 0;
+	uint32_t seq_begin;
+	struct nlmsghdr *nlh;
+	int r;
+
+	put_batch_begin(b, &len, &seq_begin);
+
+	struct nftnl_table *t = nftnl_table_alloc();
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0); /* wakes it up if someone made it dormant */
+	nlh = put_msg(b, &len, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	msg_done(&len, nlh);
+	nftnl_table_free(t);
+
+	if ((r = put_set(b, &len, b->set4, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
+			 1)) < 0 ||
+	    (r = put_set(b, &len, b->set6, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR,
+			 16, 2)) < 0)
+		return r;
+
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, b->table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, b->chain);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_IN);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, -10);
+	nlh = put_msg(b, &len, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	msg_done(&len, nlh);
+
+	/* Flush the chain (ours alone) and re-add its rules: no duplicates on a second start. */
+	struct nftnl_rule *flush = nftnl_rule_alloc();
+	if (!flush) {
+		nftnl_chain_free(ch);
+		return -ENOMEM;
+	}
+	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, b->table);
+	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, b->chain);
+	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nlh = put_msg(b, &len, NFT_MSG_DELRULE, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, flush);
+	msg_done(&len, nlh);
+	nftnl_rule_free(flush);
+	nftnl_chain_free(ch);
+
+	bool port_sets = !b->all_ports && b->n_ports > 1;
+	for (int v6 = 0; v6 < 2; v6++) {
+		uint32_t id = port_sets ? (uint32_t)v6 + 3 : 0;
+		if (port_sets && (r = put_port_set(b, &len, id)) < 0)
+			return r;
+		if ((r = put_rule(b, &len, v6, id)) < 0)
+			return r;
+	}
+
+	return finish_and_talk(b, len, seq_begin);
+}
+
+int ban_nft_cleanup(struct ban_nft *b)
+{
+	size_t len = 0;
+	uint32_t seq_begin;
+
+	put_batch_begin(b, &len, &seq_begin);
+	struct nftnl_table *t = nftnl_table_alloc();
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	struct nlmsghdr *nlh = put_msg(b, &len, NFT_MSG_DELTABLE, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	msg_done(&len, nlh);
+	nftnl_table_free(t);
+
+	int r = finish_and_talk(b, len, seq_begin);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* ---- listing ---- */
+
+struct elem {
+	uint8_t key[16];
+	bool end;
+	bool has_timeout;
+	uint64_t expires_ms;
+};
+
+struct dump {
+	struct elem *v;
+	size_t n, cap;
+	size_t klen;
+	int error;
+};
+
+static int elem_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+	if (type >= 0 && type <= NFTA_SET_ELEM_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int dump_elem(struct dump *d, const struct nlattr *nest)
+{
+	const struct nlattr *tb[NFTA_SET_ELEM_MAX + 1] = { 0 };
+	if (mnl_attr_parse_nested(nest, elem_attr_cb, tb) < 0)
+		return -EBADMSG;
+	if (!tb[NFTA_SET_ELEM_KEY])
+		return 0;
+	const struct nlattr *val = NULL, *a;
+	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_KEY])
+		if (mnl_attr_get_type(a) == NFTA_DATA_VALUE)
+			val = a;
+	if (!val || mnl_attr_get_payload_len(val) != d->klen)
+		return -EBADMSG;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct elem *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	struct elem *e = &d->v[d->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, mnl_attr_get_payload(val), d->klen);
+	if (tb[NFTA_SET_ELEM_FLAGS] && mnl_attr_get_payload_len(tb[NFTA_SET_ELEM_FLAGS]) == 4)
+		e->end = ntohl(mnl_attr_get_u32(tb[NFTA_SET_ELEM_FLAGS])) &
+			 NFT_SET_ELEM_INTERVAL_END;
+	if (tb[NFTA_SET_ELEM_TIMEOUT])
+		e->has_timeout = true;
+	if (tb[NFTA_SET_ELEM_EXPIRATION] &&
+	    mnl_attr_get_payload_len(tb[NFTA_SET_ELEM_EXPIRATION]) == 8) {
+		e->has_timeout = true;
+		e->expires_ms = be64toh(mnl_attr_get_u64(tb[NFTA_SET_ELEM_EXPIRATION]));
+	}
+	return 0;
+}
+
+static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		const struct nlattr *e;
+		mnl_attr_for_each_nested(e, a)
+		{
+			if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
+				continue;
+			int r = dump_elem(d, e);
+			if (r < 0) {
+				d->error = r;
+				return MNL_CB_ERROR;
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
+{
+	uint32_t seq = b->seq++;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(b->buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+						     NLM_F_DUMP, seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	if (mnl_socket_sendto(b->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(b->nl, b->rbuf, RECV_BUF_SIZE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		int r = mnl_cb_run(b->rbuf, (size_t)n, seq, b->portid, dump_msg_cb, d);
+		if (r == MNL_CB_STOP)
+			return 0;
+		if (r < 0) {
+			if (d->error < 0)
+				return d->error;
+			/* A stale ack of an earlier batch has another sequence number. */
+			if (errno == EPROTO || errno == ESRCH)
+				continue;
+			return -errno;
+		}
+	}
+}
+
+static int elem_cmp(const void *x, const void *y)
+{
+	const struct elem *a = x, *b = y;
+	int c = memcmp(a->key, b->key, 16);
+	if (c)
+		return c;
+	return (int)b->end - (int)a->end; /* at equal keys, the end of [x, k) before [k, y) */
+}
+
+static bool key_is_zero_bits(const uint8_t *k, size_t len, unsigned nbits)
+{
+	/* The lowest nbits bits of the big-endian number are 0. */
+	for (size_t i = len; i-- > 0 && nbits > 0;) {
+		unsigned take = MIN(nbits, 8u);
+		if (k[i] & (uint8_t)((1u << take) - 1))
+			return false;
+		nbits -= take;
+	}
+	return true;
+}
+
+/* last = k | (2^nbits - 1) */
+static void key_fill_bits(const uint8_t *k, uint8_t *last, size_t len, unsigned nbits)
+{
+	memcpy(last, k, len);
+	for (size_t i = len; i-- > 0 && nbits > 0;) {
+		unsigned take = MIN(nbits, 8u);
+		last[i] |= (uint8_t)((1u << take) - 1);
+		nbits -= take;
+	}
+}
+
+/* Reports [lo, hi] (inclusive) as CIDR blocks. */
+static int report_range(const uint8_t *lo_in, const uint8_t *hi, size_t len, int family,
+			uint64_t expires, ban_nft_elem_fn fn, void *userdata)
+{
+	uint8_t lo[16], last[16];
+	unsigned bits = (unsigned)len * 8;
+	int count = 0;
+
+	memcpy(lo, lo_in, len);
+	for (;;) {
+		unsigned host = 0;
+		while (host < bits && key_is_zero_bits(lo, len, host + 1)) {
+			key_fill_bits(lo, last, len, host + 1);
+			if (memcmp(last, hi, len) > 0)
+				break;
+			host++;
+		}
+		struct addr a = { .family = (uint8_t)family, .prefix = (uint8_t)(bits - host) };
+		memcpy(a.bytes, lo, len);
+		if (fn)
+			fn(&a, expires, userdata);
+		count++;
+		key_fill_bits(lo, last, len, host);
+		if (memcmp(last, hi, len) >= 0)
+			return count;
+		/* lo = last + 1 */
+		memcpy(lo, last, len);
+		for (size_t i = len; i-- > 0;)
+			if (++lo[i] != 0)
+				break;
+	}
+}
+
+static int list_set(struct ban_nft *b, const char *set, int family, ban_nft_elem_fn fn,
+		    void *userdata)
+{
+	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
+	int r = dump_set(b, set, &d), count = 0;
+	if (r < 0)
+		goto out;
+
+	qsort(d.v, d.n, sizeof(*d.v), elem_cmp);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct elem *s = &d.v[i];
+		uint8_t hi[16];
+		if (s->end)
+			continue; /* an end without a start (e.g. nft's 0.0.0.0 end marker) */
+		if (i + 1 < d.n && d.v[i + 1].end) {
+			memcpy(hi, d.v[i + 1].key, d.klen);
+			for (size_t k = d.klen; k-- > 0;)
+				if (hi[k]-- != 0)
+					break;
+			i++;
+		} else
+			memset(hi, 0xff, d.klen);
+		uint64_t expires = s->has_timeout ? s->expires_ms * USEC_PER_MSEC : UINT64_MAX;
+		count += report_range(s->key, hi, d.klen, family, expires, fn, userdata);
+	}
+	r = count;
+out:
+	free(d.v);
+	return r;
+}
+
+int ban_nft_list(struct ban_nft *b, ban_nft_elem_fn fn, void *userdata)
+{
+	int r4 = list_set(b, b->set4, AF_INET, fn, userdata);
+	if (r4 < 0)
+		return r4;
+	int r6 = list_set(b, b->set6, AF_INET6, fn, userdata);
+	if (r6 < 0)
+		return r6;
+	return r4 + r6;
+}
+
+/* ---- change monitor ---- */
+
+#define MONITOR_RCVBUF (4 * 1024 * 1024)
+
+int ban_nft_monitor_fd(struct ban_nft *b)
+{
+	if (b->mon)
+		return mnl_socket_get_fd(b->mon);
+
+	struct mnl_socket *m = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!m)
+		return -errno;
+	int fd = mnl_socket_get_fd(m), r;
+
+	/* Drop every event whose first message our main socket caused (nf_tables puts the
+	 * requester's port id in nlmsg_pid and sends one transaction's events together). The
+	 * filter reads the field as a big-endian word, hence ntohl(). */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(b->portid), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = ELEMENTSOF(code), .filter = code };
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		goto fail;
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, MONITOR_RCVBUF);
+	if (mnl_socket_bind(m, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	int grp = NFNLGRP_NFTABLES;
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
+		goto fail;
+	b->mon = m;
+	return fd;
+fail:
+	r = -errno;
+	mnl_socket_close(m);
+	return r;
+}
+
+struct mon_attrs {
+	const struct nlattr *tb[8];
+};
+
+static int mon_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct mon_attrs *a = data;
+	int type = mnl_attr_get_type(attr);
+	if (type >= 0 && (size_t)type < ELEMENTSOF(a->tb))
+		a->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static bool attr_is(const struct nlattr *a, const char *s)
+{
+	if (!a || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return false;
+	return strcmp(mnl_attr_get_str(a), s) == 0;
+}
+
+/* Returns 1 when the event concerns our table (and sets *lost when it damages it), else 0. */
+static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
+{
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nfgenmsg))
+		return 0;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	if (g->nfgen_family != NFPROTO_INET)
+		return 0;
+
+	struct mon_attrs a = { 0 };
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), mon_attr_cb, &a) < 0)
+		return 0;
+	/* Attribute 1 is the table's name in every object's message. */
+	if (!attr_is(a.tb[1], b->table))
+		return 0;
+
+	bool ours_set = attr_is(a.tb[2], b->set4) || attr_is(a.tb[2], b->set6);
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_DELTABLE:
+		*lost = true;
+		break;
+	case NFT_MSG_NEWTABLE:
+		if (a.tb[NFTA_TABLE_FLAGS] && mnl_attr_validate(a.tb[NFTA_TABLE_FLAGS], MNL_TYPE_U32) >= 0 &&
+		    (ntohl(mnl_attr_get_u32(a.tb[NFTA_TABLE_FLAGS])) & NFT_TABLE_F_DORMANT))
+			*lost = true;
+		break;
+	case NFT_MSG_DELSET:      /* NFTA_SET_NAME */
+	case NFT_MSG_DELSETELEM:  /* NFTA_SET_ELEM_LIST_SET */
+		if (ours_set)
+			*lost = true;
+		break;
+	case NFT_MSG_DELCHAIN:
+		if (attr_is(a.tb[NFTA_CHAIN_NAME], b->chain))
+			*lost = true;
+		break;
+	case NFT_MSG_DELRULE:
+		if (attr_is(a.tb[NFTA_RULE_CHAIN], b->chain))
+			*lost = true;
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+int ban_nft_monitor_process(struct ban_nft *b, bool *ret_lost)
+{
+	int fd, count = 0;
+
+	if (!b->mon)
+		return -EBADF;
+	fd = mnl_socket_get_fd(b->mon);
+	for (;;) {
+		struct sockaddr_nl sa;
+		socklen_t salen = sizeof(sa);
+		ssize_t n = recvfrom(fd, b->rbuf, RECV_BUF_SIZE, MSG_DONTWAIT,
+				     (struct sockaddr *)&sa, &salen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return count;
+			if (errno == ENOBUFS) { /* events were dropped: assume the worst */
+				*ret_lost = true;
+				continue;
+			}
+			return -errno;
+		}
+		if (sa.nl_pid != 0)
+			continue;
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->rbuf;
+		int left = (int)n;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+			if (nlh->nlmsg_pid != b->portid)
+				count += mon_event(b, nlh, ret_lost);
+	}
+}

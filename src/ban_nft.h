@@ -1,0 +1,107 @@
+/* Kernel side of bans: an nftables table with two interval+timeout sets (IPv4, IPv6) and an
+ * input chain that drops banned sources, driven over netlink (libnftnl + libmnl, never the nft
+ * binary). Library-like: never logs; returns -errno and reports per-element errors through a
+ * callback. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct ban_nft;
+
+struct ban_nft_config {
+	const char *table;       /* family inet; NULL: "waveguard" */
+	const char *set4;        /* type ipv4_addr, flags interval,timeout; NULL: "ban4" */
+	const char *set6;        /* type ipv6_addr, flags interval,timeout; NULL: "ban6" */
+	const char *chain;       /* type filter hook input priority -10; NULL: "input" */
+	const uint16_t *ports;   /* destination TCP ports dropped; NULL/0: 25, 465, 587 */
+	size_t n_ports;
+	bool all_ports;          /* drop every packet from banned sources (ports ignored) */
+};
+
+/* Copies the configuration (names at most 255 bytes, at most 64 ports) and opens the netlink
+ * socket. Sends nothing. Returns 0 and sets *ret, or -EINVAL / -ENAMETOOLONG / -ENOMEM / the
+ * socket's -errno. */
+int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret);
+
+/* Closes the sockets; does not touch the kernel's tables (bans outlive the daemon). Accepts
+ * NULL; returns NULL. */
+struct ban_nft *ban_nft_free(struct ban_nft *b);
+
+/* Ensures, in one atomic batch, the table, both sets, the chain and exactly its own rules
+ * (the chain is flushed and its rules re-added in the same batch, so a second call adds no
+ * duplicate and existing set elements are kept). Touches nothing outside the table. Returns 0,
+ * or the first -errno the kernel reported (e.g. -EEXIST when a set of that name exists with
+ * another type or flags; nothing is then changed). */
+int ban_nft_setup(struct ban_nft *b);
+
+/* Queues a ban of the network a (a->prefix; host bits are ignored) for timeout_usec (rounded
+ * up to a millisecond; 0 = no timeout). The element is the interval [network,
+ * network + size). Re-banning an element already in the set refreshes its timeout on kernels
+ * with element timeout update (6.10+, verified on 6.18) and keeps it elsewhere; it never fails.
+ * Nothing is sent before ban_nft_flush(). Returns 0, -EAFNOSUPPORT, -EINVAL (bad prefix) or
+ * -ENOMEM (the queue grows geometrically; no allocation once it has reached its peak size). */
+int ban_nft_add(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec);
+
+/* Queues the removal of the network a (the same interval ban_nft_add() would create). An
+ * element that is not in the set (expired meanwhile) is not an error. Returns 0 or -errno as
+ * ban_nft_add(). */
+int ban_nft_del(struct ban_nft *b, const struct addr *a);
+
+/* Number of queued, not yet flushed operations. */
+size_t ban_nft_pending(const struct ban_nft *b);
+
+/* error is a negative errno, e.g. -EEXIST for an interval overlapping an existing one, -ENOENT
+ * when the set does not exist, -ERANGE for a timeout the kernel refuses. */
+typedef void (*ban_nft_error_fn)(const struct addr *a, int error, void *userdata);
+
+/* Sends every queued operation, in queue order, as one netlink batch (one sendmsg; split into
+ * several transactions only when the batch exceeds the 1 MiB batch buffer), and waits for the
+ * kernel's verdict. A transaction is atomic in the kernel: when elements fail, each failing
+ * element is reported once through on_error (may be NULL) with the address it was queued with,
+ * and the transaction is re-sent without them, so that one bad element never costs the others.
+ * The queue is empty afterwards, whatever the outcome. Returns the number of operations the
+ * kernel applied (>= 0), or -errno when the socket failed (then some operations may not have
+ * been applied and were not reported). */
+int ban_nft_flush(struct ban_nft *b, ban_nft_error_fn on_error, void *userdata);
+
+/* Counters of the last ban_nft_flush(): transactions (batches sent with one sendmsg each,
+ * including re-sends after element errors), netlink messages in them (element messages, not
+ * counting batch begin/end) and bytes sent. */
+struct ban_nft_stats {
+	unsigned sends;
+	unsigned messages;
+	size_t bytes;
+};
+void ban_nft_last_stats(const struct ban_nft *b, struct ban_nft_stats *ret);
+
+/* expires_usec: remaining time in microseconds, UINT64_MAX for an element without timeout.
+ * a is a network; an interval that is no CIDR block (added by hand) is reported as the CIDR
+ * blocks that cover it exactly, each with the same expiry. */
+typedef void (*ban_nft_elem_fn)(const struct addr *a, uint64_t expires_usec, void *userdata);
+
+/* Dumps both sets (IPv4 first, then IPv6, each in ascending order) and calls fn for each
+ * element. Returns the number of elements reported, or -errno (-ENOENT when a set is missing).
+ * Allocates (not a hot-path call). */
+int ban_nft_list(struct ban_nft *b, ban_nft_elem_fn fn, void *userdata);
+
+/* Deletes the whole table with its sets, chain and bans. A missing table is success. Returns 0
+ * or -errno. */
+int ban_nft_cleanup(struct ban_nft *b);
+
+/* Change monitor. Opens (on first call) a second, non-blocking netlink socket subscribed to the
+ * nf_tables change events, with a socket filter that drops the events our own socket caused (so
+ * a 10,000-ban burst does not flood it). Returns the fd to poll for input (owned by b), or
+ * -errno. */
+int ban_nft_monitor_fd(struct ban_nft *b);
+
+/* Reads every pending event without blocking. Sets *ret_lost = true (never resets it) when
+ * someone else deleted our table, one of our sets, our chain or a rule of our chain, made the
+ * table dormant, or deleted elements of our sets (a set flush arrives as element deletions and
+ * cannot be told apart from single deletions), and when events were lost because the socket
+ * overflowed. The caller then runs ban_nft_setup() again and re-adds its bans. Returns the
+ * number of events about our table, or -errno (-EBADF before ban_nft_monitor_fd()). */
+int ban_nft_monitor_process(struct ban_nft *b, bool *ret_lost);
