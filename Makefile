@@ -66,8 +66,15 @@ unit: $(TEST_BINS) perms
 	@set -e; for t in $(TEST_BINS); do \
 		CK_DEFAULT_TIMEOUT=120 WAVEGUARD_SRCDIR=$(CURDIR) $$t; done
 
-integration: $(BUILD)/waveguard perms
+$(BUILD)/tcpprobe: test/tcpprobe.c | $(STAMP)
+	@mkdir -p $(BUILD)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+integration: $(BUILD)/waveguard $(BUILD)/tcpprobe perms
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
+		./test/run-nft-integration
 
 check: unit integration
 

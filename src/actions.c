@@ -26,23 +26,21 @@ struct actions {
 	FILE *out;
 	struct ban_nft *nft;
 	sd_event_source *flush_source;
+	sd_event_source *monitor_source; /* nftables change events */
+	sd_event_source *restore_timer;	 /* gathers a burst of them */
+	actions_lost_fn lost_fn;
+	void *lost_userdata;
 	struct exec_action *execs;
 	size_t n_execs;
 	struct actions_stats stats;
 };
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void exec_done(struct exec_action *x)
 {
 	ban_exec_free(x->runner);
-	strv_free(x->ban_argv, x->n_ban);
-	strv_free(x->unban_argv, x->n_unban);
+	/* ban_exec_parse_template() returns each argv in one allocation. */
+	free(x->ban_argv);
+	free(x->unban_argv);
 	free(x->name);
 }
 
@@ -145,6 +143,67 @@ static void schedule_flush(struct actions *a)
 	sd_event_source_set_enabled(a->flush_source, SD_EVENT_ONESHOT);
 }
 
+#define RESTORE_DELAY_USEC (50 * USEC_PER_MSEC)
+
+void actions_set_lost_handler(struct actions *a, actions_lost_fn fn, void *userdata)
+{
+	a->lost_fn = fn;
+	a->lost_userdata = userdata;
+}
+
+static int on_restore_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct actions *a = userdata;
+	(void)s;
+	(void)usec;
+	log_warning("waveguard's nftables table, chain or bans were changed by someone else: "
+		    "restoring them");
+	if (a->lost_fn)
+		a->lost_fn(a, a->lost_userdata);
+	return 0;
+}
+
+static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct actions *a = userdata;
+	bool lost = false;
+	uint64_t now;
+	(void)s;
+	(void)fd;
+	(void)revents;
+
+	int r = ban_nft_monitor_process(a->nft, &lost);
+	if (r < 0 && r != -EAGAIN)
+		log_warning_errno(r, "nftables change events: %m");
+	if (!lost)
+		return 0;
+	int enabled = SD_EVENT_OFF;
+	sd_event_source_get_enabled(a->restore_timer, &enabled);
+	if (enabled == SD_EVENT_OFF && sd_event_now(a->event, CLOCK_MONOTONIC, &now) >= 0) {
+		sd_event_source_set_time(a->restore_timer, now + RESTORE_DELAY_USEC);
+		sd_event_source_set_enabled(a->restore_timer, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+static int add_monitor(struct actions *a)
+{
+	int fd = ban_nft_monitor_fd(a->nft);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot watch nftables changes: %m");
+	int r = sd_event_add_io(a->event, &a->monitor_source, fd, EPOLLIN, on_monitor, a);
+	if (r < 0)
+		return log_error_errno(r, "cannot watch nftables changes: %m");
+	sd_event_source_set_description(a->monitor_source, "nft-monitor");
+	r = sd_event_add_time(a->event, &a->restore_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+			      on_restore_timer, a);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the restore timer: %m");
+	sd_event_source_set_description(a->restore_timer, "nft-restore");
+	sd_event_source_set_enabled(a->restore_timer, SD_EVENT_OFF);
+	return 0;
+}
+
 int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
 		struct actions **ret)
 {
@@ -171,6 +230,9 @@ int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
 		r = ban_nft_new(&nc, &a->nft);
 		if (r < 0)
 			return log_error_errno(r, "cannot open netlink to nftables: %m");
+		r = add_monitor(a);
+		if (r < 0)
+			return r;
 	}
 	if (!dry_run) {
 		r = build_execs(a, c, &a->execs, &a->n_execs);
@@ -228,13 +290,36 @@ static void run_exec(struct actions *a, const struct config_jail *j, const struc
 		log_warning_errno(r, "%s: cannot run %s for %s: %m", j->name, ca->name, ip);
 }
 
-static void print_decision(struct actions *a, const struct config_jail *j, const struct ban *ban)
+static void print_decision(struct actions *a, const struct ban *ban)
 {
 	char t[32], s[ADDR_STRLEN];
 	fprintf(a->out, "%s\t%s\t%s\t%llu\n", logline_format_rfc3339(ban->since_usec, t, sizeof(t)),
-		j->name, addr_format(&ban->addr, s, sizeof(s)),
+		ban->jail, addr_format(&ban->addr, s, sizeof(s)),
 		(unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
 	fflush(a->out);
+}
+
+static void queue_nft(struct actions *a, const struct ban *ban, uint64_t now_usec)
+{
+	char s[ADDR_STRLEN];
+
+	if (ban->until_usec <= now_usec)
+		return;
+	int r = ban_nft_add(a->nft, &ban->addr, ban->until_usec - now_usec);
+	if (r < 0)
+		log_error_errno(r, "%s: cannot queue the ban of %s: %m", ban->jail,
+				addr_format(&ban->addr, s, sizeof(s)));
+	else
+		schedule_flush(a);
+}
+
+void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec,
+			bool restored)
+{
+	if (a->nft)
+		queue_nft(a, ban, now_usec);
+	else if (a->dry_run && !restored)
+		print_decision(a, ban);
 }
 
 void actions_ban(struct actions *a, const struct config_jail *j, const struct ban *ban,
@@ -248,19 +333,11 @@ void actions_ban(struct actions *a, const struct config_jail *j, const struct ba
 			continue;
 		if (a->dry_run || ca->type == ACTION_LOG) {
 			if (!restored && !printed)
-				print_decision(a, j, ban);
+				print_decision(a, ban);
 			printed = true;
-		} else if (ca->type == ACTION_NFT && a->nft) {
-			if (ban->until_usec <= now_usec)
-				continue;
-			int r = ban_nft_add(a->nft, &ban->addr, ban->until_usec - now_usec);
-			if (r < 0) {
-				char s[ADDR_STRLEN];
-				log_error_errno(r, "%s: cannot queue the ban of %s: %m", j->name,
-						addr_format(&ban->addr, s, sizeof(s)));
-			} else
-				schedule_flush(a);
-		} else if (ca->type == ACTION_EXEC && !restored)
+		} else if (ca->type == ACTION_NFT && a->nft)
+			queue_nft(a, ban, now_usec);
+		else if (ca->type == ACTION_EXEC && !restored)
 			run_exec(a, j, ban, ca, false);
 	}
 }
@@ -311,6 +388,8 @@ struct actions *actions_free(struct actions *a)
 		exec_done(&a->execs[i]);
 	free(a->execs);
 	sd_event_source_disable_unref(a->flush_source);
+	sd_event_source_disable_unref(a->monitor_source);
+	sd_event_source_disable_unref(a->restore_timer);
 	ban_nft_free(a->nft);
 	sd_event_unref(a->event);
 	free(a);

@@ -19,6 +19,12 @@ struct actions;
 int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
 		struct actions **ret);
 
+/* Called (from the loop, after a short pause that gathers a burst of events) when someone else
+ * removed waveguard's table, sets, chain, rules or elements: the caller runs actions_setup()
+ * and gives back every ban in force. */
+typedef void (*actions_lost_fn)(struct actions *a, void *userdata);
+void actions_set_lost_handler(struct actions *a, actions_lost_fn fn, void *userdata);
+
 /* Ensures waveguard's nftables table, sets and chain (when any jail uses an nft action).
  * Returns 0 or -errno (logged). */
 int actions_setup(struct actions *a);
@@ -27,6 +33,11 @@ int actions_setup(struct actions *a);
  * remaining time: restored = true skips exec and log actions). */
 void actions_ban(struct actions *a, const struct config_jail *j, const struct ban *ban,
 		 uint64_t now_usec, bool restored);
+
+/* A ban that belongs to no configured jail (by hand, or of a jail since removed): the kernel
+ * part only (printed in dry-run mode unless restored). */
+void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec,
+			bool restored);
 
 /* Lifts ban: deletes the element and runs the exec actions' unban commands. j may be NULL
  * (jail no longer configured): only the element is deleted. */

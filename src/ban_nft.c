@@ -14,10 +14,10 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <linux/filter.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -188,7 +188,7 @@ int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
 		goto fail;
 	}
 
-	b->buf = malloc(b->page);
+	b->buf = calloc(1, b->page); /* libmnl 1.0.4 leaves attribute padding unwritten */
 	b->rbuf = malloc(RECV_BUF_SIZE);
 	b->msgs = calloc(MSGS_MAX, sizeof(*b->msgs));
 	if (!b->buf || !b->rbuf || !b->msgs) {
@@ -289,7 +289,8 @@ static int batch_talk(struct ban_nft *b, size_t len, uint32_t seq_begin, uint32_
 					off += e->msg.nlmsg_len - NLMSG_HDRLEN;
 				if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
 				    NLMSG_HDRLEN + off < nlh->nlmsg_len)
-					(void)mnl_attr_parse(nlh, (unsigned)off, ack_attr_cb, &offset);
+					(void)mnl_attr_parse(nlh, (unsigned)off, ack_attr_cb,
+							     &offset);
 				int r = fn(b, seq, e->error, offset, userdata);
 				if (r < 0)
 					return r;
@@ -302,6 +303,10 @@ static int batch_talk(struct ban_nft *b, size_t len, uint32_t seq_begin, uint32_
 
 static struct nlmsghdr *put_batch_begin(struct ban_nft *b, size_t *len, uint32_t *seq)
 {
+	/* Sequence numbers of a batch are consecutive and compared as a range: never wrap
+	 * inside one. */
+	if (b->seq > UINT32_MAX - 2 * MSGS_MAX - 64)
+		b->seq = 1;
 	*seq = b->seq++;
 	struct nlmsghdr *nlh = nftnl_batch_begin(b->buf + *len, *seq);
 	*len += NLMSG_ALIGN(nlh->nlmsg_len);
@@ -632,8 +637,9 @@ int ban_nft_flush(struct ban_nft *b, ban_nft_error_fn on_error, void *userdata)
 		r = batch_talk(b, len, seq_begin, seq_ack, flush_error, &c);
 		if (r < 0)
 			goto out;
+		/* Rolled back by the kernel: send again without the bad ones. */
 		if (c.changed)
-			continue; /* the transaction was rolled back: send again without the bad ones */
+			continue;
 
 		for (size_t i = from; i < to; i++)
 			if (b->ops[i].state == OP_PENDING || b->ops[i].state == OP_SINGLE) {
@@ -700,6 +706,7 @@ size_t ban_nft_pending(const struct ban_nft *b)
 
 struct first_error {
 	int error;
+	uint32_t seq; /* of the first failed message */
 };
 
 static int record_first_error(struct ban_nft *b, uint32_t seq, int error, uint32_t offset,
@@ -707,10 +714,11 @@ static int record_first_error(struct ban_nft *b, uint32_t seq, int error, uint32
 {
 	struct first_error *fe = userdata;
 	(void)b;
-	(void)seq;
 	(void)offset;
-	if (fe->error == 0)
+	if (fe->error == 0) {
 		fe->error = error;
+		fe->seq = seq;
+	}
 	return 0;
 }
 
@@ -887,7 +895,8 @@ out:
 
 /* Sends the object messages in b->buf[0..len) (after a batch begin at seq_begin) and returns
  * the first error. */
-static int finish_and_talk(struct ban_nft *b, size_t len, uint32_t seq_begin)
+static int finish_and_talk(struct ban_nft *b, size_t len, uint32_t seq_begin,
+			   uint32_t *ret_failed_seq)
 {
 	struct first_error fe = { 0 };
 	struct nlmsghdr *last = NULL;
@@ -899,10 +908,45 @@ static int finish_and_talk(struct ban_nft *b, size_t len, uint32_t seq_begin)
 	put_batch_end(b, &len);
 
 	int r = batch_talk(b, len, seq_begin, seq_ack, record_first_error, &fe);
+	if (ret_failed_seq)
+		*ret_failed_seq = fe.seq;
 	return r < 0 ? r : fe.error;
 }
 
-int ban_nft_setup(struct ban_nft *b)
+/* Appends the messages that delete the rules of our chain (recreate: and the chain itself). */
+static int put_chain_flush(struct ban_nft *b, size_t *len, bool delete_chain)
+{
+	struct nftnl_rule *flush = nftnl_rule_alloc();
+	if (!flush)
+		return -ENOMEM;
+	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, b->table);
+	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, b->chain);
+	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	struct nlmsghdr *nlh = put_msg(b, len, NFT_MSG_DELRULE, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, flush);
+	msg_done(len, nlh);
+	nftnl_rule_free(flush);
+	if (!delete_chain)
+		return 0;
+
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, b->table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, b->chain);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nlh = put_msg(b, len, NFT_MSG_DELCHAIN, 0);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	msg_done(len, nlh);
+	nftnl_chain_free(ch);
+	return 0;
+}
+
+/* One setup transaction. recreate: our chain exists with another type, hook or priority (it
+ * cannot be changed in place): delete it first, in the same transaction. *ret_chain_seq gets
+ * the sequence number of the chain message. */
+static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq,
+		      uint32_t *ret_chain_seq)
 {
 	size_t len = 0;
 	uint32_t seq_begin;
@@ -928,6 +972,9 @@ int ban_nft_setup(struct ban_nft *b)
 			 16, 2)) < 0)
 		return r;
 
+	if (recreate && (r = put_chain_flush(b, &len, true)) < 0)
+		return r;
+
 	struct nftnl_chain *ch = nftnl_chain_alloc();
 	if (!ch)
 		return -ENOMEM;
@@ -937,24 +984,16 @@ int ban_nft_setup(struct ban_nft *b)
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_IN);
 	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, -10);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT); /* never a drop policy of ours */
 	nlh = put_msg(b, &len, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	*ret_chain_seq = nlh->nlmsg_seq;
 	nftnl_chain_nlmsg_build_payload(nlh, ch);
 	msg_done(&len, nlh);
+	nftnl_chain_free(ch);
 
 	/* Flush the chain (ours alone) and re-add its rules: no duplicates on a second start. */
-	struct nftnl_rule *flush = nftnl_rule_alloc();
-	if (!flush) {
-		nftnl_chain_free(ch);
-		return -ENOMEM;
-	}
-	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, b->table);
-	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, b->chain);
-	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nlh = put_msg(b, &len, NFT_MSG_DELRULE, 0);
-	nftnl_rule_nlmsg_build_payload(nlh, flush);
-	msg_done(&len, nlh);
-	nftnl_rule_free(flush);
-	nftnl_chain_free(ch);
+	if (!recreate && (r = put_chain_flush(b, &len, false)) < 0)
+		return r;
 
 	bool port_sets = !b->all_ports && b->n_ports > 1;
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -965,7 +1004,19 @@ int ban_nft_setup(struct ban_nft *b)
 			return r;
 	}
 
-	return finish_and_talk(b, len, seq_begin);
+	return finish_and_talk(b, len, seq_begin, ret_failed_seq);
+}
+
+int ban_nft_setup(struct ban_nft *b)
+{
+	uint32_t failed_seq = 0, chain_seq = 0;
+	int r = setup_once(b, false, &failed_seq, &chain_seq);
+
+	/* Our chain exists with another type, hook or priority (an older version, a hand edit):
+	 * nothing was changed; replace the chain, keeping the sets and their bans. */
+	if (r < 0 && r != -ENOMEM && failed_seq != 0 && failed_seq == chain_seq)
+		r = setup_once(b, true, &failed_seq, &chain_seq);
+	return r;
 }
 
 int ban_nft_cleanup(struct ban_nft *b)
@@ -984,7 +1035,7 @@ int ban_nft_cleanup(struct ban_nft *b)
 	msg_done(&len, nlh);
 	nftnl_table_free(t);
 
-	int r = finish_and_talk(b, len, seq_begin);
+	int r = finish_and_talk(b, len, seq_begin, NULL);
 	return r == -ENOENT ? 0 : r;
 }
 
@@ -1075,7 +1126,10 @@ static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
+/* One dump of a set's elements into d. Always reads the dump to its end (a dump left half-read
+ * would make the next request on the socket fail with EBUSY). Returns 0, -EINTR when the set
+ * changed during the dump (d then holds a mix), or -errno. */
+static int dump_set_once(struct ban_nft *b, const char *set, struct dump *d)
 {
 	uint32_t seq = b->seq++;
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(b->buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
@@ -1085,6 +1139,7 @@ static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
 	if (mnl_socket_sendto(b->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
+	int r = 0;
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(b->nl, b->rbuf, RECV_BUF_SIZE);
 		if (n < 0) {
@@ -1092,17 +1147,35 @@ static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
 				continue;
 			return -errno;
 		}
-		int r = mnl_cb_run(b->rbuf, (size_t)n, seq, b->portid, dump_msg_cb, d);
-		if (r == MNL_CB_STOP)
-			return 0;
-		if (r < 0) {
-			if (d->error < 0)
-				return d->error;
-			/* A stale ack of an earlier batch has another sequence number. */
-			if (errno == EPROTO || errno == ESRCH)
-				continue;
-			return -errno;
+		const struct nlmsghdr *m = (const struct nlmsghdr *)b->rbuf;
+		int left = (int)n;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			if (m->nlmsg_seq != seq || m->nlmsg_pid != b->portid)
+				continue; /* left over from an earlier exchange */
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				r = r ?: -EINTR;
+			if (m->nlmsg_type == NLMSG_DONE)
+				return r;
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+				if (m->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+					return -EBADMSG;
+				return e->error < 0 ? e->error : r; /* the error ends the dump */
+			}
+			if (r == 0 && dump_msg_cb(m, d) != MNL_CB_OK)
+				r = d->error < 0 ? d->error : -EBADMSG;
 		}
+	}
+}
+
+static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
+{
+	int r;
+	for (unsigned tries = 0;; tries++) {
+		d->n = 0;
+		r = dump_set_once(b, set, d);
+		if (r != -EINTR || tries == 3)
+			return r;
 	}
 }
 
@@ -1118,9 +1191,9 @@ static int elem_cmp(const void *x, const void *y)
 static bool key_is_zero_bits(const uint8_t *k, size_t len, unsigned nbits)
 {
 	/* The lowest nbits bits of the big-endian number are 0. */
-	for (size_t i = len; i-- > 0 && nbits > 0;) {
+	for (size_t n = 0; n < len && nbits > 0; n++) {
 		unsigned take = MIN(nbits, 8u);
-		if (k[i] & (uint8_t)((1u << take) - 1))
+		if (k[len - 1 - n] & (uint8_t)((1u << take) - 1))
 			return false;
 		nbits -= take;
 	}
@@ -1131,9 +1204,9 @@ static bool key_is_zero_bits(const uint8_t *k, size_t len, unsigned nbits)
 static void key_fill_bits(const uint8_t *k, uint8_t *last, size_t len, unsigned nbits)
 {
 	memcpy(last, k, len);
-	for (size_t i = len; i-- > 0 && nbits > 0;) {
+	for (size_t n = 0; n < len && nbits > 0; n++) {
 		unsigned take = MIN(nbits, 8u);
-		last[i] |= (uint8_t)((1u << take) - 1);
+		last[len - 1 - n] |= (uint8_t)((1u << take) - 1);
 		nbits -= take;
 	}
 }
@@ -1179,7 +1252,8 @@ static int list_set(struct ban_nft *b, const char *set, int family, ban_nft_elem
 	if (r < 0)
 		goto out;
 
-	qsort(d.v, d.n, sizeof(*d.v), elem_cmp);
+	if (d.n > 1)
+		qsort(d.v, d.n, sizeof(*d.v), elem_cmp);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct elem *s = &d.v[i];
 		uint8_t hi[16];
@@ -1295,11 +1369,13 @@ static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
 	case NFT_MSG_DELTABLE:
 		*lost = true;
 		break;
-	case NFT_MSG_NEWTABLE:
-		if (a.tb[NFTA_TABLE_FLAGS] && mnl_attr_validate(a.tb[NFTA_TABLE_FLAGS], MNL_TYPE_U32) >= 0 &&
-		    (ntohl(mnl_attr_get_u32(a.tb[NFTA_TABLE_FLAGS])) & NFT_TABLE_F_DORMANT))
+	case NFT_MSG_NEWTABLE: {
+		const struct nlattr *f = a.tb[NFTA_TABLE_FLAGS];
+		if (f && mnl_attr_validate(f, MNL_TYPE_U32) >= 0 &&
+		    (ntohl(mnl_attr_get_u32(f)) & NFT_TABLE_F_DORMANT))
 			*lost = true;
 		break;
+	}
 	case NFT_MSG_DELSET:      /* NFTA_SET_NAME */
 	case NFT_MSG_DELSETELEM:  /* NFTA_SET_ELEM_LIST_SET */
 		if (ours_set)

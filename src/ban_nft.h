@@ -40,10 +40,13 @@ int ban_nft_setup(struct ban_nft *b);
 
 /* Queues a ban of the network a (a->prefix; host bits are ignored) for timeout_usec (rounded
  * up to a millisecond; 0 = no timeout). The element is the interval [network,
- * network + size). Re-banning an element already in the set refreshes its timeout on kernels
- * with element timeout update (6.10+, verified on 6.18) and keeps it elsewhere; it never fails.
- * Nothing is sent before ban_nft_flush(). Returns 0, -EAFNOSUPPORT, -EINVAL (bad prefix) or
- * -ENOMEM (the queue grows geometrically; no allocation once it has reached its peak size). */
+ * network + size). Re-banning an element already in the set never fails: kernels since 6.12
+ * (verified on 6.18) update its timeout; older ones (Debian 12's 6.1) keep the element with
+ * its old expiry, so there a caller that wants to extend a ban it knows is still in place
+ * queues ban_nft_del() then ban_nft_add() (one flush; a delete of an element that expired
+ * meanwhile is no error). Nothing is sent before ban_nft_flush(). Returns 0, -EAFNOSUPPORT,
+ * -EINVAL (prefix too long) or -ENOMEM (the queue grows geometrically; no allocation once it
+ * has reached its peak size). */
 int ban_nft_add(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec);
 
 /* Queues the removal of the network a (the same interval ban_nft_add() would create). An
@@ -58,14 +61,18 @@ size_t ban_nft_pending(const struct ban_nft *b);
  * when the set does not exist, -ERANGE for a timeout the kernel refuses. */
 typedef void (*ban_nft_error_fn)(const struct addr *a, int error, void *userdata);
 
-/* Sends every queued operation, in queue order, as one netlink batch (one sendmsg; split into
- * several transactions only when the batch exceeds the 1 MiB batch buffer), and waits for the
- * kernel's verdict. A transaction is atomic in the kernel: when elements fail, each failing
- * element is reported once through on_error (may be NULL) with the address it was queued with,
- * and the transaction is re-sent without them, so that one bad element never costs the others.
- * The queue is empty afterwards, whatever the outcome. Returns the number of operations the
- * kernel applied (>= 0), or -errno when the socket failed (then some operations may not have
- * been applied and were not reported). */
+/* Sends every queued operation, in queue order per set, as one netlink batch: one sendmsg()
+ * of a few large messages (about 1,150 IPv4 or 850 IPv6 bans each), split into several
+ * transactions only beyond the 1 MiB batch buffer. Reads every ack without blocking (the kernel
+ * answers within sendmsg()). A transaction is atomic in the kernel, so one bad element would
+ * undo all the others: each failing element is reported once through on_error (may be NULL)
+ * with the address it was queued with, and the transaction is re-sent without it (errors are
+ * located through the extended-ACK attribute offset; where the kernel gives none, the elements
+ * of the failed message are retried one per message). A delete of an absent element is
+ * success. on_error must not call back into b. The queue is empty afterwards, whatever the
+ * outcome. Returns the number of operations whose outcome is as requested (>= 0), or -errno
+ * when the socket failed (then some operations may not have been applied and were not
+ * reported). */
 int ban_nft_flush(struct ban_nft *b, ban_nft_error_fn on_error, void *userdata);
 
 /* Counters of the last ban_nft_flush(): transactions (batches sent with one sendmsg each,

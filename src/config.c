@@ -1197,12 +1197,11 @@ static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
 	return r == -ENOMEM ? r : 0;
 }
 
-int config_load(const char *dir, struct config **ret, struct config_errors *errs)
+/* Defaults, then waveguard.conf. */
+static int load_main(const char *dir, struct parser *p, struct config **ret)
 {
 	_cleanup_(config_freep) struct config *c = calloc(1, sizeof(*c));
-	struct parser p = { .errs = errs };
 	_cleanup_free_ char *main_path = NULL;
-	size_t before = errs->n;
 	int r;
 
 	if (!c)
@@ -1235,13 +1234,42 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 		if (r < 0)
 			return r;
 	}
-	p.cfg = c;
-
+	p->cfg = c;
 	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0)
 		return -ENOMEM;
-	p.kind = KIND_MAIN;
-	r = parse_file(&p, main_path);
+	p->kind = KIND_MAIN;
+	r = parse_file(p, main_path);
 	if (r == -ENOMEM)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int config_load_main(const char *dir, struct config **ret, struct config_errors *errs)
+{
+	struct parser p = { .errs = errs };
+	size_t before = errs->n;
+	struct config *c = NULL;
+	int r = load_main(dir, &p, &c);
+	if (r < 0)
+		return r;
+	if (errs->n != before) {
+		config_free(c);
+		return -EINVAL;
+	}
+	*ret = c;
+	return 0;
+}
+
+int config_load(const char *dir, struct config **ret, struct config_errors *errs)
+{
+	_cleanup_(config_freep) struct config *c = NULL;
+	struct parser p = { .errs = errs };
+	size_t before = errs->n;
+	int r;
+
+	r = load_main(dir, &p, &c);
+	if (r < 0)
 		return r;
 	if ((r = load_dir(&p, "filters", KIND_FILTER)) < 0 ||
 	    (r = load_dir(&p, "actions", KIND_ACTION)) < 0 ||

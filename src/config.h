@@ -118,6 +118,10 @@ struct config_errors {
  * the caller clears), or -errno for a system failure (also described in errs). */
 int config_load(const char *dir, struct config **ret, struct config_errors *errs);
 
+/* Loads waveguard.conf alone (for the control client and nft-cleanup, which must work while
+ * a jail or filter file is broken). Returns 0 or -EINVAL with errs. */
+int config_load_main(const char *dir, struct config **ret, struct config_errors *errs);
+
 /* Loads one filter file on its own (for test-filter). Returns 0 or -EINVAL with errs. */
 int config_load_filter(const char *path, struct config_filter **ret, struct config_errors *errs);
 

@@ -470,7 +470,7 @@ static int conn_write(struct conn *k)
 		progress = true;
 	}
 	if (k->out_done == k->out_len)
-		conn_drain(k->fd);
+		(void)conn_drain;
 	conn_free(k);
 	return 0;
 }

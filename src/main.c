@@ -234,15 +234,15 @@ static int cmd_run(const char *dir, int argc, char **argv)
 	return manager_run(m) < 0 ? EX_SOFTWARE : EX_OK;
 }
 
-/* The control socket's path: from the configuration when it loads, the default otherwise (a
- * broken configuration must not keep the admin from asking the running daemon). */
+/* The control socket's path comes from waveguard.conf alone: a broken jail or filter file must
+ * not keep the admin from asking the running daemon (or from reloading it once fixed). */
 static int cmd_client(const char *dir, int argc, char **argv)
 {
 	_cleanup_(config_freep) struct config *cfg = NULL;
 	struct config_errors errs = { 0 };
 	const char *path = "/run/waveguard/control";
 
-	if (config_load(dir, &cfg, &errs) >= 0)
+	if (config_load_main(dir, &cfg, &errs) >= 0)
 		path = cfg->control_socket;
 	config_errors_clear(&errs);
 	return cli_control(path, argc, argv);
@@ -258,9 +258,11 @@ static int cmd_nft_cleanup(const char *dir, int argc)
 		fprintf(stderr, "Usage: waveguard [-c DIR] nft-cleanup\n");
 		return EX_USAGE;
 	}
-	r = load(dir, &cfg);
-	if (r != EX_OK)
-		return r;
+	struct config_errors errs = { 0 };
+	r = config_load_main(dir, &cfg, &errs);
+	print_errors(&errs);
+	if (r < 0)
+		return EX_CONFIG;
 	struct ban_nft_config nc = { .table = cfg->nft.table };
 	r = ban_nft_new(&nc, &b);
 	if (r >= 0)

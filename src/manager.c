@@ -324,19 +324,23 @@ static void restore_kernel(struct manager *m)
 		const struct config_jail *j = find_conf_jail(m, b->jail);
 		if (b->until_usec <= now)
 			continue;
+		/* Manual bans, or bans of a jail since removed, still run their course. */
 		if (j)
 			actions_ban(m->actions, j, b, now, true);
-		else {
-			/* Manual bans, or a jail since removed: the ban still runs its course. */
-			const struct config_jail *any = m->config->n_jails ? &m->config->jails[0] : NULL;
-			if (any)
-				actions_ban(m->actions, any, b, now, true);
-		}
+		else
+			actions_ban_kernel(m->actions, b, now, true);
 		n++;
 	}
 	if (n)
 		log_info("restored %zu bans still in force", n);
 	actions_flush(m->actions);
+}
+
+static void on_nft_lost(struct actions *a, void *userdata)
+{
+	struct manager *m = userdata;
+	if (actions_setup(a) >= 0)
+		restore_kernel(m);
 }
 
 static void update_status(struct manager *m)
@@ -578,11 +582,10 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 		log_warning_errno(r, "cannot record the ban of %s: %m", s);
 	log_notice("%s: ban %s for %llus by the admin", ban.jail, s,
 		   (unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
-	if (!j && m->config->n_jails)
-		/* A manual ban uses the first jail's actions for the kernel (nft) part. */
-		j = &m->config->jails[0];
 	if (j)
 		actions_ban(m->actions, j, &ban, now, false);
+	else
+		actions_ban_kernel(m->actions, &ban, now, false);
 	actions_flush(m->actions);
 	fprintf(out, "banned %s for %llus\n", s,
 		(unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
@@ -721,6 +724,7 @@ int manager_start(struct manager *m)
 	r = actions_new(m->event, c, m->dry_run, stdout, &m->actions);
 	if (r < 0)
 		return r;
+	actions_set_lost_handler(m->actions, on_nft_lost, m);
 	r = actions_setup(m->actions);
 	if (r < 0)
 		return r;

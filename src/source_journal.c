@@ -99,9 +99,10 @@ static void journal_close(struct source_journal *s)
 }
 
 /* Something failed: close everything and try again later. */
-static void journal_fail(struct source_journal *s)
+static void journal_fail(struct source_journal *s, int error)
 {
 	s->stats.errors++;
+	s->stats.last_error = error;
 	journal_close(s);
 	arm_timer(s, s->retry_source, SOURCE_JOURNAL_RETRY_USEC);
 }
@@ -128,6 +129,7 @@ static void check_files(struct source_journal *s)
 
 	if (sd_journal_get_usage(s->journal, &bytes) < 0 || bytes > 0)
 		return;
+	s->stats.no_files++;
 	(void)sd_event_source_get_enabled(s->retry_source, &enabled);
 	if (enabled == SD_EVENT_OFF)
 		arm_timer(s, s->retry_source, SOURCE_JOURNAL_RETRY_USEC);
@@ -314,9 +316,10 @@ static void run(struct source_journal *s)
 {
 	unsigned n;
 	bool more;
+	int r = read_batch(s, &n, &more);
 
-	if (read_batch(s, &n, &more) < 0) {
-		journal_fail(s);
+	if (r < 0) {
+		journal_fail(s, r);
 	} else {
 		arm_wake(s);
 		if (more)
@@ -333,7 +336,7 @@ static void process(struct source_journal *s)
 	int r = sd_journal_process(s->journal);
 
 	if (r < 0) {
-		journal_fail(s);
+		journal_fail(s, r);
 		return;
 	}
 	if (r == SD_JOURNAL_INVALIDATE) {
@@ -364,7 +367,7 @@ static int on_defer(sd_event_source *es _unused_, void *userdata)
 	struct source_journal *s = userdata;
 
 	if (s->journal)
-		run(s);
+		process(s);
 	return 0;
 }
 
@@ -373,14 +376,14 @@ static int on_retry(sd_event_source *es _unused_, uint64_t usec _unused_, void *
 {
 	struct source_journal *s = userdata;
 	uint64_t bytes = 0;
+	int r;
 
 	if (s->journal && sd_journal_get_usage(s->journal, &bytes) >= 0 && bytes > 0)
 		return 0; /* files showed up in watched directories meanwhile */
 	journal_close(s);
-	if (journal_open(s) < 0) {
-		s->stats.errors++;
-		arm_timer(s, s->retry_source, SOURCE_JOURNAL_RETRY_USEC);
-	}
+	r = journal_open(s);
+	if (r < 0)
+		journal_fail(s, r);
 	return 0;
 }
 
@@ -468,8 +471,7 @@ int source_journal_start(struct source_journal *s, const char *cursor, uint64_t 
 	s->started = true;
 	r = journal_open(s);
 	if (r < 0) {
-		s->stats.errors++;
-		arm_timer(s, s->retry_source, SOURCE_JOURNAL_RETRY_USEC);
+		journal_fail(s, r);
 		return 0;
 	}
 	return r;

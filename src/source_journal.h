@@ -32,8 +32,12 @@ struct source_journal_stats {
 				 * vacuuming, journald restart) */
 	uint64_t errors;	/* failures to open, process or read; each one closes the journal
 				 * and reopens it SOURCE_JOURNAL_RETRY_USEC later */
+	uint64_t no_files;	/* times the journal had no file at all (directory missing or
+				 * emptied, nothing readable): reopened SOURCE_JOURNAL_RETRY_USEC
+				 * later */
 	uint64_t reopens;	/* successful opens after the first one */
 	uint64_t cursor_rejected; /* cursors that could not be used: started at since_usec */
+	int last_error;		  /* -errno of the last error, for the caller's log; 0 if none */
 };
 
 /* Called for every entry that matches: l->tag is the SYSLOG_IDENTIFIER (NULL, tag_len 0 when the
