@@ -557,6 +557,11 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	struct ban ban = { .addr = req->addr, .host = req->addr, .since_usec = now };
 
 	addr_format(&req->addr, s, sizeof(s));
+	/* The same bounds as prefix4/prefix6: nobody means to drop a quarter of the Internet. */
+	if (req->addr.prefix < (req->addr.family == AF_INET ? 8 : 16)) {
+		fprintf(out, "%s is too wide a network to ban (at least /8 or /16 for IPv6)", s);
+		return -EINVAL;
+	}
 	if (req->jail[0]) {
 		j = find_conf_jail(m, req->jail);
 		if (!j) {

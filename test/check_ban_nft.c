@@ -1,0 +1,878 @@
+/* ban_nft against the real kernel, in a private network namespace: table/sets/chain, element
+ * batches with timeouts, error mapping, listing, a 10,000-ban burst, and real packets dropped on
+ * loopback. Needs root (skips with 77 otherwise); observes the outcome through `nft list`. */
+#include "ban_nft.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+static const char *fmt(const struct addr *a)
+{
+	static char buf[4][ADDR_STRLEN];
+	static unsigned i;
+	i = (i + 1) % 4;
+	return addr_format(a, buf[i], sizeof(buf[i]));
+}
+
+static struct addr cidr(const char *s)
+{
+	struct addr a;
+	ck_assert_msg(addr_parse_cidr(s, &a) == 0, "cannot parse %s", s);
+	return a;
+}
+
+/* Runs a shell command and returns its standard output (malloc'ed); *ret_status gets the exit
+ * status when not NULL. */
+static char *run(const char *cmd, int *ret_status)
+{
+	FILE *f = popen(cmd, "r");
+	ck_assert_msg(f != NULL, "popen %s", cmd);
+	size_t cap = 4096, n = 0;
+	char *out = malloc(cap);
+	ck_assert_ptr_nonnull(out);
+	size_t k;
+	while ((k = fread(out + n, 1, cap - n - 1, f)) > 0) {
+		n += k;
+		if (cap - n < 2) {
+			cap *= 2;
+			out = realloc(out, cap);
+			ck_assert_ptr_nonnull(out);
+		}
+	}
+	out[n] = 0;
+	int st = pclose(f);
+	if (ret_status)
+		*ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return out;
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static struct ban_nft *fresh(const struct ban_nft_config *c)
+{
+	struct ban_nft *b = NULL;
+	ck_assert_int_eq(ban_nft_new(c, &b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	return b;
+}
+
+/* Collects errors reported by ban_nft_flush(). */
+struct errs {
+	unsigned n;
+	struct addr a[16];
+	int error[16];
+};
+
+static void on_error(const struct addr *a, int error, void *userdata)
+{
+	struct errs *e = userdata;
+	if (e->n < ELEMENTSOF(e->a)) {
+		e->a[e->n] = *a;
+		e->error[e->n] = error;
+	}
+	e->n++;
+}
+
+/* Collects the elements ban_nft_list() reports. */
+struct listing {
+	unsigned n;
+	struct addr a[64];
+	uint64_t expires[64];
+};
+
+static void on_elem(const struct addr *a, uint64_t expires_usec, void *userdata)
+{
+	struct listing *l = userdata;
+	if (l->n < ELEMENTSOF(l->a)) {
+		l->a[l->n] = *a;
+		l->expires[l->n] = expires_usec;
+	}
+	l->n++;
+}
+
+static int find(const struct listing *l, const char *net)
+{
+	struct addr a = cidr(net);
+	for (unsigned i = 0; i < l->n && i < ELEMENTSOF(l->a); i++)
+		if (addr_equal(&l->a[i], &a))
+			return (int)i;
+	return -1;
+}
+
+/* Kernels since 6.12 update the timeout of an element added again; older ones keep it. */
+static bool kernel_updates_timeouts(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+	ck_assert_int_eq(uname(&u), 0);
+	ck_assert_int_eq(sscanf(u.release, "%u.%u", &major, &minor), 2);
+	return major > 6 || (major == 6 && minor >= 12);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+START_TEST(test_setup_creates_everything)
+{
+	struct ban_nft *b = fresh(NULL);
+	int st;
+	char *out = run("nft list table inet waveguard 2>&1", &st);
+	ck_assert_msg(st == 0, "nft list failed: %s", out);
+	ck_assert_msg(strstr(out, "set ban4 {\n\t\ttype ipv4_addr\n\t\tflags interval,timeout"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "set ban6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout"),
+		      "%s", out);
+	ck_assert_msg(
+		strstr(out, "chain input {\n\t\ttype filter hook input priority filter - 10;"),
+		"%s", out);
+	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip saddr @ban4 counter packets 0 "
+				  "bytes 0 drop"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter packets 0 "
+				  "bytes 0 drop"),
+		      "%s", out);
+	ck_assert_int_eq(count(out, " drop"), 2);
+	free(out);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_setup_twice_no_duplicates)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct addr a = cidr("192.0.2.1");
+	ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ban_nft_free(b);
+
+	/* A second daemon start: new object, setup again. */
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	char *out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(count(out, " drop") == 2, "%s", out);
+	ck_assert_msg(count(out, "chain ") == 1, "%s", out);
+	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m"), "ban lost by setup: %s", out);
+	free(out);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_setup_other_ports_and_all_ports)
+{
+	static const uint16_t one[] = { 2525 };
+	struct ban_nft_config c = { .ports = one, .n_ports = 1 };
+	struct ban_nft *b = fresh(&c);
+	char *out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(strstr(out, "tcp dport 2525 ip saddr @ban4 counter"), "%s", out);
+	ck_assert_msg(strstr(out, "tcp dport 2525 ip6 saddr @ban6 counter"), "%s", out);
+	free(out);
+	ban_nft_free(b);
+
+	/* Switching to all ports on the next start replaces the rules. */
+	c = (struct ban_nft_config){ .all_ports = true };
+	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(strstr(out, "\t\tip saddr @ban4 counter packets 0 bytes 0 drop"), "%s", out);
+	ck_assert_msg(strstr(out, "\t\tip6 saddr @ban6 counter packets 0 bytes 0 drop"), "%s", out);
+	ck_assert_msg(count(out, " drop") == 2 && !strstr(out, "dport"), "%s", out);
+	free(out);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_setup_repairs_chain)
+{
+	static const char *const broken[] = {
+		"nft add chain inet waveguard input '{ type filter hook input priority 0; }'",
+		"nft add chain inet waveguard input '{ type filter hook output priority -10; }'",
+		"nft add chain inet waveguard input "
+		"'{ type filter hook input priority -10; policy drop; }'",
+		"nft add chain inet waveguard input && nft add rule inet waveguard input accept",
+	};
+	struct ban_nft *b = fresh(NULL);
+	struct addr a = cidr("192.0.2.1");
+	ck_assert_int_eq(ban_nft_add(b, &a, 600 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+
+	for (size_t i = 0; i < ELEMENTSOF(broken); i++) {
+		ck_assert_int_eq(system("nft flush chain inet waveguard input && "
+					"nft delete chain inet waveguard input"),
+				 0);
+		ck_assert_msg(system(broken[i]) == 0, "%s", broken[i]);
+		ck_assert_msg(ban_nft_setup(b) == 0, "not repaired: %s", broken[i]);
+		char *out = run("nft list table inet waveguard", NULL);
+		ck_assert_msg(strstr(out, "type filter hook input priority filter - 10; policy "
+					  "accept;"),
+			      "%s: %s", broken[i], out);
+		ck_assert_msg(count(out, " drop") == 2 && !strstr(out, "accept\n"), "%s: %s",
+			      broken[i], out);
+		ck_assert_msg(strstr(out, "192.0.2.1 timeout 10m"), "ban lost: %s", out);
+		free(out);
+	}
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_setup_conflicting_set)
+{
+	struct ban_nft *b = NULL;
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(system("nft add table inet waveguard && "
+				"nft add set inet waveguard ban4 '{ type ipv4_addr; }'"),
+			 0);
+	int r = ban_nft_setup(b);
+	ck_assert_msg(r < 0, "setup over a set of another kind: %d", r);
+	/* Atomic: nothing of ours was created. */
+	char *out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(!strstr(out, "ban6") && !strstr(out, "chain"), "%s", out);
+	free(out);
+	printf("setup over a conflicting set ban4: %s\n", strerror(-r));
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_add_list_del)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct addr a4 = cidr("192.0.2.1"), a6 = cidr("2001:db8:1:2::/64");
+	struct errs e = { 0 };
+
+	ck_assert_int_eq(ban_nft_add(b, &a4, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &a6, 120 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_pending(b), 2);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	ck_assert_int_eq(ban_nft_pending(b), 0);
+
+	char *out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_msg(strstr(out, "elements = { 192.0.2.1 timeout 1m expires "), "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban6", NULL);
+	ck_assert_msg(strstr(out, "elements = { 2001:db8:1:2::/64 timeout 2m expires "), "%s", out);
+	free(out);
+
+	struct listing l = { 0 };
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	ck_assert_int_eq(l.n, 2);
+	int i4 = find(&l, "192.0.2.1"), i6 = find(&l, "2001:db8:1:2::/64");
+	ck_assert_int_eq(i4, 0); /* IPv4 first */
+	ck_assert_int_eq(i6, 1);
+	ck_assert_uint_le(l.expires[i4], 60 * USEC_PER_SEC);
+	ck_assert_uint_gt(l.expires[i4], 50 * USEC_PER_SEC);
+	ck_assert_uint_le(l.expires[i6], 120 * USEC_PER_SEC);
+	ck_assert_uint_gt(l.expires[i6], 110 * USEC_PER_SEC);
+
+	/* Host bits are ignored: the network is banned. */
+	struct addr h = cidr("2001:db8:1:2::1");
+	h.prefix = 64;
+	ck_assert_int_eq(ban_nft_del(b, &h), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 1);
+	ck_assert_int_eq(e.n, 0);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(find(&l, "192.0.2.1"), 0);
+	out = run("nft list set inet waveguard ban6", NULL);
+	ck_assert_msg(!strstr(out, "2001:db8"), "%s", out);
+	free(out);
+
+	/* Deleting what is not there (expired meanwhile) is no error. */
+	ck_assert_int_eq(ban_nft_del(b, &a6), 0);
+	ck_assert_int_eq(ban_nft_del(b, &a4), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 0);
+
+	/* No timeout: listed with UINT64_MAX. */
+	ck_assert_int_eq(ban_nft_add(b, &a4, 0), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 1);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_uint_eq(l.expires[0], UINT64_MAX);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_readd_refreshes)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct addr a = cidr("192.0.2.7"), n = cidr("198.51.100.0/24");
+	struct errs e = { 0 };
+	struct listing l = { 0 };
+
+	ck_assert_int_eq(ban_nft_add(b, &a, 30 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n, 30 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+
+	/* Again, longer, in a later flush; and twice in the same flush. */
+	ck_assert_int_eq(ban_nft_add(b, &a, 600 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n, 300 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n, 600 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 3);
+	ck_assert_msg(e.n == 0, "re-add failed: %s %s", e.n ? fmt(&e.a[0]) : "",
+		      e.n ? strerror(-e.error[0]) : "");
+
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	int ia = find(&l, "192.0.2.7"), in = find(&l, "198.51.100.0/24");
+	ck_assert_int_ge(ia, 0);
+	ck_assert_int_ge(in, 0);
+	if (kernel_updates_timeouts()) {
+		ck_assert_msg(l.expires[ia] > 500 * USEC_PER_SEC, "not refreshed: %llu",
+			      (unsigned long long)l.expires[ia]);
+		ck_assert_msg(l.expires[in] > 500 * USEC_PER_SEC, "not refreshed: %llu",
+			      (unsigned long long)l.expires[in]);
+		char *out = run("nft list set inet waveguard ban4", NULL);
+		ck_assert_msg(strstr(out, "192.0.2.7 timeout 10m") &&
+				      strstr(out, "198.51.100.0/24 timeout 10m"),
+			      "%s", out);
+		free(out);
+	} else {
+		printf("kernel before 6.12: a re-add keeps the old timeout\n");
+		ck_assert_uint_le(l.expires[ia], 30 * USEC_PER_SEC);
+	}
+
+	/* Delete then add in one flush: banned again. */
+	ck_assert_int_eq(ban_nft_del(b, &a), 0);
+	ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	/* Add then delete in one flush: gone. */
+	ck_assert_int_eq(ban_nft_add(b, &n, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_del(b, &n), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 4);
+	ck_assert_int_eq(e.n, 0);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(find(&l, "192.0.2.7"), 0);
+	ck_assert_uint_le(l.expires[0], 60 * USEC_PER_SEC);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_errors_map_to_addresses)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct addr net = cidr("198.51.100.0/24"), sub = cidr("198.51.100.128/25");
+	struct addr sub6 = cidr("2001:db8:5::/48"), net6 = cidr("2001:db8::/32");
+	struct errs e = { 0 };
+
+	ck_assert_int_eq(ban_nft_add(b, &net, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &sub6, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+
+	/* 3,000 good ones, an overlapping one in the middle of a big message, 3,000 more good
+	 * ones, an overlapping IPv6 network and a good IPv6 one. */
+	for (unsigned i = 0; i < 6000; i++) {
+		if (i == 3000)
+			ck_assert_int_eq(ban_nft_add(b, &sub, 60 * USEC_PER_SEC), 0);
+		struct addr a = { .family = AF_INET, .prefix = 32 };
+		a.v4.s_addr = htonl(0x0a000000u + i);
+		ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	}
+	struct addr good6 = cidr("2001:db9::1");
+	ck_assert_int_eq(ban_nft_add(b, &net6, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &good6, 60 * USEC_PER_SEC), 0);
+
+	int r = ban_nft_flush(b, on_error, &e);
+	struct ban_nft_stats s;
+	ban_nft_last_stats(b, &s);
+	printf("2 bad elements among 6,002: %u transactions, %u messages\n", s.sends, s.messages);
+	ck_assert_int_eq(r, 6001);
+	ck_assert_int_eq(e.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_msg(addr_equal(&e.a[i], &sub) || addr_equal(&e.a[i], &net6), "%s",
+			      fmt(&e.a[i]));
+		ck_assert_msg(e.error[i] == -EEXIST, "%s: %s", fmt(&e.a[i]),
+			      strerror(-e.error[i]));
+	}
+	ck_assert_msg(!addr_equal(&e.a[0], &e.a[1]), "reported twice");
+
+	int n = ban_nft_list(b, NULL, NULL);
+	ck_assert_int_eq(n, 6000 + 1 + 2);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_missing_set_reported)
+{
+	struct ban_nft *b = NULL;
+	struct errs e = { 0 };
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	struct addr a = cidr("192.0.2.1"), c = cidr("192.0.2.2");
+	ck_assert_int_eq(ban_nft_add(b, &a, USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &c, USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 0);
+	ck_assert_int_eq(e.n, 2);
+	ck_assert_int_eq(e.error[0], -ENOENT);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), -ENOENT);
+	ban_nft_free(b);
+}
+END_TEST
+
+static struct addr burst_addr(unsigned i)
+{
+	/* distinct, not adjacent: 10.<i/250>.<i%250>.7 */
+	struct addr a = { .family = AF_INET, .prefix = 32 };
+	a.v4.s_addr = htonl(0x0a000007u | (i / 250) << 16 | (i % 250) << 8);
+	return a;
+}
+
+/* Queues n bans (no ck_assert per element: check's bookkeeping would dominate the timing). */
+static double queue_burst(struct ban_nft *b, unsigned from, unsigned n, uint64_t timeout)
+{
+	uint64_t t0 = now_usec();
+	int bad = 0;
+	for (unsigned i = from; i < from + n; i++) {
+		struct addr a = burst_addr(i);
+		bad |= ban_nft_add(b, &a, timeout);
+	}
+	uint64_t t1 = now_usec();
+	ck_assert_int_eq(bad, 0);
+	return (double)(t1 - t0) / 1000.0;
+}
+
+START_TEST(test_burst_10000)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct ban_nft_stats s;
+	struct errs e = { 0 };
+
+	double tq = queue_burst(b, 0, 10000, 3600 * USEC_PER_SEC);
+	uint64_t t1 = now_usec();
+	int r = ban_nft_flush(b, on_error, &e);
+	uint64_t t2 = now_usec();
+	ban_nft_last_stats(b, &s);
+	ck_assert_int_eq(r, 10000);
+	ck_assert_int_eq(e.n, 0);
+	printf("burst of 10,000 IPv4 bans: queued in %.2f ms; flush %.1f ms: %u sendmsg "
+	       "(one transaction), %u netlink messages, %zu bytes\n",
+	       tq, (double)(t2 - t1) / 1000.0, s.sends, s.messages, s.bytes);
+	ck_assert_uint_eq(s.sends, 1);
+
+	uint64_t t3 = now_usec();
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 10000);
+	printf("listing 10,000 bans: %.1f ms\n", (double)(now_usec() - t3) / 1000.0);
+	char *out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_int_eq(count(out, " timeout 1h expires "), 10000);
+	ck_assert_msg(strstr(out, "10.0.0.7 timeout 1h"), "first missing");
+	ck_assert_msg(strstr(out, "10.39.249.7 timeout 1h"), "last missing");
+	free(out);
+
+	/* The same burst again (a wave that keeps going): all refreshed, no error. */
+	queue_burst(b, 0, 10000, 7200 * USEC_PER_SEC);
+	t1 = now_usec();
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 10000);
+	t2 = now_usec();
+	ck_assert_int_eq(e.n, 0);
+	ban_nft_last_stats(b, &s);
+	printf("the same 10,000 again (timeout refresh): %.1f ms, %u sendmsg, %u messages\n",
+	       (double)(t2 - t1) / 1000.0, s.sends, s.messages);
+	out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_int_eq(count(out, kernel_updates_timeouts() ? " timeout 2h expires "
+							      : " timeout 1h expires "),
+			 10000);
+	free(out);
+
+	/* 10,000 IPv6 /64s interleaved with 10,000 more IPv4 ones: grouped per set. */
+	uint64_t tq0 = now_usec();
+	int bad = 0;
+	for (unsigned i = 0; i < 10000; i++) {
+		struct addr a = cidr("2001:db8::/64"), a4 = burst_addr(10000 + i);
+		a.bytes[4] = (uint8_t)(i >> 8);
+		a.bytes[5] = (uint8_t)i;
+		a.bytes[7] = 1;
+		bad |= ban_nft_add(b, &a, 3600 * USEC_PER_SEC);
+		bad |= ban_nft_add(b, &a4, 3600 * USEC_PER_SEC);
+	}
+	ck_assert_int_eq(bad, 0);
+	t1 = now_usec();
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 20000);
+	t2 = now_usec();
+	ck_assert_int_eq(e.n, 0);
+	ban_nft_last_stats(b, &s);
+	printf("10,000 IPv6 /64 interleaved with 10,000 IPv4: queued %.2f ms, flush %.1f ms, "
+	       "%u sendmsg, %u messages, %zu bytes\n",
+	       (double)(t1 - tq0) / 1000.0, (double)(t2 - t1) / 1000.0, s.sends, s.messages,
+	       s.bytes);
+	ck_assert_uint_le(s.messages, 8 + 12 + 2);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 30000);
+
+	/* Larger than one 1 MiB transaction: split, all applied. */
+	queue_burst(b, 20000, 40000, 600 * USEC_PER_SEC);
+	t1 = now_usec();
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 40000);
+	t2 = now_usec();
+	ck_assert_int_eq(e.n, 0);
+	ban_nft_last_stats(b, &s);
+	printf("40,000 IPv4 bans: flush %.1f ms, %u sendmsg, %u messages, %zu bytes\n",
+	       (double)(t2 - t1) / 1000.0, s.sends, s.messages, s.bytes);
+	ck_assert_uint_ge(s.sends, 2);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 70000);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_ranges_and_edges)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct errs e = { 0 };
+	struct listing l = { 0 };
+	static const char *const nets[] = { "255.255.255.0/24", "0.0.0.0/8", "203.0.113.255",
+					    "ffff:ffff:ffff:ffff::/64", "::/96" };
+
+	for (size_t i = 0; i < ELEMENTSOF(nets); i++) {
+		struct addr a = cidr(nets[i]);
+		ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	}
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), (int)ELEMENTSOF(nets));
+	ck_assert_int_eq(e.n, 0);
+	/* A range an admin added by hand comes back as the CIDR blocks that cover it. */
+	ck_assert_int_eq(system("nft add element inet waveguard ban4 "
+				"'{ 198.51.100.1-198.51.100.6 timeout 30s }'"),
+			 0);
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(nets) + 4);
+	for (size_t i = 0; i < ELEMENTSOF(nets); i++)
+		ck_assert_msg(find(&l, nets[i]) >= 0, "%s not listed", nets[i]);
+	static const char *const blocks[] = { "198.51.100.1", "198.51.100.2/31", "198.51.100.4/31",
+					      "198.51.100.6" };
+	for (size_t i = 0; i < ELEMENTSOF(blocks); i++) {
+		int k = find(&l, blocks[i]);
+		ck_assert_msg(k >= 0, "%s not listed", blocks[i]);
+		ck_assert_uint_le(l.expires[k], 30 * USEC_PER_SEC);
+	}
+	char *out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_msg(strstr(out, "255.255.255.0/24 timeout 1m"), "%s", out);
+	ck_assert_msg(strstr(out, "0.0.0.0/8 timeout 1m"), "%s", out);
+	free(out);
+
+	for (size_t i = 0; i < ELEMENTSOF(nets); i++) {
+		struct addr a = cidr(nets[i]);
+		ck_assert_int_eq(ban_nft_del(b, &a), 0);
+	}
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), (int)ELEMENTSOF(nets));
+	ck_assert_int_eq(e.n, 0);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 4);
+
+	/* Refused before anything is sent. */
+	struct addr bad = { .family = AF_UNIX };
+	ck_assert_int_eq(ban_nft_add(b, &bad, 0), -EAFNOSUPPORT);
+	bad = cidr("192.0.2.1");
+	bad.prefix = 33;
+	ck_assert_int_eq(ban_nft_add(b, &bad, 0), -EINVAL);
+	ck_assert_int_eq(ban_nft_pending(b), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_expiry_and_rebans)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct errs e = { 0 };
+	struct addr a = cidr("192.0.2.9"), a6 = cidr("2001:db8:9::/48");
+
+	ck_assert_int_eq(ban_nft_add(b, &a, 800 * USEC_PER_MSEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &a6, 800 * USEC_PER_MSEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 2);
+
+	/* The kernel expires them (poll with a deadline). */
+	uint64_t deadline = now_usec() + 10 * USEC_PER_SEC;
+	int n;
+	while ((n = ban_nft_list(b, NULL, NULL)) > 0 && now_usec() < deadline)
+		usleep(20 * 1000);
+	ck_assert_msg(n == 0, "still %d elements after 10 s", n);
+	char *out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_msg(!strstr(out, "192.0.2"), "%s", out);
+	free(out);
+
+	/* Banning again at once, the same networks or overlapping ones, is fine even if the
+	 * kernel's garbage collector has not run yet. */
+	struct addr over = cidr("192.0.2.8/31");
+	ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &a6, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	ck_assert_int_eq(ban_nft_del(b, &a), 0);
+	ck_assert_int_eq(ban_nft_add(b, &over, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+
+	/* Adjacent networks: the end of one is the start of the other. */
+	struct addr lo = cidr("192.0.2.0/25"), hi = cidr("192.0.2.128/25");
+	ck_assert_int_eq(ban_nft_del(b, &over), 0);
+	ck_assert_int_eq(ban_nft_add(b, &hi, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &lo, 30 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 3);
+	ck_assert_int_eq(e.n, 0);
+	struct listing l = { 0 };
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 3);
+	ck_assert_int_eq(find(&l, "192.0.2.0/25"), 0);
+	ck_assert_int_eq(find(&l, "192.0.2.128/25"), 1);
+	ck_assert_uint_le(l.expires[0], 30 * USEC_PER_SEC);
+	ck_assert_uint_gt(l.expires[1], 30 * USEC_PER_SEC);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_bad_timeout_reported)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct errs e = { 0 };
+	struct addr good = cidr("192.0.2.20"), bad = cidr("192.0.2.21"), good2 = cidr("192.0.2.22");
+
+	ck_assert_int_eq(ban_nft_add(b, &good, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &bad, UINT64_MAX), 0);
+	ck_assert_int_eq(ban_nft_add(b, &good2, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 1);
+	ck_assert_msg(addr_equal(&e.a[0], &bad), "%s", fmt(&e.a[0]));
+	printf("timeout of UINT64_MAX us: %s\n", strerror(-e.error[0]));
+	struct listing l = { 0 };
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	ck_assert_int_ge(find(&l, "192.0.2.20"), 0);
+	ck_assert_int_ge(find(&l, "192.0.2.22"), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+static bool monitor_lost(struct ban_nft *b, int *ret_events)
+{
+	bool lost = false;
+	int r = ban_nft_monitor_process(b, &lost);
+	ck_assert_int_ge(r, 0);
+	if (ret_events)
+		*ret_events = r;
+	return lost;
+}
+
+START_TEST(test_monitor)
+{
+	struct ban_nft *b = NULL;
+	int events;
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_monitor_process(b, &(bool){ false }), -EBADF);
+	int fd = ban_nft_monitor_fd(b);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ban_nft_monitor_fd(b), fd);
+
+	/* Our own changes never reach the monitor, not even a 10,000-ban burst. */
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	queue_burst(b, 0, 10000, 3600 * USEC_PER_SEC);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 10000);
+	struct addr gone = cidr("10.0.0.7");
+	ck_assert_int_eq(ban_nft_del(b, &gone), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 0), 0); /* filtered in the kernel: nothing queued */
+	ck_assert(!monitor_lost(b, &events));
+	ck_assert_int_eq(events, 0);
+
+	/* Other tables, and harmless changes of ours, are not a loss. */
+	ck_assert_int_eq(system("nft add table inet other && nft delete table inet other"), 0);
+	ck_assert_int_eq(system("nft add element inet waveguard ban4 '{ 192.0.2.99 }'"), 0);
+	ck_assert(!monitor_lost(b, &events));
+	ck_assert_int_gt(events, 0);
+
+	static const char *const damage[] = {
+		"nft delete element inet waveguard ban4 '{ 10.0.1.7 }'",
+		"nft flush set inet waveguard ban4",
+		"nft flush chain inet waveguard input",
+		"nft delete chain inet waveguard input",
+		/* a set in use cannot be deleted alone (EBUSY) */
+		"nft 'flush chain inet waveguard input; delete set inet waveguard ban6'",
+		"nft add table inet waveguard '{ flags dormant; }'",
+		"nft delete table inet waveguard",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(damage); i++) {
+		ck_assert_int_eq(ban_nft_setup(b), 0);
+		ck_assert(!monitor_lost(b, NULL));
+		ck_assert_msg(system(damage[i]) == 0, "%s", damage[i]);
+		ck_assert_int_eq(poll(&p, 1, 0), 1); /* queued before nft returned */
+		ck_assert_msg(monitor_lost(b, NULL), "not noticed: %s", damage[i]);
+	}
+	/* A set deleted on its own (once no rule uses it). */
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(system("nft flush chain inet waveguard input"), 0);
+	ck_assert(monitor_lost(b, NULL));
+	ck_assert_int_eq(system("nft delete set inet waveguard ban4"), 0);
+	ck_assert(monitor_lost(b, NULL));
+
+	/* setup() repairs: the table is back and awake. */
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	char *out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(!strstr(out, "dormant") && count(out, " drop") == 2, "%s", out);
+	free(out);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_cleanup)
+{
+	struct ban_nft *b = fresh(NULL);
+	int st;
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	char *out = run("nft list table inet waveguard 2>&1", &st);
+	ck_assert_msg(st != 0, "table still there: %s", out);
+	free(out);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0); /* ENOENT is success */
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_other_tables_untouched)
+{
+	ck_assert_int_eq(system("nft add table inet other && "
+				"nft add chain inet other input "
+				"'{ type filter hook input priority 0; }' && "
+				"nft add rule inet other input tcp dport 22 accept"),
+			 0);
+	struct ban_nft *b = fresh(NULL);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	char *out = run("nft list table inet other", NULL);
+	ck_assert_msg(strstr(out, "tcp dport 22 accept"), "%s", out);
+	free(out);
+	ck_assert_int_eq(system("nft delete table inet other"), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+/* Returns 1 when a TCP connection from src to 127.0.0.1:port is established within 300 ms,
+ * 0 when not. */
+static int try_connect(const char *src, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sa.sin_addr), 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sa.sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	ck_assert(r == 0 || errno == EINPROGRESS);
+	if (r != 0) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		r = poll(&p, 1, 300);
+		ck_assert_int_ge(r, 0);
+		if (r == 0) {
+			close(fd);
+			return 0;
+		}
+		int err = 0;
+		socklen_t l = sizeof(err);
+		ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l), 0);
+		ck_assert_msg(err == 0, "connect from %s: %s", src, strerror(err));
+	}
+	close(fd);
+	return 1;
+}
+
+START_TEST(test_packets_dropped)
+{
+	static const uint16_t smtp[] = { 25 };
+	struct ban_nft_config c = { .ports = smtp, .n_ports = 1 };
+	struct ban_nft *b = fresh(&c);
+
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(l, 0);
+	int one = 1;
+	ck_assert_int_eq(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(25) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 16), 0);
+
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 1); /* not banned yet */
+
+	struct addr a = cidr("127.0.0.2");
+	ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.0.3", 25), 1);
+
+	char *out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(strstr(out, "ip saddr @ban4 counter packets 0 ") == NULL, "not counted: %s",
+		      out);
+	free(out);
+
+	/* Unban: it connects again. */
+	ck_assert_int_eq(ban_nft_del(b, &a), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 1);
+
+	/* A /24 covers its members. */
+	struct addr net = cidr("127.0.5.0/24");
+	ck_assert_int_eq(ban_nft_add(b, &net, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(try_connect("127.0.5.77", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.6.1", 25), 1);
+	close(l);
+	ban_nft_free(b);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("ban_nft");
+	TCase *tc = tcase_create("kernel");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_setup_creates_everything);
+	tcase_add_test(tc, test_setup_twice_no_duplicates);
+	tcase_add_test(tc, test_setup_other_ports_and_all_ports);
+	tcase_add_test(tc, test_setup_repairs_chain);
+	tcase_add_test(tc, test_setup_conflicting_set);
+	tcase_add_test(tc, test_add_list_del);
+	tcase_add_test(tc, test_readd_refreshes);
+	tcase_add_test(tc, test_errors_map_to_addresses);
+	tcase_add_test(tc, test_missing_set_reported);
+	tcase_add_test(tc, test_burst_10000);
+	tcase_add_test(tc, test_ranges_and_edges);
+	tcase_add_test(tc, test_expiry_and_rebans);
+	tcase_add_test(tc, test_bad_timeout_reported);
+	tcase_add_test(tc, test_cleanup);
+	tcase_add_test(tc, test_other_tables_untouched);
+	tcase_add_test(tc, test_packets_dropped);
+	tcase_add_test(tc, test_monitor);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		printf("check_ban_nft: skipping: needs root (nftables in a private network "
+		       "namespace)\n");
+		return 77;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "check_ban_nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (system("ip link set lo up") != 0) {
+		fprintf(stderr, "check_ban_nft: cannot bring lo up\n");
+		return EXIT_FAILURE;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return test_run_suite(suite());
+}
