@@ -67,13 +67,15 @@ unit: $(TEST_BINS) perms
 		rc=0; CK_DEFAULT_TIMEOUT=120 WAVEGUARD_SRCDIR=$(CURDIR) $$t || rc=$$?; \
 		if [ $$rc = 77 ]; then echo "$$t: skipped"; elif [ $$rc != 0 ]; then exit $$rc; fi; done
 
-$(BUILD)/tcpprobe: test/tcpprobe.c | $(STAMP)
+# Small programs the integration scripts drive (a TCP client/listener, systemd's notify side).
+$(BUILD)/tcpprobe $(BUILD)/notify-listen: $(BUILD)/%: test/%.c | $(STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-integration: $(BUILD)/waveguard $(BUILD)/tcpprobe perms
-	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-integration
+integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen perms
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard NOTIFY_LISTEN=$(CURDIR)/$(BUILD)/notify-listen \
+		./test/run-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-nft-integration
 
