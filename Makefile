@@ -78,6 +78,7 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen perms
 		./test/run-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-nft-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 
 check: unit integration
 
@@ -91,6 +92,7 @@ run: $(BUILD)/waveguard perms
 
 bench: $(BUILD)/waveguard
 	./bench/run
+	./bench/bans
 
 install: $(BUILD)/waveguard
 	install -D -m 0755 $(BUILD)/waveguard $(DESTDIR)$(SBINDIR)/waveguard

@@ -27,7 +27,8 @@ static const char *const usages[][2] = {
 void cli_usage(FILE *f)
 {
 	for (size_t i = 0; i < ELEMENTSOF(usages); i++)
-		fprintf(f, "%s waveguard [-c DIR] %s\n", i == 0 ? "Usage:" : "      ", usages[i][1]);
+		fprintf(f, "%s waveguard [-c DIR] %s\n", i == 0 ? "Usage:" : "      ",
+			usages[i][1]);
 }
 
 static uint64_t now_usec(void)
@@ -81,8 +82,9 @@ static int build_request(int argc, char **argv, char *line, FILE *err)
 		}
 		for (size_t j = 0; j < l; j++)
 			if ((unsigned char)argv[i][j] <= ' ' || (unsigned char)argv[i][j] == 0x7f) {
-				fprintf(err, "waveguard: arguments may not contain spaces or control "
-					     "characters\n");
+				fprintf(err,
+					"waveguard: arguments may not contain spaces or control "
+					"characters\n");
 				return -EINVAL;
 			}
 		if (len + (i > 0) + l + 1 > CONTROL_REQUEST_MAX) {
@@ -138,13 +140,15 @@ static int connect_daemon(const char *path, uint64_t timeout_usec, FILE *err)
 		case ENOENT:
 		case ENOTDIR:
 		case ECONNREFUSED:
-			fprintf(err, "waveguard: the daemon is not running (cannot connect to %s: %s)\n",
+			fprintf(err,
+				"waveguard: the daemon is not running (cannot connect to %s: %s)\n",
 				path, strerror(e));
 			return -EX_UNAVAILABLE;
 		case EAGAIN:
 		case EINPROGRESS:
 		case ETIMEDOUT:
-			fprintf(err, "waveguard: the daemon does not accept connections on %s\n", path);
+			fprintf(err, "waveguard: the daemon does not accept connections on %s\n",
+				path);
 			return -EX_UNAVAILABLE;
 		case EACCES:
 		case EPERM:
@@ -224,15 +228,20 @@ static int read_reply(int fd, uint64_t timeout_usec, FILE *out, FILE *err)
 				fprintf(err, "waveguard: timed out reading the daemon's reply\n");
 				return EX_IOERR;
 			}
-			fprintf(err, "waveguard: %s the daemon's reply: %s\n",
-				body ? "connection lost while reading" : "no reply:",
-				strerror(errno));
+			if (body)
+				fprintf(err,
+					"waveguard: connection lost while reading the reply: %s\n",
+					strerror(errno));
+			else
+				fprintf(err, "waveguard: no reply from the daemon: %s\n",
+					strerror(errno));
 			return EX_IOERR;
 		}
 		if (n == 0) {
 			if (!body) {
-				fprintf(err, "waveguard: the daemon closed the connection without a "
-					     "complete reply\n");
+				fprintf(err,
+					"waveguard: the daemon closed the connection without a "
+					"complete reply\n");
 				return EX_IOERR;
 			}
 			if (fflush(out) != 0 || ferror(out)) {
@@ -283,6 +292,19 @@ int cli_control_full(const char *socket_path, int argc, char **argv, uint64_t ti
 {
 	char line[CONTROL_REQUEST_MAX];
 	int len, r;
+
+	/* `waveguard ban --help`: the usage of that command, without asking the daemon. */
+	for (int i = 1; i < argc; i++)
+		if (argv[i] && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+			for (size_t j = 0; j < ELEMENTSOF(usages); j++)
+				if (strcmp(argv[0], usages[j][0]) == 0) {
+					fprintf(out, "Usage: waveguard [-c DIR] %s\n",
+						usages[j][1]);
+					return EX_OK;
+				}
+			cli_usage(out);
+			return EX_OK;
+		}
 
 	len = build_request(argc, argv, line, err);
 	if (len < 0)

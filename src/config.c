@@ -238,6 +238,30 @@ static void add_source(struct parser *p, const char *word, void *arg)
 		p->failed_alloc = 1;
 }
 
+static bool valid_journal_match(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	if (!eq || eq == s)
+		return false;
+	for (const char *c = s; c < eq; c++)
+		if (!(isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
+			return false;
+	return true;
+}
+
+static void add_journal_match(struct parser *p, const char *word, void *arg)
+{
+	(void)arg;
+	if (!valid_journal_match(word)) {
+		perr(p, "%s:%u: journal_match '%s': expected FIELD=value (e.g. "
+			"SYSLOG_IDENTIFIER=courieresmtpd)",
+		     p->file, p->lineno, word);
+		return;
+	}
+	if (!strv_push(&p->jail->journal_matches, &p->jail->n_journal_matches, word))
+		p->failed_alloc = 1;
+}
+
 static void add_tag(struct parser *p, const char *word, void *arg)
 {
 	(void)arg;
@@ -647,8 +671,31 @@ static void jail_key(struct parser *p, const char *key, const char *value, bool 
 		for_words(p, value, add_cidr, &(struct addr_list){ &j->allow, &j->n_allow });
 		return;
 	}
+	if (strcmp(key, "journal_match") == 0) {
+		for_words(p, value, add_journal_match, NULL);
+		return;
+	}
 	if (cont) {
 		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
+		return;
+	}
+	if (strcmp(key, "backend") == 0) {
+		static const char *const names[] = { "auto", "files", "journal", "both" };
+		size_t i;
+		for (i = 0; i < ELEMENTSOF(names); i++)
+			if (strcmp(value, names[i]) == 0)
+				break;
+		if (i == ELEMENTSOF(names))
+			BAD_VALUE(p, key, value, "auto, files, journal or both");
+		else
+			j->backend = (enum jail_backend)i;
+		return;
+	}
+	if (strcmp(key, "journal_directory") == 0) {
+		if (value[0] != '/')
+			BAD_VALUE(p, key, value, "an absolute path");
+		else
+			set_str(p, &j->journal_directory, value);
 		return;
 	}
 	if (strncmp(key, "filter.", 7) == 0) {
@@ -710,8 +757,9 @@ static void jail_key(struct parser *p, const char *key, const char *value, bool 
 			BAD_VALUE(p, key, value, "a prefix length from 16 to 128");
 	} else
 		perr(p, "%s:%u: unknown key '%s' in jail [%s] (expected enabled, filter, "
-			"filter.VAR, source, maxretry, findtime, bantime, bantime_factor, "
-			"bantime_max, action, allow, max_tracked, prefix4 or prefix6)",
+			"filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
+			"findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
+			"prefix4 or prefix6)",
 		     p->file, p->lineno, key, p->section);
 }
 
@@ -733,6 +781,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		bool list = strcmp(name, "failregex") == 0 || strcmp(name, "ignoreregex") == 0 ||
 			    strcmp(name, "match") == 0 || strcmp(name, "nomatch") == 0 ||
 			    strcmp(name, "source") == 0 || strcmp(name, "allow") == 0 ||
+			    strcmp(name, "journal_match") == 0 ||
 			    strcmp(name, "prefilter") == 0;
 		if (!list && !first_time(p, name))
 			return 1;
@@ -1141,8 +1190,18 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 				  j->file, j->action_line ? j->action_line : j->line,
 				  j->action_names[i], c->dir);
 	}
-	if (j->enabled && j->n_sources == 0)
-		add_error(errs, "%s:%u: jail [%s] has no 'source =' (expected one or more log files)",
+	if (j->enabled && j->backend != BACKEND_JOURNAL && j->n_sources == 0)
+		add_error(errs,
+			  "%s:%u: jail [%s] has no 'source =' (expected one or more log files, or "
+			  "backend = journal)",
+			  j->file, j->line, j->name);
+	/* Without matches every journal entry would go through the regexes (fail2ban's slow
+	 * path); the filter's tags make the default matches. */
+	if (j->enabled && j->backend != BACKEND_FILES && j->n_journal_matches == 0 &&
+	    j->filter->n_tags == 0)
+		add_error(errs,
+			  "%s:%u: jail [%s] reads the journal but has no 'journal_match =' and its "
+			  "filter no 'tag ='",
 			  j->file, j->line, j->name);
 	if (j->bantime_max_usec && j->bantime_max_usec < j->bantime_usec)
 		add_error(errs, "%s:%u: jail [%s]: bantime_max is shorter than bantime", j->file,
@@ -1312,6 +1371,8 @@ struct config *config_free(struct config *c)
 		free(j->filter_vars);
 		free(j->filter_var_lines);
 		strv_free(j->sources, j->n_sources);
+		strv_free(j->journal_matches, j->n_journal_matches);
+		free(j->journal_directory);
 		strv_free(j->action_names, j->n_actions);
 		free(j->actions);
 		free(j->allow);

@@ -64,6 +64,13 @@ struct config_filter {
 	size_t n_samples;
 };
 
+enum jail_backend {
+	BACKEND_AUTO,	 /* the journal when the system has one, else the files */
+	BACKEND_FILES,	 /* the files of source = */
+	BACKEND_JOURNAL, /* the systemd journal */
+	BACKEND_BOTH,	 /* both */
+};
+
 struct config_jail {
 	char *name, *file;
 	unsigned line;
@@ -75,6 +82,10 @@ struct config_jail {
 	size_t n_filter_vars;
 	char **sources; /* absolute file paths */
 	size_t n_sources;
+	enum jail_backend backend;
+	char **journal_matches; /* "FIELD=value", OR-ed; none: SYSLOG_IDENTIFIER= each filter tag */
+	size_t n_journal_matches;
+	char *journal_directory; /* NULL: the system journal */
 	unsigned maxretry;
 	uint64_t findtime_usec, bantime_usec, bantime_max_usec;
 	double bantime_factor;

@@ -27,14 +27,19 @@
 /* ---- request parser ---- */
 
 static const char *const cmd_names[] = {
-	[CONTROL_STATUS] = "status", [CONTROL_LIST] = "list",	  [CONTROL_BAN] = "ban",
-	[CONTROL_UNBAN] = "unban",   [CONTROL_RELOAD] = "reload",
+	[CONTROL_STATUS] = "status",
+	[CONTROL_LIST] = "list",
+	[CONTROL_BAN] = "ban",
+	[CONTROL_UNBAN] = "unban",
+	[CONTROL_RELOAD] = "reload",
 };
 
 /* The options each command takes, for error messages. */
 static const char *const cmd_options[] = {
-	[CONTROL_STATUS] = "--json",	   [CONTROL_LIST] = "--json",
-	[CONTROL_BAN] = "--jail or --time", [CONTROL_UNBAN] = "--all",
+	[CONTROL_STATUS] = "--json",
+	[CONTROL_LIST] = "--json",
+	[CONTROL_BAN] = "--jail or --time",
+	[CONTROL_UNBAN] = "--all",
 	[CONTROL_RELOAD] = "none",
 };
 
@@ -109,14 +114,120 @@ static bool valid_jail(struct word w)
 	return true;
 }
 
+#define JAIL_EXPECTED "(expected up to 63 letters, digits, '.', '-' or '_')"
+
+static int parse_jail(const char *cmd, struct word w, struct control_request *req, char *err,
+		      size_t errsize)
+{
+	char q[64];
+
+	if (!valid_jail(w))
+		return parse_error(err, errsize, "%s: invalid jail name '%s' " JAIL_EXPECTED, cmd,
+				   word_str(w, q, sizeof(q)));
+	memcpy(req->jail, w.p, w.len);
+	req->jail[w.len] = '\0';
+	return 0;
+}
+
+static int parse_time(const char *cmd, struct word w, struct control_request *req, char *err,
+		      size_t errsize)
+{
+	char buf[32], q[64];
+	int r = -EINVAL;
+
+	if (w.len < sizeof(buf)) {
+		memcpy(buf, w.p, w.len);
+		buf[w.len] = '\0';
+		r = config_parse_duration(buf, &req->time_usec);
+	}
+	if (r == -ERANGE)
+		return parse_error(err, errsize,
+				   "%s: duration '%s' is too long (at most ten years)", cmd,
+				   word_str(w, q, sizeof(q)));
+	if (r < 0)
+		return parse_error(err, errsize,
+				   "%s: invalid duration '%s' (expected e.g. 90, 90s, 10m, 1h, 7d)",
+				   cmd, word_str(w, q, sizeof(q)));
+	if (req->time_usec == 0)
+		return parse_error(err, errsize, "%s: duration must be greater than 0", cmd);
+	return 0;
+}
+
+static int parse_addr(const char *cmd, struct word w, struct control_request *req, char *err,
+		      size_t errsize)
+{
+	char buf[ADDR_STRLEN + 8], q[64];
+
+	if (w.len < sizeof(buf)) {
+		memcpy(buf, w.p, w.len);
+		buf[w.len] = '\0';
+		if (addr_parse_cidr(buf, &req->addr) == 0) {
+			req->has_addr = true;
+			return 0;
+		}
+	}
+	return parse_error(err, errsize,
+			   "%s: invalid address '%s' (expected an IPv4 or IPv6 address or network "
+			   "such as 192.0.2.1 or 2001:db8::/64)",
+			   cmd, word_str(w, q, sizeof(q)));
+}
+
+/* Options that take a value ("--jail smtp"): the value is the next word. */
+static int parse_option_value(const char *line, size_t len, size_t *pos, const char *cmd,
+			      const char *opt, struct word *ret, char *err, size_t errsize)
+{
+	if (!next_word(line, len, pos, ret) || ret->p[0] == '-')
+		return parse_error(err, errsize, "%s: option %s needs a value", cmd, opt);
+	return 0;
+}
+
+/* One option word w of req->cmd (and its value, read from line at *pos). */
+static int parse_option(const char *line, size_t len, size_t *pos, struct word w,
+			struct control_request *req, bool *seen_time, char *err, size_t errsize)
+{
+	const char *cmd = cmd_names[req->cmd];
+	struct word v;
+	char q[64];
+	int r;
+
+	if (word_is(w, "--json") && (req->cmd == CONTROL_STATUS || req->cmd == CONTROL_LIST)) {
+		if (req->json)
+			return parse_error(err, errsize, "%s: duplicate option --json", cmd);
+		req->json = true;
+		return 0;
+	}
+	if (word_is(w, "--all") && req->cmd == CONTROL_UNBAN) {
+		if (req->all)
+			return parse_error(err, errsize, "%s: duplicate option --all", cmd);
+		req->all = true;
+		return 0;
+	}
+	if (word_is(w, "--jail") && req->cmd == CONTROL_BAN) {
+		if (req->jail[0])
+			return parse_error(err, errsize, "%s: duplicate option --jail", cmd);
+		r = parse_option_value(line, len, pos, cmd, "--jail", &v, err, errsize);
+		return r < 0 ? r : parse_jail(cmd, v, req, err, errsize);
+	}
+	if (word_is(w, "--time") && req->cmd == CONTROL_BAN) {
+		if (*seen_time)
+			return parse_error(err, errsize, "%s: duplicate option --time", cmd);
+		*seen_time = true;
+		r = parse_option_value(line, len, pos, cmd, "--time", &v, err, errsize);
+		return r < 0 ? r : parse_time(cmd, v, req, err, errsize);
+	}
+	return parse_error(err, errsize, "%s: unknown option '%s' (expected %s)", cmd,
+			   word_str(w, q, sizeof(q)), cmd_options[req->cmd]);
+}
+
 int control_parse_request(const char *line, size_t len, struct control_request *ret, char *err,
 			  size_t errsize)
 {
 	struct control_request req = { 0 };
-	struct word w, cmdw;
+	struct word w;
 	size_t pos = 0;
-	bool have_cmd = false, seen_time = false, seen_jail = false;
+	bool have_cmd = false, seen_time = false;
 	char q[64];
+	int r;
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
@@ -125,128 +236,44 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 				   CONTROL_REQUEST_MAX - 1);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] >= 0x7f)
-			return parse_error(err, errsize, "request contains binary data (only "
-							 "printable ASCII is allowed)");
-	if (!next_word(line, len, &pos, &cmdw))
+			return parse_error(err, errsize,
+					   "request contains binary data (only printable ASCII is "
+					   "allowed)");
+	if (!next_word(line, len, &pos, &w))
 		return parse_error(err, errsize, "empty request");
 	for (size_t i = 0; i < ELEMENTSOF(cmd_names); i++)
-		if (word_is(cmdw, cmd_names[i])) {
+		if (word_is(w, cmd_names[i])) {
 			req.cmd = (enum control_cmd)i;
 			have_cmd = true;
 		}
 	if (!have_cmd)
-		return parse_error(err, errsize,
-				   "unknown command '%s' (expected status, list, ban, unban or reload)",
-				   word_str(cmdw, q, sizeof(q)));
-	const char *name = cmd_names[req.cmd];
+		return parse_error(
+			err, errsize,
+			"unknown command '%s' (expected status, list, ban, unban or reload)",
+			word_str(w, q, sizeof(q)));
+	const char *cmd = cmd_names[req.cmd];
 
 	while (next_word(line, len, &pos, &w)) {
-		if (w.p[0] == '-') {
-			bool ok_json = req.cmd == CONTROL_STATUS || req.cmd == CONTROL_LIST;
-			bool *seen;
-
-			if (word_is(w, "--json") && ok_json) {
-				if (req.json)
-					return parse_error(err, errsize, "%s: duplicate option --json",
-							   name);
-				req.json = true;
-			} else if (word_is(w, "--all") && req.cmd == CONTROL_UNBAN) {
-				if (req.all)
-					return parse_error(err, errsize, "%s: duplicate option --all",
-							   name);
-				req.all = true;
-			} else if ((word_is(w, "--jail") || word_is(w, "--time")) &&
-				   req.cmd == CONTROL_BAN) {
-				bool is_time = w.p[2] == 't';
-				struct word v;
-
-				seen = is_time ? &seen_time : &seen_jail;
-				if (*seen)
-					return parse_error(err, errsize, "%s: duplicate option %s",
-							   name, is_time ? "--time" : "--jail");
-				*seen = true;
-				if (!next_word(line, len, &pos, &v) || v.p[0] == '-')
-					return parse_error(err, errsize, "%s: option %s needs a value",
-							   name, is_time ? "--time" : "--jail");
-				if (!is_time) {
-					if (!valid_jail(v))
-						return parse_error(
-							err, errsize,
-							"%s: invalid jail name '%s' (expected up to %d "
-							"letters, digits, '.', '-' or '_')",
-							name, word_str(v, q, sizeof(q)),
-							CONTROL_JAIL_MAX - 1);
-					memcpy(req.jail, v.p, v.len);
-					req.jail[v.len] = '\0';
-				} else {
-					char buf[32];
-					int r = -EINVAL;
-
-					if (v.len < sizeof(buf)) {
-						memcpy(buf, v.p, v.len);
-						buf[v.len] = '\0';
-						r = config_parse_duration(buf, &req.time_usec);
-					}
-					if (r == -ERANGE)
-						return parse_error(err, errsize,
-								   "%s: duration '%s' is too long (at "
-								   "most ten years)",
-								   name, word_str(v, q, sizeof(q)));
-					if (r < 0)
-						return parse_error(
-							err, errsize,
-							"%s: invalid duration '%s' (expected e.g. 90, "
-							"90s, 10m, 1h, 7d)",
-							name, word_str(v, q, sizeof(q)));
-					if (req.time_usec == 0)
-						return parse_error(err, errsize,
-								   "%s: duration must be greater than 0",
-								   name);
-				}
-			} else
-				return parse_error(err, errsize,
-						   "%s: unknown option '%s' (expected %s)", name,
-						   word_str(w, q, sizeof(q)), cmd_options[req.cmd]);
-			continue;
-		}
-
-		/* A positional argument. */
-		if (req.cmd == CONTROL_LIST && !req.jail[0]) {
-			if (!valid_jail(w))
-				return parse_error(err, errsize,
-						   "%s: invalid jail name '%s' (expected up to %d "
-						   "letters, digits, '.', '-' or '_')",
-						   name, word_str(w, q, sizeof(q)),
-						   CONTROL_JAIL_MAX - 1);
-			memcpy(req.jail, w.p, w.len);
-			req.jail[w.len] = '\0';
-		} else if ((req.cmd == CONTROL_BAN || req.cmd == CONTROL_UNBAN) && !req.has_addr) {
-			char buf[ADDR_STRLEN + 8];
-			int r = -EINVAL;
-
-			if (w.len < sizeof(buf)) {
-				memcpy(buf, w.p, w.len);
-				buf[w.len] = '\0';
-				r = addr_parse_cidr(buf, &req.addr);
-			}
-			if (r < 0)
-				return parse_error(err, errsize,
-						   "%s: invalid address '%s' (expected an IPv4 or IPv6 "
-						   "address or network such as 192.0.2.1 or "
-						   "2001:db8::/64)",
-						   name, word_str(w, q, sizeof(q)));
-			req.has_addr = true;
-		} else
-			return parse_error(err, errsize, "%s: unexpected argument '%s'", name,
-					   word_str(w, q, sizeof(q)));
+		if (w.p[0] == '-')
+			r = parse_option(line, len, &pos, w, &req, &seen_time, err, errsize);
+		else if (req.cmd == CONTROL_LIST && !req.jail[0])
+			r = parse_jail(cmd, w, &req, err, errsize);
+		else if ((req.cmd == CONTROL_BAN || req.cmd == CONTROL_UNBAN) && !req.has_addr)
+			r = parse_addr(cmd, w, &req, err, errsize);
+		else
+			r = parse_error(err, errsize, "%s: unexpected argument '%s'", cmd,
+					word_str(w, q, sizeof(q)));
+		if (r < 0)
+			return r;
 	}
 
 	if (req.cmd == CONTROL_BAN && !req.has_addr)
-		return parse_error(err, errsize, "ban: missing address (ban ADDR [--jail JAIL] "
-						 "[--time DURATION])");
+		return parse_error(
+			err, errsize,
+			"ban: missing address (ban ADDR [--jail JAIL] [--time DURATION])");
 	if (req.cmd == CONTROL_UNBAN && !req.has_addr && !req.all)
-		return parse_error(err, errsize, "unban: missing address (unban ADDR or unban "
-						 "--all)");
+		return parse_error(err, errsize,
+				   "unban: missing address (unban ADDR or unban --all)");
 	if (req.cmd == CONTROL_UNBAN && req.has_addr && req.all)
 		return parse_error(err, errsize, "unban: give an address or --all, not both");
 
@@ -456,9 +483,8 @@ static int conn_write(struct conn *k)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* The deadline counts from the last progress of a slow reader. */
-				if (progress &&
-				    sd_event_source_set_time_relative(k->timer_source,
-								      c->timeout_usec) < 0)
+				if (progress && sd_event_source_set_time_relative(
+							k->timer_source, c->timeout_usec) < 0)
 					break;
 				return 0;
 			}
@@ -470,7 +496,7 @@ static int conn_write(struct conn *k)
 		progress = true;
 	}
 	if (k->out_done == k->out_len)
-		(void)conn_drain;
+		conn_drain(k->fd);
 	conn_free(k);
 	return 0;
 }
@@ -539,8 +565,10 @@ static int on_conn_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)s;
 	(void)usec;
 	k->control->stats.timeouts++;
-	if (!k->out && k->in_len > 0)
+	if (!k->out && k->in_len > 0) {
 		send_and_forget(k->fd, "ERR request timed out\n");
+		conn_drain(k->fd);
+	}
 	conn_free(k);
 	return 0;
 }
@@ -590,12 +618,14 @@ static void accept_one(struct control *c, int fd)
 	if (cred.uid != 0 && cred.uid != c->euid) {
 		c->stats.refused_perm++;
 		send_and_forget(fd, "ERR permission denied\n");
+		conn_drain(fd);
 		close(fd);
 		return;
 	}
 	if (c->stats.active >= CONTROL_CONNECTIONS_MAX) {
 		c->stats.refused_busy++;
 		send_and_forget(fd, "ERR busy\n");
+		conn_drain(fd);
 		close(fd);
 		return;
 	}
@@ -614,7 +644,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
-				/* Level-triggered: pause instead of spinning on the pending peer. */
+				/* Level-triggered: pause instead of spinning on the pending peer.
+				 */
 				if (sd_event_source_set_time_relative(c->accept_retry_source,
 								      ACCEPT_RETRY_USEC) >= 0 &&
 				    sd_event_source_set_enabled(c->accept_retry_source,

@@ -36,7 +36,7 @@ struct control_request {
 	enum control_cmd cmd;
 	bool json;		     /* --json (status, list) */
 	bool has_addr;		     /* ban, unban ADDR */
-	struct addr addr;	     /* addr_parse_cidr(): host bits cleared, mapped IPv4 folded */
+	struct addr addr;	     /* addr_parse_cidr(): host bits cleared, ::ffff:v4 folded */
 	bool all;		     /* unban --all */
 	char jail[CONTROL_JAIL_MAX]; /* list JAIL, ban --jail JAIL; "" = not given */
 	uint64_t time_usec;	     /* ban --time; 0 = not given (a given duration is never 0) */
@@ -56,20 +56,21 @@ const char *control_cmd_to_string(enum control_cmd cmd);
  * -errno and writes a one-line error message to out (the client then gets "ERR <message>"; with
  * nothing written, the text of strerror(errno)). A body longer than CONTROL_REPLY_MAX makes
  * writes to out fail and the client gets "ERR reply too large". Runs inside the event loop: it
- * must not block and must not free the struct control (defer that, e.g. with sd_event_add_defer). */
+ * must not block and must not free the struct control (defer that, e.g. with sd_event_add_defer).
+ */
 typedef int (*control_handler_fn)(const struct control_request *req, FILE *out, void *userdata);
 
 struct control_stats {
-	uint64_t accepted;	 /* connections accepted and served */
-	uint64_t requests;	 /* complete request lines received */
-	uint64_t ok;		 /* replies "OK" (handler succeeded) */
-	uint64_t errors;	 /* replies "ERR" for a bad request or a failed handler */
-	uint64_t refused_busy;	 /* accepted beyond CONTROL_CONNECTIONS_MAX, told "ERR busy" */
-	uint64_t refused_perm;	 /* peers of another uid, told "ERR permission denied" */
-	uint64_t too_long;	 /* requests longer than CONTROL_REQUEST_MAX */
-	uint64_t timeouts;	 /* connections dropped at their deadline */
-	uint64_t disconnects;	 /* clients gone before the whole reply was written */
-	unsigned active;	 /* connections open now */
+	uint64_t accepted;     /* connections accepted and served */
+	uint64_t requests;     /* complete request lines received */
+	uint64_t ok;	       /* replies "OK" (handler succeeded) */
+	uint64_t errors;       /* replies "ERR" for a bad request or a failed handler */
+	uint64_t refused_busy; /* accepted beyond CONTROL_CONNECTIONS_MAX, told "ERR busy" */
+	uint64_t refused_perm; /* peers of another uid, told "ERR permission denied" */
+	uint64_t too_long;     /* requests longer than CONTROL_REQUEST_MAX */
+	uint64_t timeouts;     /* connections dropped at their deadline */
+	uint64_t disconnects;  /* clients gone before the whole reply was written */
+	unsigned active;       /* connections open now */
 };
 
 struct control;

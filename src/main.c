@@ -37,6 +37,9 @@ static void help(FILE *f)
 		"                                run one filter (name or file) over a log\n"
 		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
 		"                                and print each ban decision\n"
+		"      test-filter and replay read the journal instead of a log with --journal\n"
+		"      [--journal-directory DIR] [--match FIELD=VALUE]... (default matches:\n"
+		"      SYSLOG_IDENTIFIER= the filters' tags)\n"
 		"  status [--json]               jails, tracked addresses, bans (asks the daemon)\n"
 		"  list [JAIL] [--json]          active bans with remaining time and offence count\n"
 		"  ban ADDR [--jail J] [--time T]\n"
@@ -116,33 +119,72 @@ static int cmd_check_config(const char *dir)
 	return EX_OK;
 }
 
+/* The input options test-filter and replay share. Returns 0, or EX_USAGE (printed). */
+struct input_opts {
+	struct offline_input in;
+	const char *matches[32];
+};
+
+static int input_option(int c, struct input_opts *o)
+{
+	switch (c) {
+	case 'J':
+		o->in.journal = true;
+		return 0;
+	case 'D':
+		o->in.journal = true;
+		o->in.journal_directory = optarg;
+		return 0;
+	case 'M':
+		if (o->in.n_matches >= ELEMENTSOF(o->matches)) {
+			fprintf(stderr, "waveguard: at most %zu --match\n", ELEMENTSOF(o->matches));
+			return EX_USAGE;
+		}
+		o->matches[o->in.n_matches++] = optarg;
+		o->in.journal = true;
+		return 0;
+	}
+	return EX_USAGE;
+}
+
+#define INPUT_OPTIONS                                                                              \
+	{ "journal", no_argument, NULL, 'J' },                                                     \
+		{ "journal-directory", required_argument, NULL, 'D' },                             \
+		{ "match", required_argument, NULL, 'M' }
+
 static int cmd_test_filter(const char *dir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "hosts", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
+		INPUT_OPTIONS,
 		{},
 	};
 	struct test_filter_opts o = { 0 };
+	struct input_opts io = { .in.matches = io.matches };
 	struct config_errors errs = { 0 };
 	struct config_filter *cf = NULL;
 	_cleanup_free_ char *path = NULL;
 	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		if (c == 'H')
 			o.hosts = true;
 		else if (c == 'h') {
 			help(stdout);
 			return EX_OK;
-		} else
+		} else if (input_option(c, &io) != 0)
 			return EX_USAGE;
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "Usage: waveguard test-filter [--hosts] FILTER LOG|-\n");
+	if (argc - optind != (io.in.journal ? 1 : 2)) {
+		fprintf(stderr, "Usage: waveguard test-filter [--hosts] FILTER LOG|-\n"
+				"       waveguard test-filter [--hosts] FILTER --journal "
+				"[--journal-directory DIR] [--match FIELD=VALUE]...\n");
 		return EX_USAGE;
 	}
+	io.in.path = io.in.journal ? NULL : argv[optind + 1];
 	const char *name = argv[optind];
 	/* A name with a slash or a .conf suffix is a file; anything else a filter of -c DIR. */
 	size_t l = strlen(name);
@@ -157,7 +199,7 @@ static int cmd_test_filter(const char *dir, int argc, char **argv)
 	print_errors(&errs);
 	if (r < 0)
 		return EX_CONFIG;
-	r = offline_test_filter(cf, argv[optind + 1], &o);
+	r = offline_test_filter(cf, &io.in, &o);
 	config_filter_free(cf);
 	return r;
 }
@@ -167,30 +209,36 @@ static int cmd_replay(const char *dir, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "jail", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		INPUT_OPTIONS,
 		{},
 	};
 	_cleanup_(config_freep) struct config *cfg = NULL;
+	struct input_opts io = { .in.matches = io.matches };
 	const char *jail = NULL;
 	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+j:h", opts, NULL)) >= 0) {
+	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) >= 0) {
 		if (c == 'j')
 			jail = optarg;
 		else if (c == 'h') {
 			help(stdout);
 			return EX_OK;
-		} else
+		} else if (input_option(c, &io) != 0)
 			return EX_USAGE;
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "Usage: waveguard replay [--jail NAME] LOG|-\n");
+	if (argc - optind != (io.in.journal ? 0 : 1)) {
+		fprintf(stderr, "Usage: waveguard replay [--jail NAME] LOG|-\n"
+				"       waveguard replay [--jail NAME] --journal [--journal-directory DIR] "
+				"[--match FIELD=VALUE]...\n");
 		return EX_USAGE;
 	}
+	io.in.path = io.in.journal ? NULL : argv[optind];
 	r = load(dir, &cfg);
 	if (r != EX_OK)
 		return r;
-	return offline_replay(cfg, jail, argv[optind]);
+	return offline_replay(cfg, jail, &io.in);
 }
 
 static int cmd_run(const char *dir, int argc, char **argv)
@@ -205,8 +253,9 @@ static int cmd_run(const char *dir, int argc, char **argv)
 	bool dry_run = false;
 	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		if (c == 'n')
 			dry_run = true;
 		else if (c == 'h') {

@@ -3,6 +3,7 @@
  * state directory: read positions (saved at most once a second while lines flow, and at stop)
  * and the ban table (one appended line per ban). */
 #include <errno.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "logline.h"
 #include "manager.h"
 #include "source_file.h"
+#include "source_journal.h"
 #include "state.h"
 
 #define POSITIONS_FILE "positions"
@@ -38,6 +40,20 @@ struct msource {
 	struct logline_clock clock;
 };
 
+/* One journal reader per distinct (directory, matches), shared by the jails that ask for it. */
+struct mjournal {
+	struct manager *m;
+	char *key; /* "journal:DIR-or-system:MATCH,MATCH": its line in the positions file */
+	char *directory;
+	char **matches;
+	size_t n_matches;
+	struct source_journal *journal;
+	struct engine_jail **jails;
+	size_t n_jails;
+	uint64_t findtime_usec; /* the longest of its jails: how far back a first start reads */
+	uint64_t errors_seen;
+};
+
 struct manager {
 	sd_event *event;
 	char *config_dir;
@@ -45,6 +61,8 @@ struct manager {
 	struct engine *engine;
 	struct msource *sources;
 	size_t n_sources;
+	struct mjournal *journals;
+	size_t n_journals;
 	struct bans *bans;
 	struct actions *actions;
 	struct control *control;
@@ -113,27 +131,25 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 	actions_ban(m->actions, j, ban, now, false);
 }
 
-static void on_line(const char *line, size_t len, void *userdata)
+/* Offers one line (from a file or the journal) to the jails that read its source. */
+static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_jails,
+		 const struct logline *l)
 {
-	struct msource *s = userdata;
-	struct manager *m = s->m;
 	uint64_t now = realtime_now(m);
-	struct logline l;
 	struct jail_ban jb;
 
 	m->lines++;
-	logline_parse(&s->clock, line, len, &l);
 	/* A line's own time is the clock of its jail; one from the future (skewed host) counts as
 	 * now. */
-	uint64_t t = l.time_usec && l.time_usec < now ? l.time_usec : now;
+	uint64_t t = l->time_usec && l->time_usec < now ? l->time_usec : now;
 
-	for (size_t i = 0; i < s->n_jails; i++) {
-		struct engine_jail *ej = s->jails[i];
+	for (size_t i = 0; i < n_jails; i++) {
+		struct engine_jail *ej = jails[i];
 		/* Old lines (read again after a long stop, or a first start on an old log) are
 		 * outside every window already. */
 		if (t + ej->conf->findtime_usec < now)
 			continue;
-		switch (engine_feed(ej, &l, t, &jb)) {
+		switch (engine_feed(ej, l, t, &jb)) {
 		case ENGINE_BAN: {
 			struct ban ban = {
 				.addr = jb.addr,
@@ -148,10 +164,25 @@ static void on_line(const char *line, size_t len, void *userdata)
 		}
 		case ENGINE_EVENT:
 			m->events++;
-			log_notice("%s: %.*s", ej->conf->name, (int)MIN(l.msg_len, 200), l.msg);
+			log_notice("%s: %.*s", ej->conf->name, (int)MIN(l->msg_len, 200), l->msg);
 			break;
 		}
 	}
+}
+
+static void on_line(const char *line, size_t len, void *userdata)
+{
+	struct msource *s = userdata;
+	struct logline l;
+
+	logline_parse(&s->clock, line, len, &l);
+	feed(s->m, s->jails, s->n_jails, &l);
+}
+
+static void on_entry(const struct logline *l, void *userdata)
+{
+	struct mjournal *j = userdata;
+	feed(j->m, j->jails, j->n_jails, l);
 }
 
 static int save_positions(struct manager *m)
@@ -170,6 +201,11 @@ static int save_positions(struct manager *m)
 		if (source_file_pos_format(&pos, text, sizeof(text)) < 0)
 			continue;
 		fprintf(f, "%s\t%s\n", text, m->sources[i].path);
+	}
+	for (size_t i = 0; i < m->n_journals; i++) {
+		_cleanup_free_ char *cursor = NULL;
+		if (source_journal_get_cursor(m->journals[i].journal, &cursor) >= 0)
+			fprintf(f, "%s\t%s\n", cursor, m->journals[i].key);
 	}
 	if (fclose(f) != 0) {
 		free(buf);
@@ -192,19 +228,14 @@ static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void on_batch(struct source_file *f, void *userdata)
+/* Something was read: positions are saved at most once a second while lines flow; a failed
+ * save is retried after the next batch, since the timer is armed whenever it is off. */
+static void positions_changed(struct manager *m)
 {
-	struct msource *s = userdata;
-	struct manager *m = s->m;
 	uint64_t now;
-	(void)f;
-
-	/* The reference for the year of RFC 3164 stamps moves with time (December -> January). */
-	logline_clock_init(&s->clock, realtime_now(m));
-	m->positions_dirty = true;
-	/* Saved at most once a second while lines flow; a failed save is retried after the next
-	 * batch, since the timer is armed whenever it is off. */
 	int enabled = SD_EVENT_OFF;
+
+	m->positions_dirty = true;
 	sd_event_source_get_enabled(m->save_timer, &enabled);
 	if (enabled != SD_EVENT_OFF)
 		return;
@@ -214,22 +245,44 @@ static void on_batch(struct source_file *f, void *userdata)
 	}
 }
 
-/* Finds the saved position of path in the positions file's text. */
-static bool find_position(const char *saved, const char *path, struct source_file_pos *ret)
+static void on_batch(struct source_file *f, void *userdata)
 {
-	size_t plen = strlen(path);
+	struct msource *s = userdata;
+	(void)f;
+
+	/* The reference for the year of RFC 3164 stamps moves with time (December -> January). */
+	logline_clock_init(&s->clock, realtime_now(s->m));
+	positions_changed(s->m);
+}
+
+static void on_journal_batch(struct source_journal *sj, void *userdata)
+{
+	struct mjournal *j = userdata;
+	const struct source_journal_stats *st = source_journal_get_stats(sj);
+
+	/* The reader retries by itself; say so once per new trouble, not per retry. */
+	if (st->errors != j->errors_seen) {
+		j->errors_seen = st->errors;
+		log_warning_errno(st->last_error, "journal %s: cannot read, retrying: %m",
+				  j->directory ? j->directory : "(system)");
+	}
+	positions_changed(j->m);
+}
+
+/* Finds the value saved for key ("VALUE<TAB>KEY" lines) in the positions file's text. */
+static bool find_saved(const char *saved, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
 	for (const char *line = saved; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		const char *tab = memchr(line, '\t', len);
-		if (tab && len - (size_t)(tab + 1 - line) == plen && memcmp(tab + 1, path, plen) == 0) {
-			char pos[160];
-			size_t pl = (size_t)(tab - line);
-			if (pl < sizeof(pos)) {
-				memcpy(pos, line, pl);
-				pos[pl] = '\0';
-				if (source_file_pos_parse(pos, ret) == 0)
-					return true;
+		if (tab && len - (size_t)(tab + 1 - line) == klen && memcmp(tab + 1, key, klen) == 0) {
+			size_t vl = (size_t)(tab - line);
+			if (vl < size) {
+				memcpy(buf, line, vl);
+				buf[vl] = '\0';
+				return true;
 			}
 		}
 		line = nl ? nl + 1 : NULL;
@@ -259,6 +312,89 @@ static void stop_sources(struct manager *m)
 	free(m->sources);
 	m->sources = NULL;
 	m->n_sources = 0;
+	for (size_t i = 0; i < m->n_journals; i++) {
+		struct mjournal *j = &m->journals[i];
+		source_journal_free(j->journal);
+		free(j->key);
+		free(j->directory);
+		for (size_t k = 0; k < j->n_matches; k++)
+			free(j->matches[k]);
+		free(j->matches);
+		free(j->jails);
+	}
+	free(m->journals);
+	m->journals = NULL;
+	m->n_journals = 0;
+}
+
+static bool use_journal(const struct config_jail *c)
+{
+	if (c->backend == BACKEND_AUTO)
+		/* The journal when the system has one: its socket directory exists. */
+		return access("/run/systemd/journal", F_OK) == 0;
+	return c->backend == BACKEND_JOURNAL || c->backend == BACKEND_BOTH;
+}
+
+static bool use_files(const struct config_jail *c)
+{
+	return c->backend == BACKEND_FILES || c->backend == BACKEND_BOTH ||
+	       (c->backend == BACKEND_AUTO && !use_journal(c));
+}
+
+/* The journal reader for a jail's directory and matches (its own, or the filter's tags as
+ * SYSLOG_IDENTIFIER= matches), created on first use. */
+static struct mjournal *journal_for(struct manager *m, const struct engine_jail *ej)
+{
+	const struct config_jail *c = ej->conf;
+	char **matches = NULL;
+	size_t n = 0;
+	char *key = NULL;
+	size_t keysize = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < c->n_journal_matches; i++) {
+		char **slot = ARRAY_GROW(matches, n);
+		if (!slot || !(*slot = strdup(c->journal_matches[i])))
+			goto oom;
+	}
+	for (size_t i = 0; c->n_journal_matches == 0 && i < c->filter->n_tags; i++) {
+		char **slot = ARRAY_GROW(matches, n);
+		if (!slot || asprintf(slot, "SYSLOG_IDENTIFIER=%s", c->filter->tags[i]) < 0)
+			goto oom;
+	}
+	f = open_memstream(&key, &keysize);
+	if (!f)
+		goto oom;
+	fprintf(f, "journal:%s:", c->journal_directory ? c->journal_directory : "system");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? "," : "", matches[i]);
+	if (fclose(f) != 0)
+		goto oom;
+
+	for (size_t i = 0; i < m->n_journals; i++)
+		if (strcmp(m->journals[i].key, key) == 0) {
+			free(key);
+			for (size_t k = 0; k < n; k++)
+				free(matches[k]);
+			free(matches);
+			return &m->journals[i];
+		}
+	struct mjournal *j = ARRAY_GROW(m->journals, m->n_journals);
+	if (!j)
+		goto oom;
+	j->m = m;
+	j->key = key;
+	j->matches = matches;
+	j->n_matches = n;
+	if (c->journal_directory && !(j->directory = strdup(c->journal_directory)))
+		return NULL;
+	return j;
+oom:
+	free(key);
+	for (size_t k = 0; k < n; k++)
+		free(matches[k]);
+	free(matches);
+	return NULL;
 }
 
 /* One follower per distinct file, shared by every jail that reads it, resumed at its saved
@@ -274,18 +410,49 @@ static int start_sources(struct manager *m)
 				  m->positions_path);
 	for (size_t i = 0; i < m->engine->n_jails; i++) {
 		struct engine_jail *ej = &m->engine->jails[i];
-		for (size_t k = 0; k < ej->conf->n_sources; k++) {
+		for (size_t k = 0; use_files(ej->conf) && k < ej->conf->n_sources; k++) {
 			struct msource *s = source_for(m, ej->conf->sources[k]);
 			struct engine_jail **slot = s ? ARRAY_GROW(s->jails, s->n_jails) : NULL;
 			if (!slot)
 				return log_error_errno(-ENOMEM, "out of memory");
 			*slot = ej;
 		}
+		if (use_journal(ej->conf)) {
+			struct mjournal *j = journal_for(m, ej);
+			struct engine_jail **slot = j ? ARRAY_GROW(j->jails, j->n_jails) : NULL;
+			if (!slot)
+				return log_error_errno(-ENOMEM, "out of memory");
+			*slot = ej;
+			j->findtime_usec = MAX(j->findtime_usec, ej->conf->findtime_usec);
+		}
+	}
+	for (size_t i = 0; i < m->n_journals; i++) {
+		struct mjournal *j = &m->journals[i];
+		char cursor[1024];
+		bool have = find_saved(saved, j->key, cursor, sizeof(cursor));
+		uint64_t now = realtime_now(m);
+
+		r = source_journal_new(m->event, j->directory, (const char *const *)j->matches,
+				       j->n_matches, on_entry, on_journal_batch, j, &j->journal);
+		if (r < 0)
+			return log_error_errno(r, "journal %s: %m", j->key);
+		/* Without a cursor: as far back as the longest window, no further. */
+		r = source_journal_start(j->journal, have ? cursor : NULL,
+					 now > j->findtime_usec ? now - j->findtime_usec : 0);
+		if (r < 0)
+			return log_error_errno(r, "journal %s: cannot follow: %m", j->key);
+		if (r == 1 && have)
+			log_warning("journal %s: saved cursor not usable, reading the last %llus",
+				    j->key, (unsigned long long)(j->findtime_usec / USEC_PER_SEC));
+		log_info("following the journal %s (%zu jails)%s", j->key + strlen("journal:"),
+			 j->n_jails, have && r == 0 ? ", resuming at the saved cursor" : "");
 	}
 	for (size_t i = 0; i < m->n_sources; i++) {
 		struct msource *s = &m->sources[i];
 		struct source_file_pos pos;
-		bool have = find_position(saved, s->path, &pos);
+		char text[160];
+		bool have = find_saved(saved, s->path, text, sizeof(text)) &&
+			    source_file_pos_parse(text, &pos) == 0;
 
 		s->m = m;
 		logline_clock_init(&s->clock, realtime_now(m));
@@ -346,9 +513,9 @@ static void on_nft_lost(struct actions *a, void *userdata)
 static void update_status(struct manager *m)
 {
 	uint64_t now = realtime_now(m);
-	sd_notifyf(0, "STATUS=%zu jails, %zu files, %zu active bans, %" PRIu64 " lines, %" PRIu64
+	sd_notifyf(0, "STATUS=%zu jails, %zu files, %zu journals, %zu active bans, %" PRIu64 " lines, %" PRIu64
 		      " ban decisions since start%s",
-		   m->engine->n_jails, m->n_sources, bans_active(m->bans, now), m->lines,
+		   m->engine->n_jails, m->n_sources, m->n_journals, bans_active(m->bans, now), m->lines,
 		   m->decisions, m->dry_run ? " (dry run)" : "");
 }
 

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "log.h"
 #include "offline.h"
+#include "source_journal.h"
 
 #define READ_BLOCK (1024 * 1024)
 
@@ -90,6 +91,66 @@ static uint64_t now_usec(clockid_t clk)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Default journal matches: SYSLOG_IDENTIFIER= every tag of the given filters. */
+static char **tag_matches(const struct config_filter *const *filters, size_t n, size_t *ret_n)
+{
+	char **v = NULL;
+	size_t nv = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < filters[i]->n_tags; k++) {
+			char **slot = ARRAY_GROW(v, nv);
+			if (!slot || asprintf(slot, "SYSLOG_IDENTIFIER=%s", filters[i]->tags[k]) < 0) {
+				*ret_n = nv;
+				return v;
+			}
+		}
+	*ret_n = nv;
+	return v;
+}
+
+typedef void (*entry_fn)(const struct logline *l, void *userdata);
+
+/* Reads the input's lines (parsed with clock) or journal entries into fn. Returns 0 or an exit
+ * code. */
+static int read_input(const struct offline_input *in, const struct config_filter *const *filters,
+		      size_t n_filters, size_t max_line, line_fn on_line, entry_fn on_entry,
+		      void *userdata, struct reader_stats *st)
+{
+	if (in->journal) {
+		size_t n = in->n_matches;
+		char **own = NULL;
+		const char *const *matches = in->matches;
+		if (n == 0) {
+			own = tag_matches(filters, n_filters, &n);
+			matches = (const char *const *)own;
+		}
+		int r = source_journal_read_all(in->journal_directory, matches, n, 0, on_entry,
+						userdata);
+		for (size_t i = 0; own && i < n; i++)
+			free(own[i]);
+		free(own);
+		if (r < 0) {
+			log_error_errno(r, "cannot read the journal%s%s: %m",
+					in->journal_directory ? " in " : "",
+					in->journal_directory ? in->journal_directory : "");
+			return r == -EINVAL ? EX_USAGE : EX_NOINPUT;
+		}
+		st->lines += (uint64_t)r;
+		return EX_OK;
+	}
+	int fd = open_input(in->path);
+	if (fd < 0)
+		return EX_NOINPUT;
+	int r = read_lines(fd, max_line, on_line, userdata, st);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (r < 0) {
+		log_error_errno(r, "%s: %m", in->path);
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
 struct tf_ctx {
 	struct filter *f;
 	struct logline_clock clock;
@@ -98,15 +159,13 @@ struct tf_ctx {
 	FILE *out;
 };
 
-static void tf_line(const char *line, size_t len, void *userdata)
+static void tf_entry(const struct logline *l, void *userdata)
 {
 	struct tf_ctx *c = userdata;
-	struct logline l;
 	struct filter_hit h;
 	char buf[ADDR_STRLEN];
 
-	logline_parse(&c->clock, line, len, &l);
-	switch (filter_match(c->f, &l, &h)) {
+	switch (filter_match(c->f, l, &h)) {
 	case FILTER_HIT:
 		c->matched++;
 		if (c->o->hosts)
@@ -121,14 +180,23 @@ static void tf_line(const char *line, size_t len, void *userdata)
 	}
 }
 
-int offline_test_filter(const struct config_filter *cf, const char *input,
+static void tf_line(const char *line, size_t len, void *userdata)
+{
+	struct tf_ctx *c = userdata;
+	struct logline l;
+
+	logline_parse(&c->clock, line, len, &l);
+	tf_entry(&l, userdata);
+}
+
+int offline_test_filter(const struct config_filter *cf, const struct offline_input *in,
 			const struct test_filter_opts *o)
 {
 	_cleanup_(filter_freep) struct filter *f = NULL;
 	struct config_errors errs = { 0 };
 	struct reader_stats st = { 0 };
 	struct tf_ctx c = { .o = o, .out = stdout };
-	int fd, r;
+	int r;
 
 	if (config_compile_filter(cf, NULL, &f, &errs) < 0) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -138,19 +206,11 @@ int offline_test_filter(const struct config_filter *cf, const char *input,
 	}
 	c.f = f;
 	logline_clock_init(&c.clock, now_usec(CLOCK_REALTIME));
-	fd = open_input(input);
-	if (fd < 0)
-		return EX_NOINPUT;
-
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
-	r = read_lines(fd, CONFIG_DEFAULT_MAX_LINE, tf_line, &c, &st);
+	r = read_input(in, &cf, 1, CONFIG_DEFAULT_MAX_LINE, tf_line, tf_entry, &c, &st);
 	uint64_t t1 = now_usec(CLOCK_MONOTONIC);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (r < 0) {
-		log_error_errno(r, "%s: %m", input);
-		return EX_IOERR;
-	}
+	if (r != EX_OK)
+		return r;
 	if (o->hosts)
 		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 
@@ -178,21 +238,19 @@ struct replay_ctx {
 	FILE *out;
 };
 
-static void replay_line(const char *line, size_t len, void *userdata)
+static void replay_entry(const struct logline *l, void *userdata)
 {
 	struct replay_ctx *c = userdata;
-	struct logline l;
 	struct jail_ban ban;
 
-	logline_parse(&c->clock, line, len, &l);
 	/* A line without a time we understand happened when the one before it did. */
-	if (l.time_usec)
-		c->last_time = l.time_usec;
+	if (l->time_usec)
+		c->last_time = l->time_usec;
 	if (!c->last_time)
 		return;
 	for (size_t i = 0; i < c->e->n_jails; i++) {
 		struct engine_jail *ej = &c->e->jails[i];
-		if (engine_feed(ej, &l, c->last_time, &ban) != ENGINE_BAN)
+		if (engine_feed(ej, l, c->last_time, &ban) != ENGINE_BAN)
 			continue;
 		char t[32], a[ADDR_STRLEN];
 		fprintf(c->out, "%s\t%s\t%s\t%llu\n",
@@ -203,13 +261,22 @@ static void replay_line(const char *line, size_t len, void *userdata)
 	}
 }
 
-int offline_replay(const struct config *cfg, const char *only_jail, const char *input)
+static void replay_line(const char *line, size_t len, void *userdata)
+{
+	struct replay_ctx *c = userdata;
+	struct logline l;
+
+	logline_parse(&c->clock, line, len, &l);
+	replay_entry(&l, userdata);
+}
+
+int offline_replay(const struct config *cfg, const char *only_jail, const struct offline_input *in)
 {
 	_cleanup_(engine_freep) struct engine *e = NULL;
 	struct config_errors errs = { 0 };
 	struct reader_stats st = { 0 };
 	struct replay_ctx c = { .out = stdout };
-	int fd, r;
+	int r;
 
 	r = engine_new(cfg, only_jail, &e, &errs);
 	for (size_t i = 0; i < errs.n; i++)
@@ -223,16 +290,15 @@ int offline_replay(const struct config *cfg, const char *only_jail, const char *
 		return EX_CONFIG;
 	c.e = e;
 	logline_clock_init(&c.clock, now_usec(CLOCK_REALTIME));
-	fd = open_input(input);
-	if (fd < 0)
-		return EX_NOINPUT;
-	r = read_lines(fd, cfg->max_line, replay_line, &c, &st);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (r < 0) {
-		log_error_errno(r, "%s: %m", input);
-		return EX_IOERR;
-	}
+	const struct config_filter **filters = calloc(e->n_jails + 1, sizeof(*filters));
+	if (!filters)
+		return EX_OSERR;
+	for (size_t i = 0; i < e->n_jails; i++)
+		filters[i] = e->jails[i].conf->filter;
+	r = read_input(in, filters, e->n_jails, cfg->max_line, replay_line, replay_entry, &c, &st);
+	free(filters);
+	if (r != EX_OK)
+		return r;
 	log_info("replay: %llu lines, %llu too long, %llu ban decisions",
 		 (unsigned long long)st.lines, (unsigned long long)st.too_long,
 		 (unsigned long long)c.bans);

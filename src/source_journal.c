@@ -164,6 +164,8 @@ static int on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
 
 /* Opens the journal, adds the matches, watches its fd and seeks. Returns what journal_seek()
  * returns, or -errno with everything closed. */
+static int add_matches(sd_journal *j, const char *const *matches, size_t n);
+
 static int journal_open(struct source_journal *s)
 {
 	int r, fd, events;
@@ -188,16 +190,9 @@ static int journal_open(struct source_journal *s)
 					  strlen(MSG_FIELD) + SOURCE_JOURNAL_MAX_MSG + 1);
 	if (r < 0)
 		goto fail;
-	for (size_t i = 0; i < s->n_matches; i++) {
-		if (i > 0) {
-			r = sd_journal_add_disjunction(s->journal);
-			if (r < 0)
-				goto fail;
-		}
-		r = sd_journal_add_match(s->journal, s->matches[i], 0);
-		if (r < 0)
-			goto fail;
-	}
+	r = add_matches(s->journal, (const char *const *)s->matches, s->n_matches);
+	if (r < 0)
+		goto fail;
 	events = sd_journal_get_events(s->journal);
 	if (events < 0) {
 		r = events;
@@ -224,50 +219,106 @@ fail:
 	return r;
 }
 
-/* Hands on the current entry, or counts why not. */
-static void hand_on(struct source_journal *s)
+/* Turns the current entry into a logline (tag copied into tag, which holds
+ * SOURCE_JOURNAL_MAX_TAG + 1 bytes; msg valid until the next sd_journal call). Returns 0,
+ * -ENODATA without MESSAGE, -E2BIG for an over-long tag or message. */
+static int entry_to_logline(sd_journal *j, char *tag, struct logline *l)
 {
-	struct logline l = { 0 };
 	const void *d;
 	size_t len;
 	int r;
 
-	r = sd_journal_get_data(s->journal, "SYSLOG_IDENTIFIER", &d, &len);
+	*l = (struct logline){ 0 };
+	r = sd_journal_get_data(j, "SYSLOG_IDENTIFIER", &d, &len);
 	if (r >= 0 && len >= strlen(TAG_FIELD)) {
 		len -= strlen(TAG_FIELD);
-		if (len > SOURCE_JOURNAL_MAX_TAG) {
-			s->stats.too_long++;
-			return;
-		}
+		if (len > SOURCE_JOURNAL_MAX_TAG)
+			return -E2BIG;
 		/* Copied: the next sd_journal_get_data() may invalidate d. */
-		memcpy(s->tag, (const char *)d + strlen(TAG_FIELD), len);
-		s->tag[len] = '\0';
-		l.tag = s->tag;
-		l.tag_len = len;
+		memcpy(tag, (const char *)d + strlen(TAG_FIELD), len);
+		tag[len] = '\0';
+		l->tag = tag;
+		l->tag_len = len;
 	}
 
-	r = sd_journal_get_data(s->journal, "_SOURCE_REALTIME_TIMESTAMP", &d, &len);
+	r = sd_journal_get_data(j, "_SOURCE_REALTIME_TIMESTAMP", &d, &len);
 	if (r < 0 || len < strlen(TIME_FIELD) ||
 	    !parse_usec((const char *)d + strlen(TIME_FIELD), len - strlen(TIME_FIELD),
-			&l.time_usec))
-		if (sd_journal_get_realtime_usec(s->journal, &l.time_usec) < 0)
-			l.time_usec = 0;
+			&l->time_usec))
+		if (sd_journal_get_realtime_usec(j, &l->time_usec) < 0)
+			l->time_usec = 0;
 
 	/* Last: its pointer has to stay valid during the callback. */
-	r = sd_journal_get_data(s->journal, "MESSAGE", &d, &len);
-	if (r < 0 || len < strlen(MSG_FIELD)) {
-		s->stats.no_message++;
-		return;
-	}
+	r = sd_journal_get_data(j, "MESSAGE", &d, &len);
+	if (r < 0 || len < strlen(MSG_FIELD))
+		return -ENODATA;
 	len -= strlen(MSG_FIELD);
-	if (len > SOURCE_JOURNAL_MAX_MSG) {
+	if (len > SOURCE_JOURNAL_MAX_MSG)
+		return -E2BIG;
+	l->msg = (const char *)d + strlen(MSG_FIELD);
+	l->msg_len = len;
+	return 0;
+}
+
+/* Hands on the current entry, or counts why not. */
+static void hand_on(struct source_journal *s)
+{
+	struct logline l;
+
+	switch (entry_to_logline(s->journal, s->tag, &l)) {
+	case 0:
+		s->stats.entries++;
+		s->on_entry(&l, s->userdata);
+		break;
+	case -ENODATA:
+		s->stats.no_message++;
+		break;
+	default:
 		s->stats.too_long++;
-		return;
+		break;
 	}
-	l.msg = (const char *)d + strlen(MSG_FIELD);
-	l.msg_len = len;
-	s->stats.entries++;
-	s->on_entry(&l, s->userdata);
+}
+
+static int add_matches(sd_journal *j, const char *const *matches, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r;
+		if (i > 0 && (r = sd_journal_add_disjunction(j)) < 0)
+			return r;
+		if ((r = sd_journal_add_match(j, matches[i], 0)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int source_journal_read_all(const char *directory, const char *const *matches, size_t n_matches,
+			    uint64_t since_usec, source_journal_entry_fn on_entry, void *userdata)
+{
+	sd_journal *j = NULL;
+	char tag[SOURCE_JOURNAL_MAX_TAG + 1];
+	struct logline l;
+	int r, n = 0;
+
+	for (size_t i = 0; i < n_matches; i++)
+		if (!match_valid(matches[i]))
+			return -EINVAL;
+	r = directory ? sd_journal_open_directory(&j, directory, 0)
+		      : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+	if (r < 0)
+		return r;
+	r = sd_journal_set_data_threshold(j, strlen(MSG_FIELD) + SOURCE_JOURNAL_MAX_MSG + 1);
+	if (r >= 0)
+		r = add_matches(j, matches, n_matches);
+	if (r >= 0)
+		r = since_usec ? sd_journal_seek_realtime_usec(j, since_usec) : sd_journal_seek_head(j);
+	while (r >= 0 && (r = sd_journal_next(j)) > 0) {
+		if (entry_to_logline(j, tag, &l) < 0)
+			continue;
+		on_entry(&l, userdata);
+		n++;
+	}
+	sd_journal_close(j);
+	return r < 0 ? r : n;
 }
 
 /* Reads one bounded batch into *consumed entries (handed on or skipped); *more is set when the

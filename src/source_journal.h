@@ -79,4 +79,10 @@ const struct source_journal_stats *source_journal_get_stats(const struct source_
 bool source_journal_is_open(const struct source_journal *s);
 
 /* Stops following, closes the journal, drops every event source. Accepts NULL, returns NULL. */
+/* Reads a journal once, without a loop (test-filter and replay): every entry matching one of
+ * matches, from since_usec (0: the oldest) to the end. Returns the number of entries handed on
+ * or -errno (-EINVAL for a malformed match). */
+int source_journal_read_all(const char *directory, const char *const *matches, size_t n_matches,
+			    uint64_t since_usec, source_journal_entry_fn on_entry, void *userdata);
+
 struct source_journal *source_journal_free(struct source_journal *s);

@@ -44,7 +44,7 @@ mkconf() {
 	cp -r "$SRC/waveguard.conf" "$SRC/conf.d" "$SRC/filters" "$SRC/actions" "$d/"
 	sed -i -e "s|^state_dir = .*|state_dir = $3|" -e "s|^control_socket = .*|control_socket = $d/control|" \
 		"$d/waveguard.conf"
-	sed -i "s|^source = .*|source = $2|" "$d"/conf.d/*.conf
+	sed -i -e "s|^source = .*|source = $2|" -e "s|^backend = .*|backend = files|" "$d"/conf.d/*.conf
 	chmod -R go-w "$d"
 }
 
