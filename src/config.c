@@ -302,9 +302,11 @@ static void begin_section(struct parser *p, const char *name)
 
 	switch (p->kind) {
 	case KIND_MAIN:
-		if (strcmp(name, "daemon") != 0 && strcmp(name, "nft") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [daemon] or [nft])", p->file,
-			     p->lineno, name);
+		if (strcmp(name, "daemon") != 0 && strcmp(name, "nft") != 0 &&
+		    strcmp(name, "sampler") != 0 && strcmp(name, "probe") != 0) {
+			perr(p, "%s:%u: unknown section [%s] (expected [daemon], [nft], [sampler] or "
+				"[probe])",
+			     p->file, p->lineno, name);
 			p->section_ok = false;
 		}
 		break;
@@ -462,6 +464,117 @@ static void add_port(struct parser *p, const char *word, void *arg)
 		return;
 	}
 	n->ports[n->n_ports++] = (uint16_t)v;
+}
+
+static void add_sampler_port(struct parser *p, const char *word, void *arg)
+{
+	struct config_sampler *sm = arg;
+	unsigned v;
+
+	if (parse_uint(word, 1, 65535, &v) < 0) {
+		perr(p, "%s:%u: ports: '%s': expected port numbers (1-65535)", p->file, p->lineno,
+		     word);
+		return;
+	}
+	if (sm->n_ports >= ELEMENTSOF(sm->ports)) {
+		perr(p, "%s:%u: ports: at most %zu ports", p->file, p->lineno, ELEMENTSOF(sm->ports));
+		return;
+	}
+	sm->ports[sm->n_ports++] = (uint16_t)v;
+}
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mult = 1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M')
+		mult = 1024 * 1024, end++;
+	else if (*end == 'G')
+		mult = 1024 * 1024 * 1024, end++;
+	if (errno || *end || v > (1ULL << 40) / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+static void sampler_key(struct parser *p, const char *key, const char *value, bool cont)
+{
+	struct config_sampler *sm = &p->cfg->sampler;
+
+	if (strcmp(key, "ports") == 0) {
+		if (!cont)
+			sm->n_ports = 0;
+		for_words(p, value, add_sampler_port, sm);
+		return;
+	}
+	if (cont) {
+		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
+		return;
+	}
+	if (strcmp(key, "enabled") == 0) {
+		if (parse_bool(value, &sm->enabled) < 0)
+			BAD_VALUE(p, key, value, "yes or no");
+	} else if (strcmp(key, "interval") == 0) {
+		if (config_parse_duration(value, &sm->interval_usec) < 0 || sm->interval_usec == 0)
+			BAD_VALUE(p, key, value, "a duration such as 5s");
+	} else if (strcmp(key, "max_concurrent") == 0) {
+		if (parse_uint(value, 0, 100000, &sm->max_concurrent) < 0)
+			BAD_VALUE(p, key, value, "a number of connections (0 = off)");
+	} else if (strcmp(key, "concurrency_jail") == 0) {
+		if (!valid_name(value))
+			BAD_VALUE(p, key, value, "a jail name");
+		else {
+			set_str(p, &sm->concurrency_jail, value);
+			sm->concurrency_line = p->lineno;
+		}
+	} else if (strcmp(key, "history") == 0) {
+		if (value[0] != '/')
+			BAD_VALUE(p, key, value, "an absolute path");
+		else
+			set_str(p, &sm->history, value);
+	} else if (strcmp(key, "history_max") == 0) {
+		if (parse_size(value, &sm->history_max) < 0 || sm->history_max < 4096)
+			BAD_VALUE(p, key, value, "a size such as 10M (at least 4K)");
+	} else
+		perr(p, "%s:%u: unknown key '%s' in [sampler] (expected enabled, interval, ports, "
+			"max_concurrent, concurrency_jail, history or history_max)",
+		     p->file, p->lineno, key);
+}
+
+static void probe_key(struct parser *p, const char *key, const char *value, bool cont)
+{
+	struct config_probe *pr = &p->cfg->probe;
+	unsigned v;
+	struct addr a;
+
+	if (cont)
+		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
+	else if (strcmp(key, "enabled") == 0) {
+		if (parse_bool(value, &pr->enabled) < 0)
+			BAD_VALUE(p, key, value, "yes or no");
+	} else if (strcmp(key, "address") == 0) {
+		if (addr_parse(value, strlen(value), &a) < 0)
+			BAD_VALUE(p, key, value, "a numeric IPv4 or IPv6 address");
+		else
+			set_str(p, &pr->address, value);
+	} else if (strcmp(key, "port") == 0) {
+		if (parse_uint(value, 1, 65535, &v) < 0)
+			BAD_VALUE(p, key, value, "a port number");
+		else
+			pr->port = (uint16_t)v;
+	} else if (strcmp(key, "timeout") == 0) {
+		if (config_parse_duration(value, &pr->timeout_usec) < 0 || pr->timeout_usec == 0)
+			BAD_VALUE(p, key, value, "a duration such as 10s");
+	} else
+		perr(p, "%s:%u: unknown key '%s' in [probe] (expected enabled, address, port or "
+			"timeout)",
+		     p->file, p->lineno, key);
 }
 
 static void nft_key(struct parser *p, const char *key, const char *value, bool cont)
@@ -791,6 +904,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	case KIND_MAIN:
 		if (strcmp(p->section, "nft") == 0)
 			nft_key(p, name, value, cont);
+		else if (strcmp(p->section, "sampler") == 0)
+			sampler_key(p, name, value, cont);
+		else if (strcmp(p->section, "probe") == 0)
+			probe_key(p, name, value, cont);
 		else
 			daemon_key(p, name, value, cont);
 		break;
@@ -1278,10 +1395,20 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	c->nft.ports[2] = 587;
 	c->nft.n_ports = 3;
 	c->nft.priority = -10;
+	c->sampler.enabled = true;
+	c->sampler.interval_usec = 5 * USEC_PER_SEC;
+	memcpy(c->sampler.ports, c->nft.ports, 3 * sizeof(uint16_t));
+	c->sampler.n_ports = 3;
+	c->sampler.max_concurrent = 20;
+	c->sampler.history_max = 10 * 1024 * 1024;
+	c->probe.enabled = true;
+	c->probe.address = strdup("127.0.0.1");
+	c->probe.port = 25;
+	c->probe.timeout_usec = 10 * USEC_PER_SEC;
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
-	    !c->nft.set6 || !c->nft.chain)
+	    !c->nft.set6 || !c->nft.chain || !c->probe.address)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */
 	static const char *const default_allow[] = { "127.0.0.0/8", "::1" };
@@ -1337,6 +1464,14 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 
 	for (size_t i = 0; i < c->n_jails; i++)
 		resolve_jail(c, &c->jails[i], errs);
+	if (c->sampler.concurrency_jail) {
+		bool found = false;
+		for (size_t i = 0; i < c->n_jails; i++)
+			found |= strcmp(c->jails[i].name, c->sampler.concurrency_jail) == 0;
+		if (!found)
+			add_error(errs, "%s/waveguard.conf:%u: concurrency_jail: no jail named %s",
+				  dir, c->sampler.concurrency_line, c->sampler.concurrency_jail);
+	}
 
 	if (errs->n != before)
 		return -EINVAL;
@@ -1385,6 +1520,9 @@ struct config *config_free(struct config *c)
 	free(c->nft.set4);
 	free(c->nft.set6);
 	free(c->nft.chain);
+	free(c->sampler.concurrency_jail);
+	free(c->sampler.history);
+	free(c->probe.address);
 	free(c->dir);
 	free(c);
 	return NULL;

@@ -102,6 +102,27 @@ struct config_jail {
 	const struct config_action **actions;
 };
 
+/* [sampler]: the 5-second watch of the SMTP connections and its CSV history. */
+struct config_sampler {
+	bool enabled;
+	uint64_t interval_usec;
+	uint16_t ports[32];
+	size_t n_ports;
+	unsigned max_concurrent; /* an address holding more at a sample is a hit; 0 = off */
+	char *concurrency_jail;	 /* the jail those hits go to */
+	unsigned concurrency_line;
+	char *history;		 /* NULL: state_dir/history.csv */
+	uint64_t history_max;	 /* bytes before rotation to .1 */
+};
+
+/* [probe]: does the server still answer with a 220 banner? */
+struct config_probe {
+	bool enabled;
+	char *address;
+	uint16_t port;
+	uint64_t timeout_usec;
+};
+
 struct config {
 	char *dir;
 	char *state_dir;
@@ -112,6 +133,8 @@ struct config {
 	struct addr *allow; /* global allowlist */
 	size_t n_allow;
 	struct config_nft nft;
+	struct config_sampler sampler;
+	struct config_probe probe;
 	struct config_filter *filters;
 	size_t n_filters;
 	struct config_action *actions;
