@@ -18,10 +18,10 @@
 #include "ban_exec.h"
 #include "macro.h"
 
-#define KILL_DELAY_USEC (1 * USEC_PER_SEC)	/* SIGTERM ... SIGKILL */
+#define KILL_DELAY_USEC	    (1 * USEC_PER_SEC)	 /* SIGTERM ... SIGKILL */
 #define TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC) /* slack allowed on the timeout timers */
-#define START_BATCH 64				/* spawn attempts per wake-up */
-#define ARGV_MAX_BYTES (64 * 1024)		/* expanded argv strings of one command */
+#define START_BATCH	    64			 /* spawn attempts per wake-up */
+#define ARGV_MAX_BYTES	    (64 * 1024)		 /* expanded argv strings of one command */
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 #define HAVE_CLOSEFROM_NP 1
@@ -45,8 +45,8 @@ static char *const child_env[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", 
 struct job {
 	struct job *prev, *next; /* in the queue (FIFO) or the running list */
 	struct ban_exec *owner;
-	pid_t pid;		     /* > 0 while running */
-	bool timed_out;		     /* SIGTERM sent at the timeout */
+	pid_t pid;		       /* > 0 while running */
+	bool timed_out;		       /* SIGTERM sent at the timeout */
 	sd_event_source *child_source; /* reaps pid */
 	sd_event_source *timer_source; /* the timeout, then the SIGKILL delay */
 	struct ban_exec_vars vars;     /* copies, never NULL members */
@@ -114,12 +114,11 @@ static _printf_(3, 4) void set_err(char *err, size_t errsize, const char *fmt, .
 /* Expands the len bytes of word into out (when non-NULL; no NUL written) with vals[VAR_*]
  * (lengths in lens; both may be NULL to validate only, counting values as empty). Returns the
  * expanded length; -EINVAL for an unknown placeholder, -EBADMSG for an unterminated one, with
- * *ret_bad at its '%'. Counts the placeholders (not "%%") in *ret_nvars. */
+ * *ret_bad at its '%'; -E2BIG past ARGV_MAX_BYTES. */
 static ssize_t word_expand(const char *word, size_t len, const char *const *vals,
-			   const size_t *lens, char *out, size_t *ret_bad, unsigned *ret_nvars)
+			   const size_t *lens, char *out, size_t *ret_bad)
 {
 	size_t o = 0;
-	unsigned nvars = 0;
 
 	for (size_t i = 0; i < len;) {
 		const char *end;
@@ -159,13 +158,10 @@ static ssize_t word_expand(const char *word, size_t len, const char *const *vals
 				memcpy(out + o, vals[v], lens[v]);
 			o += lens[v];
 		}
-		nvars++;
 		i += name_len + 2;
 		if (o > ARGV_MAX_BYTES)
 			return -E2BIG;
 	}
-	if (ret_nvars)
-		*ret_nvars = nvars;
 	return (ssize_t)o;
 }
 
@@ -191,7 +187,6 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
 	for (s = text; *s;) {
 		const char *w;
 		size_t len, bad = 0;
-		unsigned nvars = 0;
 		ssize_t r;
 
 		if (is_blank(*s)) {
@@ -208,9 +203,10 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
 			s++;
 		}
 		len = (size_t)(s - w);
-		r = word_expand(w, len, NULL, NULL, NULL, &bad, &nvars);
+		r = word_expand(w, len, NULL, NULL, NULL, &bad);
 		if (r == -EBADMSG) {
-			set_err(err, errsize, "unterminated %% in \"%.*s\" (write %%%% for a literal %%)",
+			set_err(err, errsize,
+				"unterminated %% in \"%.*s\" (write %%%% for a literal %%)",
 				(int)len, w);
 			return -EINVAL;
 		}
@@ -219,22 +215,23 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
 			const char *end = memchr(name, '%', len - bad - 1);
 
 			set_err(err, errsize,
-				"unknown placeholder %%%.*s%% in \"%.*s\" (expected %%ip%%, %%jail%%, "
-				"%%bantime%% or %%%% for a literal %%)",
+				"unknown placeholder %%%.*s%% in \"%.*s\" "
+				"(expected %%ip%%, %%jail%%, %%bantime%% or %%%% for a literal %%)",
 				(int)(end - name), name, (int)len, w);
 			return -EINVAL;
 		}
 		if (n == 0) {
 			if (w[0] != '/') {
 				set_err(err, errsize,
-					"program \"%.*s\" is not an absolute path (no shell, no PATH "
-					"search)",
+					"program \"%.*s\" is not an absolute path "
+					"(no shell, no PATH search)",
 					(int)len, w);
 				return -EINVAL;
 			}
 			if (memchr(w, '%', len)) {
 				set_err(err, errsize,
-					"program \"%.*s\" contains %%: the program path must be literal",
+					"program \"%.*s\" contains %%: "
+					"the program path must be literal",
 					(int)len, w);
 				return -EINVAL;
 			}
@@ -434,7 +431,7 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		if (!argv_template[i])
 			return -EINVAL;
 		len = word_expand(argv_template[i], strlen(argv_template[i]), vals, lens, NULL,
-				  &bad, NULL);
+				  &bad);
 		if (len == -E2BIG)
 			return -E2BIG;
 		if (len < 0)
@@ -464,7 +461,7 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t bad;
 		ssize_t len = word_expand(argv_template[i], strlen(argv_template[i]), vals, lens, p,
-					  &bad, NULL);
+					  &bad);
 
 		/* Measured above: cannot fail now. */
 		j->argv[i] = p;
@@ -557,8 +554,8 @@ int ban_exec_new(sd_event *e, unsigned max_running, unsigned max_queued, uint64_
 	struct ban_exec *x;
 	int r;
 
-	if (!e || max_running == 0 || timeout_usec == 0 || !ret ||
-	    max_running > UINT32_MAX / 2 || max_queued > UINT32_MAX / 2)
+	if (!e || max_running == 0 || timeout_usec == 0 || !ret || max_running > UINT32_MAX / 2 ||
+	    max_queued > UINT32_MAX / 2)
 		return -EINVAL;
 
 	r = block_sigchld();

@@ -24,7 +24,7 @@ struct ban_exec_vars {
  *   -ENOENT, -EACCES, -ENOEXEC, ...  the program could not be executed (the exec errno);
  *   -ENOBUFS    dropped: max_running commands were running and max_queued waiting;
  *   other -errno  could not be started (e.g. -ENOMEM, -EAGAIN from the spawn).
- * argv0 (the program path) and vars are copies owned by the module, valid during the call only.
+ * argv0 (the program path) and vars (members never NULL) are valid during the call only.
  * The callback may call ban_exec_run() and ban_exec_pending(), but must not free the ban_exec
  * (nor retry a -ENOBUFS from inside the call: the queue is still full). */
 typedef void (*ban_exec_done_fn)(const char *argv0, const struct ban_exec_vars *vars, int status,
@@ -59,7 +59,8 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
  * from the event loop (a deferred event source), never here.
  * Returns 0 when the command was queued, and also when it was dropped because the queue is full
  * (then done has already been called with -ENOBUFS, before this returns). Returns -EINVAL (bad
- * arguments, an unknown placeholder) or -ENOMEM without queueing anything and without calling
+ * arguments, an unknown placeholder, a program path that is not absolute or contains %), -E2BIG
+ * (the expanded words exceed 64 KiB) or -ENOMEM without queueing anything and without calling
  * done. */
 int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		 const struct ban_exec_vars *vars);

@@ -7,10 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "ban_nft.h"
 #include "cli.h"
 #include "config.h"
+#include "history.h"
+#include "logline.h"
+#include "plot.h"
 #include "log.h"
 #include "manager.h"
 #include "offline.h"
@@ -47,6 +51,10 @@ static void help(FILE *f)
 		"  unban ADDR|--all              lift a ban, or all of them\n"
 		"  reload                        re-read the configuration (as SIGHUP)\n"
 		"  nft-cleanup                   remove waveguard's nftables table (uninstall)\n"
+		"  history [--file F] [--since T] [--last N] [--svg OUT]\n"
+		"                                the connection history: a table like\n"
+		"                                'date  connections', or an SVG chart; T is an\n"
+		"                                RFC 3339 time or a duration ago (1h)\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config DIR              configuration directory (default %s)\n"
@@ -325,6 +333,126 @@ static int cmd_nft_cleanup(const char *dir, int argc)
 	return EX_OK;
 }
 
+struct rows {
+	struct history_row *v;
+	size_t n;
+};
+
+static int collect_row(const struct history_row *r, void *userdata)
+{
+	struct rows *rows = userdata;
+	struct history_row *slot = ARRAY_GROW(rows->v, rows->n);
+	if (!slot)
+		return -ENOMEM;
+	*slot = *r;
+	return 0;
+}
+
+static int cmd_history(const char *dir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' },
+		{ "last", required_argument, NULL, 'n' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct config_errors errs = { 0 };
+	const char *file = NULL, *svg = NULL;
+	uint64_t since = 0;
+	unsigned long last = 60;
+	struct rows rows = { 0 };
+	unsigned bad = 0;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
+		case 's': {
+			uint64_t d;
+			if (logline_parse_rfc3339(optarg, strlen(optarg), &since) == strlen(optarg))
+				break;
+			if (config_parse_duration(optarg, &d) < 0) {
+				fprintf(stderr, "waveguard: --since %s: expected an RFC 3339 time or a "
+						"duration such as 1h\n",
+					optarg);
+				return EX_USAGE;
+			}
+			since = (uint64_t)time(NULL) * 1000000ULL - d;
+			break;
+		}
+		case 'n': {
+			char *end;
+			last = strtoul(optarg, &end, 10);
+			if (*end || end == optarg) {
+				fprintf(stderr, "waveguard: --last %s: expected a number\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		}
+		case 'g':
+			svg = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return EX_OK;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT]\n");
+		return EX_USAGE;
+	}
+	if (!file) {
+		if (config_load_main(dir, &cfg, &errs) < 0) {
+			print_errors(&errs);
+			return EX_CONFIG;
+		}
+		if (cfg->sampler.history)
+			path = strdup(cfg->sampler.history);
+		else if (asprintf(&path, "%s/history.csv", cfg->state_dir) < 0)
+			path = NULL;
+		if (!path)
+			return EX_OSERR;
+		file = path;
+	}
+	r = history_read(file, since, collect_row, &rows, &bad);
+	if (r < 0) {
+		free(rows.v);
+		log_error_errno(r, "%s: %m", file);
+		return r == -ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	if (bad)
+		log_warning("%s: %u unreadable lines skipped", file, bad);
+	if (svg) {
+		FILE *f = strcmp(svg, "-") == 0 ? stdout : fopen(svg, "we");
+		if (!f) {
+			free(rows.v);
+			log_error_errno(errno, "%s: %m", svg);
+			return EX_CANTCREAT;
+		}
+		r = plot_svg(f, rows.v, rows.n, "waveguard: open SMTP connections");
+		if (f != stdout && fclose(f) != 0 && r >= 0)
+			r = -errno;
+		if (r >= 0 && f != stdout)
+			fprintf(stderr, "waveguard: %zu samples drawn in %s\n", rows.n, svg);
+	} else
+		r = history_print_table(stdout, rows.v, rows.n, last);
+	free(rows.v);
+	if (r < 0) {
+		log_error_errno(r, "cannot write: %m");
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -375,6 +503,8 @@ int main(int argc, char **argv)
 		return cmd_replay(dir, argc, argv);
 	if (strcmp(cmd, "nft-cleanup") == 0)
 		return cmd_nft_cleanup(dir, argc);
+	if (strcmp(cmd, "history") == 0)
+		return cmd_history(dir, argc, argv);
 	static const char *const client_cmds[] = { "status", "list", "ban", "unban", "reload" };
 	for (size_t i = 0; i < ELEMENTSOF(client_cmds); i++)
 		if (strcmp(cmd, client_cmds[i]) == 0)
