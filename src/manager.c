@@ -22,6 +22,7 @@
 #include "source_file.h"
 #include "source_journal.h"
 #include "state.h"
+#include "watch.h"
 
 #define POSITIONS_FILE "positions"
 #define BANS_FILE "bans"
@@ -66,6 +67,7 @@ struct manager {
 	struct bans *bans;
 	struct actions *actions;
 	struct control *control;
+	struct watch *watch;
 	bool dry_run;
 	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
 	sd_event_source *save_timer, *status_timer, *maintain_timer, *reload_defer;
@@ -80,6 +82,26 @@ static uint64_t realtime_now(struct manager *m)
 	uint64_t t = 0;
 	sd_event_now(m->event, CLOCK_REALTIME, &t);
 	return t;
+}
+
+/* A ban or unban as a journal event with its fields (journalctl MESSAGE_ID=... lists them). */
+static void log_ban_event(const struct ban *ban, bool unban, const char *note)
+{
+	char s[ADDR_STRLEN], f_jail[96], f_addr[ADDR_STRLEN + 32], f_time[48], f_off[48];
+	uint64_t secs = (ban->until_usec - ban->since_usec) / USEC_PER_SEC;
+
+	addr_format(&ban->addr, s, sizeof(s));
+	snprintf(f_jail, sizeof(f_jail), "WAVEGUARD_JAIL=%s", ban->jail);
+	snprintf(f_addr, sizeof(f_addr), "WAVEGUARD_ADDRESS=%s", s);
+	snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=%llu", (unsigned long long)secs);
+	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
+	const char *const fields[] = { f_jail, f_addr, f_time, f_off, NULL };
+	if (unban)
+		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s, note);
+	else
+		log_event(LOG_NOTICE, LOG_MESSAGE_BAN, fields,
+			  "%s: ban %s for %llus (offence %" PRIu32 ")%s", ban->jail, s,
+			  (unsigned long long)secs, ban->offence, note);
 }
 
 static const struct config_jail *find_conf_jail(const struct manager *m, const char *name)
@@ -124,10 +146,9 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
 				  addr_format(&ban->addr, s, sizeof(s)));
 	m->decisions++;
-	log_notice("%s: ban %s for %llus (offence %" PRIu32 ")%s", j->name,
-		   addr_format(&ban->addr, s, sizeof(s)),
-		   (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC),
-		   ban->offence, m->dry_run ? ", dry run" : "");
+	if (m->watch)
+		watch_note_ban(m->watch);
+	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
 	actions_ban(m->actions, j, ban, now, false);
 }
 
@@ -164,7 +185,8 @@ static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_j
 		}
 		case ENGINE_EVENT:
 			m->events++;
-			log_notice("%s: %.*s", ej->conf->name, (int)MIN(l->msg_len, 200), l->msg);
+			log_event(LOG_NOTICE, LOG_MESSAGE_EVENT, NULL, "%s: %.*s", ej->conf->name,
+				  (int)MIN(l->msg_len, 200), l->msg);
 			break;
 		}
 	}
@@ -263,8 +285,13 @@ static void on_journal_batch(struct source_journal *sj, void *userdata)
 	/* The reader retries by itself; say so once per new trouble, not per retry. */
 	if (st->errors != j->errors_seen) {
 		j->errors_seen = st->errors;
-		log_warning_errno(st->last_error, "journal %s: cannot read, retrying: %m",
-				  j->directory ? j->directory : "(system)");
+		char f_src[300], f_err[32];
+		snprintf(f_src, sizeof(f_src), "WAVEGUARD_SOURCE=%s", j->key);
+		snprintf(f_err, sizeof(f_err), "ERRNO=%d", -st->last_error);
+		const char *const fields[] = { f_src, f_err, NULL };
+		log_event(LOG_WARNING, LOG_MESSAGE_SOURCE_ERROR, fields,
+			  "journal %s: cannot read (%s), retrying", j->key + strlen("journal:"),
+			  strerror(-st->last_error));
 	}
 	positions_changed(j->m);
 }
@@ -513,11 +540,59 @@ static void on_nft_lost(struct actions *a, void *userdata)
 static void update_status(struct manager *m)
 {
 	uint64_t now = realtime_now(m);
-	sd_notifyf(0, "STATUS=%zu jails, %zu files, %zu journals, %zu active bans, %" PRIu64 " lines, %" PRIu64
-		      " ban decisions since start%s",
-		   m->engine->n_jails, m->n_sources, m->n_journals, bans_active(m->bans, now), m->lines,
-		   m->decisions, m->dry_run ? " (dry run)" : "");
+	const struct history_row *r = m->watch ? watch_last(m->watch) : NULL;
+	char sample[128] = "";
+
+	if (r)
+		snprintf(sample, sizeof(sample), "%u connections, backlog %u, probe %s, ",
+			 r->established, r->backlog, r->probe_status);
+	sd_notifyf(0, "STATUS=%s%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64
+		      " lines, %" PRIu64 " ban decisions since start%s",
+		   sample, bans_active(m->bans, now), m->engine->n_jails, m->n_sources,
+		   m->n_journals, m->lines, m->decisions, m->dry_run ? " (dry run)" : "");
 }
+
+/* ---- the watch ---- */
+
+static void on_watch_hit(const struct addr *a, uint32_t connections, void *userdata)
+{
+	struct manager *m = userdata;
+	const char *name = m->config->sampler.concurrency_jail;
+	struct engine_jail *ej = name ? find_engine_jail(m, name) : NULL;
+	struct jail_ban jb;
+	char s[ADDR_STRLEN];
+
+	log_info("%s holds %u connections", addr_format(a, s, sizeof(s)), connections);
+	if (!ej || jail_hit(ej->jail, a, realtime_now(m), &jb) != JAIL_BAN)
+		return;
+	struct ban ban = {
+		.addr = jb.addr,
+		.host = jb.host,
+		.since_usec = jb.time_usec,
+		.until_usec = jb.time_usec + jb.bantime_usec,
+		.offence = jb.offence,
+	};
+	snprintf(ban.jail, sizeof(ban.jail), "%s", ej->conf->name);
+	apply_ban(m, ej->conf, &ban);
+}
+
+static size_t on_watch_active_bans(void *userdata)
+{
+	struct manager *m = userdata;
+	return bans_active(m->bans, realtime_now(m));
+}
+
+static void on_watch_row(const struct history_row *r, void *userdata)
+{
+	(void)r;
+	update_status(userdata);
+}
+
+static const struct watch_ops watch_ops = {
+	.hit = on_watch_hit,
+	.active_bans = on_watch_active_bans,
+	.row = on_watch_row,
+};
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -752,8 +827,7 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	int r = bans_add(m->bans, &ban);
 	if (r < 0)
 		log_warning_errno(r, "cannot record the ban of %s: %m", s);
-	log_notice("%s: ban %s for %llus by the admin", ban.jail, s,
-		   (unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
+	log_ban_event(&ban, false, ", by the admin");
 	if (j)
 		actions_ban(m->actions, j, &ban, now, false);
 	else
@@ -769,13 +843,12 @@ static void unban_one(struct manager *m, const struct ban *b, uint64_t now)
 	struct ban copy = *b;
 	struct engine_jail *ej = find_engine_jail(m, b->jail);
 	const struct config_jail *j = find_conf_jail(m, b->jail);
-	char s[ADDR_STRLEN];
 
 	bans_lift(m->bans, &b->addr, now);
 	if (ej)
 		jail_forget_ban(ej->jail, &copy.host);
 	actions_unban(m->actions, j, &copy);
-	log_notice("%s: unban %s by the admin", copy.jail, addr_format(&copy.addr, s, sizeof(s)));
+	log_ban_event(&copy, true, ", by the admin");
 }
 
 static int cmd_unban(struct manager *m, const struct control_request *req, FILE *out)
@@ -907,6 +980,10 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 
+	r = watch_new(m->event, c, &watch_ops, m, &m->watch);
+	if (r < 0)
+		return r;
+
 	r = control_new(m->event, c->control_socket, on_control, m, &m->control);
 	if (r < 0)
 		return log_error_errno(r, "control socket %s: %m", c->control_socket);
@@ -968,6 +1045,7 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	stop_sources(m);
 	control_free(m->control);
+	watch_free(m->watch);
 	sd_event_source_disable_unref(m->save_timer);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->maintain_timer);
