@@ -93,6 +93,7 @@ run: $(BUILD)/waveguard perms
 bench: $(BUILD)/waveguard
 	./bench/run
 	./bench/bans
+	./bench/idle
 
 install: $(BUILD)/waveguard
 	install -D -m 0755 $(BUILD)/waveguard $(DESTDIR)$(SBINDIR)/waveguard
