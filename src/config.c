@@ -408,11 +408,15 @@ static void daemon_key(struct parser *p, const char *key, const char *value, boo
 		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
 		return;
 	}
-	if (strcmp(key, "state_dir") == 0 || strcmp(key, "control_socket") == 0) {
+	if (strcmp(key, "state_dir") == 0 || strcmp(key, "control_socket") == 0 ||
+	    strcmp(key, "metrics") == 0) {
 		if (value[0] != '/')
 			BAD_VALUE(p, key, value, "an absolute path");
 		else
-			set_str(p, key[0] == 's' ? &c->state_dir : &c->control_socket, value);
+			set_str(p, key[0] == 's' ? &c->state_dir
+				   : key[0] == 'c' ? &c->control_socket
+						   : &c->metrics,
+				value);
 	} else if (strcmp(key, "offence_memory") == 0) {
 		if (config_parse_duration(value, &c->offence_memory_usec) < 0)
 			BAD_VALUE(p, key, value, "a duration such as 1d or 4w");
@@ -430,7 +434,7 @@ static void daemon_key(struct parser *p, const char *key, const char *value, boo
 			c->max_line = v;
 	} else
 		perr(p, "%s:%u: unknown key '%s' in [daemon] (expected state_dir, control_socket, "
-			"offence_memory, log_level, max_line or allow)",
+			"metrics, offence_memory, log_level, max_line or allow)",
 		     p->file, p->lineno, key);
 }
 
@@ -1516,6 +1520,7 @@ struct config *config_free(struct config *c)
 	free(c->allow);
 	free(c->state_dir);
 	free(c->control_socket);
+	free(c->metrics);
 	free(c->nft.table);
 	free(c->nft.set4);
 	free(c->nft.set6);

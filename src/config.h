@@ -127,6 +127,7 @@ struct config {
 	char *dir;
 	char *state_dir;
 	char *control_socket;
+	char *metrics; /* node_exporter textfile written at each sample; NULL: none */
 	uint64_t offence_memory_usec; /* how long an ended ban still counts for escalation */
 	int log_level;
 	size_t max_line;

@@ -15,6 +15,7 @@ struct engine_jail {
 	struct filter *filter;
 	struct jail *jail;
 	uint64_t events; /* matches of address-less failregexes */
+	uint64_t unbans; /* lifted by the admin */
 };
 
 struct engine {

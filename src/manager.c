@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "logline.h"
 #include "manager.h"
+#include "metrics.h"
 #include "source_file.h"
 #include "source_journal.h"
 #include "state.h"
@@ -39,6 +41,7 @@ struct msource {
 	struct engine_jail **jails; /* the jails reading this source */
 	size_t n_jails;
 	struct logline_clock clock;
+	uint64_t lines;
 };
 
 /* One journal reader per distinct (directory, matches), shared by the jails that ask for it. */
@@ -53,6 +56,7 @@ struct mjournal {
 	size_t n_jails;
 	uint64_t findtime_usec; /* the longest of its jails: how far back a first start reads */
 	uint64_t errors_seen;
+	uint64_t lines;
 };
 
 struct manager {
@@ -197,6 +201,7 @@ static void on_line(const char *line, size_t len, void *userdata)
 	struct msource *s = userdata;
 	struct logline l;
 
+	s->lines++;
 	logline_parse(&s->clock, line, len, &l);
 	feed(s->m, s->jails, s->n_jails, &l);
 }
@@ -204,6 +209,7 @@ static void on_line(const char *line, size_t len, void *userdata)
 static void on_entry(const struct logline *l, void *userdata)
 {
 	struct mjournal *j = userdata;
+	j->lines++;
 	feed(j->m, j->jails, j->n_jails, l);
 }
 
@@ -582,10 +588,81 @@ static size_t on_watch_active_bans(void *userdata)
 	return bans_active(m->bans, realtime_now(m));
 }
 
+static size_t active_in_jail(const struct manager *m, const char *jail, uint64_t now)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		n += b->until_usec > now && strcmp(b->jail, jail) == 0;
+	}
+	return n;
+}
+
+/* The node_exporter textfile, rewritten whole at each sample. */
+static void write_metrics(struct manager *m, const struct history_row *r)
+{
+	struct metrics x;
+	uint64_t now = realtime_now(m);
+	static const char *const levels[] = { "normal", "elevated", "wave" };
+
+	if (!m->config->metrics || metrics_begin(&x) < 0)
+		return;
+	metrics_family(&x, "waveguard_lines_total", "counter", "Log lines or journal entries read.");
+	for (size_t i = 0; i < m->n_sources; i++)
+		metrics_sample(&x, "waveguard_lines_total", "source", m->sources[i].path,
+			       (double)m->sources[i].lines);
+	for (size_t i = 0; i < m->n_journals; i++)
+		metrics_sample(&x, "waveguard_lines_total", "source", m->journals[i].key,
+			       (double)m->journals[i].lines);
+	metrics_family(&x, "waveguard_hits_total", "counter", "Filter matches counted by a jail.");
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		metrics_sample(&x, "waveguard_hits_total", "jail", m->engine->jails[i].conf->name,
+			       (double)jail_get_stats(m->engine->jails[i].jail)->hits);
+	metrics_family(&x, "waveguard_bans_total", "counter", "Bans decided by a jail.");
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		metrics_sample(&x, "waveguard_bans_total", "jail", m->engine->jails[i].conf->name,
+			       (double)jail_get_stats(m->engine->jails[i].jail)->bans);
+	metrics_family(&x, "waveguard_unbans_total", "counter", "Bans lifted by the admin.");
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		metrics_sample(&x, "waveguard_unbans_total", "jail", m->engine->jails[i].conf->name,
+			       (double)m->engine->jails[i].unbans);
+	metrics_family(&x, "waveguard_active_bans", "gauge", "Bans in force.");
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		metrics_sample(&x, "waveguard_active_bans", "jail", m->engine->jails[i].conf->name,
+			       (double)active_in_jail(m, m->engine->jails[i].conf->name, now));
+	metrics_family(&x, "waveguard_tracked_addresses", "gauge",
+		       "Addresses a jail is counting hits for.");
+	for (size_t i = 0; i < m->engine->n_jails; i++)
+		metrics_sample(&x, "waveguard_tracked_addresses", "jail",
+			       m->engine->jails[i].conf->name,
+			       (double)jail_tracked(m->engine->jails[i].jail));
+	metrics_family(&x, "waveguard_connections", "gauge", "TCP connections on the SMTP ports.");
+	metrics_sample(&x, "waveguard_connections", "state", "established", r->established);
+	metrics_sample(&x, "waveguard_connections", "state", "syn_recv", r->syn_recv);
+	metrics_sample(&x, "waveguard_connections", "state", "other", r->other);
+	metrics_family(&x, "waveguard_listen_backlog", "gauge",
+		       "Connections waiting unaccepted in the SMTP listeners' queues.");
+	metrics_sample(&x, "waveguard_listen_backlog", NULL, NULL, r->backlog);
+	metrics_family(&x, "waveguard_probe_up", "gauge", "1 when the last probe got a 220 banner.");
+	metrics_sample(&x, "waveguard_probe_up", NULL, NULL, strcmp(r->probe_status, "ok") == 0);
+	metrics_family(&x, "waveguard_probe_latency_seconds", "gauge",
+		       "Time to the 220 banner in the last probe (NaN when it failed).");
+	metrics_sample(&x, "waveguard_probe_latency_seconds", NULL, NULL,
+		       r->probe_ms >= 0 ? (double)r->probe_ms / 1000.0 : NAN);
+	metrics_family(&x, "waveguard_tuner_level", "gauge", "1 for the tuner's current level.");
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+		metrics_sample(&x, "waveguard_tuner_level", "level", levels[i],
+			       strcmp(r->tuner, levels[i]) == 0);
+	int k = metrics_commit(&x, m->config->metrics);
+	if (k < 0)
+		log_warning_errno(k, "cannot write the metrics to %s: %m", m->config->metrics);
+}
+
 static void on_watch_row(const struct history_row *r, void *userdata)
 {
-	(void)r;
-	update_status(userdata);
+	struct manager *m = userdata;
+	write_metrics(m, r);
+	update_status(m);
 }
 
 static const struct watch_ops watch_ops = {
@@ -699,16 +776,6 @@ static void json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
-}
-
-static size_t active_in_jail(const struct manager *m, const char *jail, uint64_t now)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		n += b->until_usec > now && strcmp(b->jail, jail) == 0;
-	}
-	return n;
 }
 
 static int cmd_status(struct manager *m, const struct control_request *req, FILE *out)
@@ -845,8 +912,10 @@ static void unban_one(struct manager *m, const struct ban *b, uint64_t now)
 	const struct config_jail *j = find_conf_jail(m, b->jail);
 
 	bans_lift(m->bans, &b->addr, now);
-	if (ej)
+	if (ej) {
 		jail_forget_ban(ej->jail, &copy.host);
+		ej->unbans++;
+	}
 	actions_unban(m->actions, j, &copy);
 	log_ban_event(&copy, true, ", by the admin");
 }

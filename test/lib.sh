@@ -48,6 +48,12 @@ mkconf() {
 	chmod -R go-w "$d"
 }
 
+# promtool, Prometheus' own checker, from the cache fetch_promtool fills (see test/promtool).
+promtool_path() {
+	local p=/var/cache/waveguard-test/promtool/usr/bin/promtool
+	[ -x "$p" ] && echo "$p"
+}
+
 finish() {
 	echo
 	echo "$1: $pass passed, $fail failed"
