@@ -95,16 +95,29 @@ bench: $(BUILD)/waveguard
 	./bench/bans
 	./bench/idle
 
+# An admin's edited configuration file is never overwritten: the new one lands beside it as
+# FILE.dist (as Debian's dpkg would ask). Unchanged files are simply updated.
+CONFDIR = $(DESTDIR)$(SYSCONFDIR)/waveguard
 install: $(BUILD)/waveguard
 	install -D -m 0755 $(BUILD)/waveguard $(DESTDIR)$(SBINDIR)/waveguard
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/waveguard/conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/waveguard/filters $(DESTDIR)$(SYSCONFDIR)/waveguard/actions
-	install -m 0644 waveguard.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/
-	install -m 0644 conf.d/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/conf.d/
-	install -m 0644 filters/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/filters/
-	install -m 0644 actions/*.conf $(DESTDIR)$(SYSCONFDIR)/waveguard/actions/
+	install -d -m 0755 $(CONFDIR)/conf.d $(CONFDIR)/filters $(CONFDIR)/actions
+	@for f in $(CONF_FILES); do \
+		if [ -e "$(CONFDIR)/$$f" ] && ! cmp -s "$$f" "$(CONFDIR)/$$f"; then \
+			install -m 0644 "$$f" "$(CONFDIR)/$$f.dist"; \
+			echo "kept your $(CONFDIR)/$$f; the new one is $$f.dist"; \
+		else \
+			install -m 0644 "$$f" "$(CONFDIR)/$$f"; \
+		fi; \
+	done
 
+# Removes the program and the configuration files that are still as shipped; edited ones, the
+# state directory and the nftables table (waveguard nft-cleanup) stay.
 uninstall:
+	@for f in $(CONF_FILES); do \
+		if cmp -s "$$f" "$(CONFDIR)/$$f"; then rm -f "$(CONFDIR)/$$f"; fi; \
+		rm -f "$(CONFDIR)/$$f.dist"; \
+	done
+	-rmdir $(CONFDIR)/conf.d $(CONFDIR)/filters $(CONFDIR)/actions $(CONFDIR) 2>/dev/null
 	rm -f $(DESTDIR)$(SBINDIR)/waveguard
 
 clean:
