@@ -18,6 +18,7 @@
 #include "logline.h"
 #include "macro.h"
 #include "state.h"
+#include "tuner.h"
 
 #define MAX_CONFIG_FILE (1024 * 1024)
 #define MAX_CONFIG_LINE 4096
@@ -303,9 +304,10 @@ static void begin_section(struct parser *p, const char *name)
 	switch (p->kind) {
 	case KIND_MAIN:
 		if (strcmp(name, "daemon") != 0 && strcmp(name, "nft") != 0 &&
-		    strcmp(name, "sampler") != 0 && strcmp(name, "probe") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [daemon], [nft], [sampler] or "
-				"[probe])",
+		    strcmp(name, "sampler") != 0 && strcmp(name, "probe") != 0 &&
+		    strcmp(name, "tuner") != 0) {
+			perr(p, "%s:%u: unknown section [%s] (expected [daemon], [nft], [sampler], "
+				"[probe] or [tuner])",
 			     p->file, p->lineno, name);
 			p->section_ok = false;
 		}
@@ -581,6 +583,85 @@ static void probe_key(struct parser *p, const char *key, const char *value, bool
 		     p->file, p->lineno, key);
 }
 
+/* "25%" or "0.25": a fraction from 0 to 1. */
+static int parse_fraction(const char *s, double *ret)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == '%') {
+		d /= 100.0;
+		end++;
+	}
+	if (*end || !(d >= 0.0 && d <= 1.0))
+		return -EINVAL;
+	*ret = d;
+	return 0;
+}
+
+static void tuner_key(struct parser *p, const char *key, const char *value, bool cont)
+{
+	struct config_tuner *t = &p->cfg->tuner;
+	static const struct {
+		const char *key;
+		size_t off;
+	} fractions[] = {
+		{ "elevated_connections", offsetof(struct config_tuner, elevated_fraction) },
+		{ "wave_connections", offsetof(struct config_tuner, wave_fraction) },
+		{ "calm_connections", offsetof(struct config_tuner, calm_fraction) },
+	}, counts[] = {
+		{ "elevated_backlog", offsetof(struct config_tuner, elevated_backlog) },
+		{ "wave_backlog", offsetof(struct config_tuner, wave_backlog) },
+		{ "elevated_bans", offsetof(struct config_tuner, elevated_bans) },
+		{ "wave_bans", offsetof(struct config_tuner, wave_bans) },
+		{ "wave_probe_failures", offsetof(struct config_tuner, wave_probe_failures) },
+		{ "max_daemons", offsetof(struct config_tuner, max_daemons) },
+	};
+
+	if (cont) {
+		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
+		return;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(fractions); i++)
+		if (strcmp(key, fractions[i].key) == 0) {
+			if (parse_fraction(value, (double *)((char *)t + fractions[i].off)) < 0)
+				BAD_VALUE(p, key, value, "a share of MAXDAEMONS such as 25% (0 = off)");
+			return;
+		}
+	for (size_t i = 0; i < ELEMENTSOF(counts); i++)
+		if (strcmp(key, counts[i].key) == 0) {
+			if (parse_uint(value, 0, 1000000, (unsigned *)((char *)t + counts[i].off)) < 0)
+				BAD_VALUE(p, key, value, "a number (0 = off)");
+			return;
+		}
+	if (strcmp(key, "enabled") == 0 || strcmp(key, "dry_run") == 0) {
+		if (parse_bool(value, key[0] == 'e' ? &t->enabled : &t->dry_run) < 0)
+			BAD_VALUE(p, key, value, "yes or no");
+	} else if (strcmp(key, "calm") == 0) {
+		if (config_parse_duration(value, &t->calm_usec) < 0 || t->calm_usec == 0)
+			BAD_VALUE(p, key, value, "a duration such as 5m");
+	} else if (strcmp(key, "esmtpd") == 0) {
+		if (value[0] != '/')
+			BAD_VALUE(p, key, value, "an absolute path");
+		else
+			set_str(p, &t->esmtpd, value);
+	} else if (strcmp(key, "action") == 0) {
+		if (!valid_name(value))
+			BAD_VALUE(p, key, value, "the name of a timeouts action in actions/");
+		else {
+			set_str(p, &t->action, value);
+			t->action_line = p->lineno;
+		}
+	} else
+		perr(p, "%s:%u: unknown key '%s' in [tuner] (expected enabled, dry_run, action, "
+			"esmtpd, max_daemons, elevated_connections, wave_connections, "
+			"calm_connections, elevated_backlog, wave_backlog, elevated_bans, wave_bans, "
+			"wave_probe_failures or calm)",
+		     p->file, p->lineno, key);
+}
+
 static void nft_key(struct parser *p, const char *key, const char *value, bool cont)
 {
 	struct config_nft *n = &p->cfg->nft;
@@ -731,8 +812,10 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 			a->type = ACTION_NFT;
 		else if (strcmp(value, "exec") == 0)
 			a->type = ACTION_EXEC;
+		else if (strcmp(value, "timeouts") == 0)
+			a->type = ACTION_TIMEOUTS;
 		else
-			BAD_VALUE(p, key, value, "log, nft or exec");
+			BAD_VALUE(p, key, value, "log, nft, exec or timeouts");
 	} else if (strcmp(key, "description") == 0)
 		set_str(p, &a->description, value);
 	else if (strcmp(key, "ban") == 0 || strcmp(key, "unban") == 0) {
@@ -747,9 +830,32 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 	} else if (strcmp(key, "timeout") == 0) {
 		if (config_parse_duration(value, &a->timeout_usec) < 0 || a->timeout_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 10s");
+	} else if (strcmp(key, "directory") == 0) {
+		if (value[0] != '/')
+			BAD_VALUE(p, key, value, "an absolute path");
+		else
+			set_str(p, &a->directory, value);
+	} else if (strcmp(key, "floor") == 0) {
+		if (config_parse_duration(value, &a->floor_usec) < 0 || a->floor_usec == 0)
+			BAD_VALUE(p, key, value, "a duration such as 10s (never 0)");
+	} else if (strncmp(key, "esmtptimeout", 12) == 0 && !strchr(key, '/')) {
+		char e[64], w[64];
+		struct config_timeout *t = &a->files[a->n_files];
+		if (a->n_files >= ELEMENTSOF(a->files))
+			perr(p, "%s:%u: at most %zu files", p->file, p->lineno, ELEMENTSOF(a->files));
+		else if (sscanf(value, "%63s %63s", e, w) != 2 ||
+			 config_parse_duration(e, &t->elevated_usec) < 0 ||
+			 config_parse_duration(w, &t->wave_usec) < 0 || t->elevated_usec == 0 ||
+			 t->wave_usec == 0)
+			BAD_VALUE(p, key, value,
+				  "two durations, at the elevated and the wave level (e.g. 60s 10s)");
+		else if (!(t->name = strdup(key)))
+			p->failed_alloc = 1;
+		else
+			a->n_files++;
 	} else
 		perr(p, "%s:%u: unknown key '%s' in [action] (expected type, description, ban, "
-			"unban or timeout)",
+			"unban, timeout; directory, floor, esmtptimeout* for timeouts actions)",
 		     p->file, p->lineno, key);
 }
 
@@ -764,6 +870,12 @@ static void check_action(struct parser *p, const struct config_action *a)
 	else if (a->type != ACTION_EXEC && (a->ban_cmd || a->unban_cmd))
 		perr(p, "%s:%u: 'ban =' and 'unban =' belong to exec actions", a->file,
 		     a->ban_cmd ? a->ban_line : a->unban_line);
+	else if (a->type == ACTION_TIMEOUTS && a->n_files == 0)
+		perr(p, "%s:%u: a timeouts action needs at least one 'esmtptimeout... = ELEVATED WAVE'",
+		     a->file, a->line);
+	else if (a->type != ACTION_TIMEOUTS && (a->n_files || a->directory))
+		perr(p, "%s:%u: 'directory' and 'esmtptimeout*' belong to timeouts actions", a->file,
+		     a->line);
 }
 
 static void add_action_name(struct parser *p, const char *word, void *arg)
@@ -912,6 +1024,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			sampler_key(p, name, value, cont);
 		else if (strcmp(p->section, "probe") == 0)
 			probe_key(p, name, value, cont);
+		else if (strcmp(p->section, "tuner") == 0)
+			tuner_key(p, name, value, cont);
 		else
 			daemon_key(p, name, value, cont);
 		break;
@@ -1409,10 +1523,23 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	c->probe.address = strdup("127.0.0.1");
 	c->probe.port = 25;
 	c->probe.timeout_usec = 10 * USEC_PER_SEC;
+	c->tuner.enabled = true;
+	c->tuner.action = strdup("courier-timeouts");
+	c->tuner.esmtpd = strdup("/etc/courier/esmtpd");
+	c->tuner.elevated_fraction = TUNER_DEFAULT_ELEVATED_FRACTION;
+	c->tuner.wave_fraction = TUNER_DEFAULT_WAVE_FRACTION;
+	c->tuner.calm_fraction = TUNER_DEFAULT_CALM_FRACTION;
+	c->tuner.elevated_backlog = TUNER_DEFAULT_ELEVATED_BACKLOG;
+	c->tuner.wave_backlog = TUNER_DEFAULT_WAVE_BACKLOG;
+	c->tuner.elevated_bans = TUNER_DEFAULT_ELEVATED_BANS;
+	c->tuner.wave_bans = TUNER_DEFAULT_WAVE_BANS;
+	c->tuner.wave_probe_failures = TUNER_DEFAULT_WAVE_PROBE_FAILURES;
+	c->tuner.calm_usec = TUNER_DEFAULT_CALM_USEC;
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
-	    !c->nft.set6 || !c->nft.chain || !c->probe.address)
+	    !c->nft.set6 || !c->nft.chain || !c->probe.address || !c->tuner.action ||
+	    !c->tuner.esmtpd)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */
 	static const char *const default_allow[] = { "127.0.0.0/8", "::1" };
@@ -1468,6 +1595,34 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 
 	for (size_t i = 0; i < c->n_jails; i++)
 		resolve_jail(c, &c->jails[i], errs);
+	if (c->tuner.enabled) {
+		c->tuner.timeouts = find_action(c, c->tuner.action);
+		/* Without a [tuner] action line and without the default action file, there is
+		 * simply nothing to tune (a configuration for a server that is not Courier). */
+		if (!c->tuner.timeouts && c->tuner.action_line == 0)
+			c->tuner.enabled = false;
+		else if (!c->tuner.timeouts || c->tuner.timeouts->type != ACTION_TIMEOUTS)
+			add_error(errs,
+				  "%s/waveguard.conf:%u: [tuner] action: expected the name of a "
+				  "timeouts action in %s/actions/ (type = timeouts)",
+				  dir, c->tuner.action_line, dir);
+		struct tuner_params tp = {
+			.elevated_fraction = c->tuner.elevated_fraction,
+			.wave_fraction = c->tuner.wave_fraction,
+			.calm_fraction = c->tuner.calm_fraction,
+			.elevated_backlog = c->tuner.elevated_backlog,
+			.wave_backlog = c->tuner.wave_backlog,
+			.elevated_bans = c->tuner.elevated_bans,
+			.wave_bans = c->tuner.wave_bans,
+			.wave_probe_failures = c->tuner.wave_probe_failures,
+			.calm_usec = c->tuner.calm_usec,
+		};
+		if (tuner_params_check(&tp) < 0)
+			add_error(errs,
+				  "%s/waveguard.conf: [tuner]: thresholds must rise from calm to "
+				  "elevated to wave",
+				  dir);
+	}
 	if (c->sampler.concurrency_jail) {
 		bool found = false;
 		for (size_t i = 0; i < c->n_jails; i++)
@@ -1496,6 +1651,9 @@ struct config *config_free(struct config *c)
 		free(c->actions[i].description);
 		free(c->actions[i].ban_cmd);
 		free(c->actions[i].unban_cmd);
+		free(c->actions[i].directory);
+		for (size_t k = 0; k < c->actions[i].n_files; k++)
+			free(c->actions[i].files[k].name);
 	}
 	free(c->actions);
 	for (size_t i = 0; i < c->n_jails; i++) {
@@ -1528,6 +1686,8 @@ struct config *config_free(struct config *c)
 	free(c->sampler.concurrency_jail);
 	free(c->sampler.history);
 	free(c->probe.address);
+	free(c->tuner.action);
+	free(c->tuner.esmtpd);
 	free(c->dir);
 	free(c);
 	return NULL;

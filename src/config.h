@@ -18,6 +18,13 @@ enum action_type {
 	ACTION_LOG,  /* decisions are printed and logged, nothing is banned */
 	ACTION_NFT,  /* an element in waveguard's nftables sets, with the ban's timeout */
 	ACTION_EXEC, /* an admin's command, run without a shell (argv template) */
+	ACTION_TIMEOUTS, /* the tuner's files: Courier's esmtptimeout* per level */
+};
+
+/* A timeout file of an ACTION_TIMEOUTS action: its values at the elevated and wave levels. */
+struct config_timeout {
+	char *name;
+	uint64_t elevated_usec, wave_usec;
 };
 
 struct config_action {
@@ -28,6 +35,11 @@ struct config_action {
 	char *ban_cmd, *unban_cmd;
 	unsigned ban_line, unban_line;
 	uint64_t timeout_usec;
+	/* ACTION_TIMEOUTS */
+	char *directory;
+	uint64_t floor_usec;
+	struct config_timeout files[16];
+	size_t n_files;
 };
 
 /* [nft]: waveguard's own table; it touches nothing else. */
@@ -123,6 +135,20 @@ struct config_probe {
 	uint64_t timeout_usec;
 };
 
+/* [tuner]: shorter Courier timeouts while a wave lasts. */
+struct config_tuner {
+	bool enabled;
+	bool dry_run; /* decide and log levels, write no file */
+	char *action; /* the timeouts action (actions/NAME.conf) */
+	unsigned action_line;
+	char *esmtpd; /* where MAXDAEMONS is read */
+	unsigned max_daemons; /* 0: read it from esmtpd */
+	double elevated_fraction, wave_fraction, calm_fraction;
+	unsigned elevated_backlog, wave_backlog, elevated_bans, wave_bans, wave_probe_failures;
+	uint64_t calm_usec;
+	const struct config_action *timeouts; /* resolved */
+};
+
 struct config {
 	char *dir;
 	char *state_dir;
@@ -136,6 +162,7 @@ struct config {
 	struct config_nft nft;
 	struct config_sampler sampler;
 	struct config_probe probe;
+	struct config_tuner tuner;
 	struct config_filter *filters;
 	size_t n_filters;
 	struct config_action *actions;

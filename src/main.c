@@ -120,6 +120,17 @@ static int cmd_check_config(const char *dir)
 		printf("  %-16s %zu failregex, %zu ignoreregex  %s\n", c->filters[i].name,
 		       c->filters[i].n_fail, c->filters[i].n_ignore,
 		       c->filters[i].description ? c->filters[i].description : "");
+	if (c->tuner.enabled)
+		printf("Tuner: on%s, %s in %s, MAXDAEMONS %s%s\n", c->tuner.dry_run ? " (dry run)" : "",
+		       c->tuner.action, c->tuner.timeouts->directory ? c->tuner.timeouts->directory
+								   : "/etc/courier",
+		       c->tuner.max_daemons ? "set to " : "from ",
+		       c->tuner.max_daemons ? "max_daemons" : c->tuner.esmtpd);
+	else
+		printf("Tuner: off\n");
+	printf("Watch: %s every %llus, probe %s\n", c->sampler.enabled ? "on" : "off",
+	       (unsigned long long)(c->sampler.interval_usec / 1000000),
+	       c->probe.enabled ? c->probe.address : "off");
 	printf("Actions: %zu\n", c->n_actions);
 	for (size_t i = 0; i < c->n_actions; i++)
 		printf("  %-16s %s\n", c->actions[i].name,

@@ -24,6 +24,8 @@
 #include "source_file.h"
 #include "source_journal.h"
 #include "state.h"
+#include "timeouts.h"
+#include "tuner.h"
 #include "watch.h"
 
 #define POSITIONS_FILE "positions"
@@ -72,6 +74,11 @@ struct manager {
 	struct actions *actions;
 	struct control *control;
 	struct watch *watch;
+	struct tuner *tuner;
+	struct timeouts *timeouts; /* NULL in dry-run mode: levels are decided, files untouched */
+	unsigned max_daemons;
+	bool overload_event; /* an address-less event ("maximum active connections") since the last row */
+	char tuner_reason[256];
 	bool dry_run;
 	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
 	sd_event_source *save_timer, *status_timer, *maintain_timer, *reload_defer;
@@ -189,6 +196,7 @@ static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_j
 		}
 		case ENGINE_EVENT:
 			m->events++;
+			m->overload_event = true;
 			log_event(LOG_NOTICE, LOG_MESSAGE_EVENT, NULL, "%s: %.*s", ej->conf->name,
 				  (int)MIN(l->msg_len, 200), l->msg);
 			break;
@@ -658,11 +666,128 @@ static void write_metrics(struct manager *m, const struct history_row *r)
 		log_warning_errno(k, "cannot write the metrics to %s: %m", m->config->metrics);
 }
 
+static void tune(struct manager *m, const struct history_row *r)
+{
+	enum tuner_level level;
+	char msg[512];
+	int k;
+
+	bool failed = strcmp(r->probe_status, "ok") != 0 && strcmp(r->probe_status, "off") != 0;
+	struct tuner_input in = {
+		.now_usec = r->time_usec,
+		.established = r->established,
+		.backlog = r->backlog,
+		.max_daemons = m->max_daemons,
+		.new_bans = r->new_bans,
+		.probe_failed = failed,
+		.maxconn_event = m->overload_event,
+	};
+	m->overload_event = false;
+	if (tuner_feed(m->tuner, &in, &level, m->tuner_reason, sizeof(m->tuner_reason)) <= 0) {
+		/* While tuned, the admin may edit a file: theirs becomes the value to restore. */
+		if (m->timeouts && level != TUNER_NORMAL &&
+		    (k = timeouts_check(m->timeouts, msg, sizeof(msg))) > 0)
+			log_warning("Courier timeout files edited during the wave, adopted as the "
+				    "originals: %s",
+				    msg);
+		return;
+	}
+	msg[0] = '\0';
+	if (m->timeouts) {
+		k = timeouts_apply(m->timeouts, (int)level, msg, sizeof(msg));
+		if (k < 0)
+			log_error_errno(k, "cannot write Courier's timeout files: %m");
+		else if (k > 0)
+			log_warning("Courier timeout files edited by the admin, adopted: %s", msg);
+	}
+	char f_level[48], f_reason[300];
+	snprintf(f_level, sizeof(f_level), "WAVEGUARD_LEVEL=%s", tuner_level_to_string(level));
+	snprintf(f_reason, sizeof(f_reason), "WAVEGUARD_REASON=%s", m->tuner_reason);
+	const char *const fields[] = { f_level, f_reason, NULL };
+	log_event(LOG_NOTICE, LOG_MESSAGE_TUNER, fields, "tuner: %s%s%s%s", m->tuner_reason,
+		  msg[0] ? " (" : "", msg, msg[0] ? ")" : (m->timeouts ? "" : " (no file written)"));
+	if (m->watch)
+		watch_set_level(m->watch, tuner_level_to_string(level));
+}
+
 static void on_watch_row(const struct history_row *r, void *userdata)
 {
 	struct manager *m = userdata;
+	if (m->tuner)
+		tune(m, r);
 	write_metrics(m, r);
 	update_status(m);
+}
+
+/* The tuner and its files. The originals of a crash while tuned come back first of all. */
+static int start_tuner(struct manager *m)
+{
+	const struct config_tuner *t = &m->config->tuner;
+	const struct config_action *a = t->timeouts;
+	struct timeouts_file files[16];
+	_cleanup_free_ char *state = NULL;
+	char msg[512];
+	int r;
+
+	if (!t->enabled || !a)
+		return 0;
+	if (asprintf(&state, "%s/tuner", m->config->state_dir) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_files; i++)
+		files[i] = (struct timeouts_file){
+			.name = a->files[i].name,
+			.level_usec = { 0, a->files[i].elevated_usec, a->files[i].wave_usec },
+		};
+	if (!m->dry_run && !t->dry_run) {
+		r = timeouts_new(a->directory ? a->directory : "/etc/courier", state, files,
+				 a->n_files, a->floor_usec ? a->floor_usec : 10 * USEC_PER_SEC,
+				 &m->timeouts);
+		if (r < 0)
+			return log_error_errno(r, "tuner: %m");
+		r = timeouts_recover(m->timeouts, msg, sizeof(msg));
+		if (r < 0)
+			return log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
+		if (r > 0)
+			log_warning("tuner: restored the timeout files a previous run left tuned: %s",
+				    msg);
+	}
+	m->max_daemons = t->max_daemons;
+	if (!m->max_daemons) {
+		r = timeouts_read_maxdaemons(t->esmtpd, &m->max_daemons);
+		if (r < 0)
+			log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
+					     "connections is not a signal",
+					  t->esmtpd);
+	}
+	struct tuner_params p = {
+		.elevated_fraction = t->elevated_fraction,
+		.wave_fraction = t->wave_fraction,
+		.calm_fraction = t->calm_fraction,
+		.elevated_backlog = t->elevated_backlog,
+		.wave_backlog = t->wave_backlog,
+		.elevated_bans = t->elevated_bans,
+		.wave_bans = t->wave_bans,
+		.wave_probe_failures = t->wave_probe_failures,
+		.calm_usec = t->calm_usec,
+	};
+	r = tuner_new(&p, &m->tuner);
+	if (r < 0)
+		return log_error_errno(r, "tuner: %m");
+	snprintf(m->tuner_reason, sizeof(m->tuner_reason), "normal");
+	return 0;
+}
+
+/* At stop the admin's values come back: waveguard's tuning never outlives it. */
+static void stop_tuner(struct manager *m)
+{
+	char msg[512];
+	if (!m->timeouts || timeouts_level(m->timeouts) == TUNER_NORMAL)
+		return;
+	int r = timeouts_apply(m->timeouts, TUNER_NORMAL, msg, sizeof(msg));
+	if (r < 0)
+		log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
+	else
+		log_notice("tuner: restored Courier's timeout files: %s", msg);
 }
 
 static const struct watch_ops watch_ops = {
@@ -788,10 +913,10 @@ static int cmd_status(struct manager *m, const struct control_request *req, FILE
 			"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64
 			",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
 			",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
-			",\"jails\":[",
+			",\"tuner\":\"%s\",\"jails\":[",
 			(uint64_t)((now - m->start_usec) / USEC_PER_SEC), m->dry_run ? "true" : "false", m->lines,
 			m->decisions, m->events, m->reloads, bans_active(m->bans, now), as->nft_sent,
-			as->nft_errors);
+			as->nft_errors, m->tuner ? tuner_level_to_string(tuner_level(m->tuner)) : "off");
 		for (size_t i = 0; i < m->engine->n_jails; i++) {
 			const struct engine_jail *ej = &m->engine->jails[i];
 			const struct jail_stats *js = jail_get_stats(ej->jail);
@@ -811,6 +936,9 @@ static int cmd_status(struct manager *m, const struct control_request *req, FILE
 		     " ban decisions, %zu active bans, %" PRIu64 " reloads\n",
 		WAVEGUARD_VERSION, m->dry_run ? " (dry run)" : "", (uint64_t)((now - m->start_usec) / USEC_PER_SEC),
 		m->lines, m->decisions, bans_active(m->bans, now), m->reloads);
+	if (m->tuner)
+		fprintf(out, "tuner: %s (%s)\n", tuner_level_to_string(tuner_level(m->tuner)),
+			m->tuner_reason);
 	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
 		"HITS", "BANS", "ALLOWED");
 	for (size_t i = 0; i < m->engine->n_jails; i++) {
@@ -1020,6 +1148,10 @@ int manager_start(struct manager *m)
 		return log_error_errno(r, "cannot create the event loop: %m");
 	m->start_usec = realtime_now(m);
 
+	r = start_tuner(m);
+	if (r < 0)
+		return r;
+
 	r = engine_new(c, NULL, &m->engine, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_error("%s", errs.msgs[i]);
@@ -1103,6 +1235,7 @@ int manager_run(struct manager *m)
 	if (m->positions_dirty)
 		save_positions(m);
 	actions_flush(m->actions);
+	stop_tuner(m);
 	log_info("stopped: %" PRIu64 " lines, %" PRIu64 " ban decisions, %" PRIu64 " events",
 		 m->lines, m->decisions, m->events);
 	return r < 0 ? log_error_errno(r, "event loop failed: %m") : 0;
@@ -1115,6 +1248,8 @@ struct manager *manager_free(struct manager *m)
 	stop_sources(m);
 	control_free(m->control);
 	watch_free(m->watch);
+	tuner_free(m->tuner);
+	timeouts_free(m->timeouts);
 	sd_event_source_disable_unref(m->save_timer);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->maintain_timer);

@@ -915,12 +915,13 @@ START_TEST(test_free_exited_undispatched)
 	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
 
 	fx_init(&f, 1, 10, 60 * USEC_PER_SEC);
-	/* Writes its pid, then exits when the FIFO has no writer left: when we close our end (or
-	 * die). */
+	/* Opens the FIFO (at once: we hold a writer), writes its pid, then exits when the FIFO has
+	 * no writer left: when we close our end (or die). */
 	script(&f, "pidexit",
 	       "#!/bin/sh\n"
+	       "exec 3< \"$2\"\n"
 	       "echo $$ > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n"
-	       "read x < \"$2\"\n");
+	       "read x <&3\n");
 	fifo = path_in(&f, "fifo");
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	fifo_fd = open(fifo, O_RDWR | O_CLOEXEC); /* does not block on Linux */
