@@ -371,8 +371,9 @@ static void stop_sources(struct manager *m)
 static bool use_journal(const struct config_jail *c)
 {
 	if (c->backend == BACKEND_AUTO)
-		/* The journal when the system has one: its socket directory exists. */
-		return access("/run/systemd/journal", F_OK) == 0;
+		/* The journal when the system has one: journald's socket is there (an empty
+		 * /run/systemd/journal left by some tool is not a journal). */
+		return access("/run/systemd/journal/socket", F_OK) == 0;
 	return c->backend == BACKEND_JOURNAL || c->backend == BACKEND_BOTH;
 }
 
