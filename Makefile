@@ -4,6 +4,10 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
+# Where this system's systemd looks for packaged units: /lib/systemd/system on Debian 12.
+UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+MANPAGES := man/waveguard.8 man/waveguard.conf.5
 VERSION := 0.1.0
 
 CC ?= cc
@@ -29,7 +33,7 @@ TESTS := $(patsubst test/%.c,%,$(wildcard test/check_*.c))
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 STAMP := .deps-installed
 
-.PHONY: all check unit integration asan install uninstall clean deps run bench perms
+.PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb
 
 all: $(BUILD)/waveguard
 
@@ -79,6 +83,7 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen perms
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-nft-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
 
 check: unit integration
 
@@ -94,6 +99,7 @@ bench: $(BUILD)/waveguard
 	./bench/run
 	./bench/bans
 	./bench/idle
+	./bench/journal
 
 # An admin's edited configuration file is never overwritten: the new one lands beside it as
 # FILE.dist (as Debian's dpkg would ask). Unchanged files are simply updated.
@@ -109,6 +115,12 @@ install: $(BUILD)/waveguard
 			install -m 0644 "$$f" "$(CONFDIR)/$$f"; \
 		fi; \
 	done
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=/usr/sbin/waveguard |ExecStart=$(SBINDIR)/waveguard |' \
+		systemd/waveguard.service >$(DESTDIR)$(UNITDIR)/waveguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/waveguard.service
+	install -D -m 0644 man/waveguard.8 $(DESTDIR)$(MANDIR)/man8/waveguard.8
+	install -D -m 0644 man/waveguard.conf.5 $(DESTDIR)$(MANDIR)/man5/waveguard.conf.5
 
 # Removes the program and the configuration files that are still as shipped; edited ones, the
 # state directory and the nftables table (waveguard nft-cleanup) stay.
@@ -119,6 +131,32 @@ uninstall:
 	done
 	-rmdir $(CONFDIR)/conf.d $(CONFDIR)/filters $(CONFDIR)/actions $(CONFDIR) 2>/dev/null
 	rm -f $(DESTDIR)$(SBINDIR)/waveguard
+	rm -f $(DESTDIR)$(UNITDIR)/waveguard.service \
+		$(DESTDIR)$(MANDIR)/man8/waveguard.8 $(DESTDIR)$(MANDIR)/man5/waveguard.conf.5
+
+# The man pages are hand-written roff (no build step): check that they format without a
+# warning, and show where they are.
+man:
+	groff -ww -man -z $(MANPAGES)
+	@echo "man -l man/waveguard.8   man -l man/waveguard.conf.5"
+
+# The Debian package, built from a copy of the working tree so that the checkout stays clean:
+# the files git sees, uncommitted changes included, ignored ones (build trees, bench/out) left
+# out. Needs debhelper; the .deb lands in $(BUILD)/deb/.
+deb: $(STAMP)
+	@command -v dh >/dev/null || { echo "make deb: needs debhelper" \
+		"(apt-get install --no-install-recommends debhelper)" >&2; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -co --exclude-standard | while read -r f; do [ ! -e "$$f" ] || echo "$$f"; done | \
+			tar -c -T - | tar -x -C $(BUILD)/deb/src; \
+	else \
+		tar -c --exclude=./.git --exclude='./build' --exclude='./build-*' --exclude=./bench/out \
+			--exclude=./.deps-installed . | tar -x -C $(BUILD)/deb/src; \
+	fi
+	cd $(BUILD)/deb/src && DEB_BUILD_OPTIONS="nocheck noddebs" dpkg-buildpackage -us -uc -b
+	rm -rf $(BUILD)/deb/src
+	@ls -l $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf build build-asan
