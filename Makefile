@@ -99,6 +99,7 @@ bench: $(BUILD)/waveguard
 	./bench/run
 	./bench/bans
 	./bench/idle
+	./bench/sample
 	./bench/journal
 
 # An admin's edited configuration file is never overwritten: the new one lands beside it as
