@@ -1,8 +1,10 @@
-/* measure: runs a command and prints its wall time in microseconds, its peak resident set size
- * in KiB (wait4's ru_maxrss, what GNU time's %M reports) and its exit status:
+/* measure: runs a command and prints its wall time in
+ * microseconds, its peak resident set size in KiB (wait4's ru_maxrss: the largest of the command
+ * and the children it waited for, e.g. the stages of `sh -c 'a | b'`), its exit status and its
+ * CPU time, user + system, in microseconds (its own and that of the children it waited for):
  *	measure [-o STDOUT_FILE] [-e STDERR_FILE] [--] COMMAND [ARGS...]
- * prints "USEC KIB STATUS" (STATUS: the exit code, or 128+signal). The command's standard output
- * goes to STDOUT_FILE (default /dev/null), so that only the result line is on ours. */
+ * prints "USEC KIB STATUS CPU_USEC" (STATUS: the exit code, or 128+signal). The command's standard
+ * output goes to STDOUT_FILE (default /dev/null), so that only the result line is on ours. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,11 @@ static uint64_t now_usec(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t tv_usec(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
 }
 
 static int redirect(const char *path, int target)
@@ -74,6 +81,7 @@ int main(int argc, char **argv)
 		}
 	uint64_t t1 = now_usec();
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	printf("%llu %ld %d\n", (unsigned long long)(t1 - t0), ru.ru_maxrss, code);
+	printf("%llu %ld %d %llu\n", (unsigned long long)(t1 - t0), ru.ru_maxrss, code,
+	       (unsigned long long)(tv_usec(ru.ru_utime) + tv_usec(ru.ru_stime)));
 	return 0;
 }

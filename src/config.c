@@ -1562,6 +1562,21 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	return 0;
 }
 
+void config_tuner_params(const struct config_tuner *t, struct tuner_params *ret)
+{
+	*ret = (struct tuner_params){
+		.elevated_fraction = t->elevated_fraction,
+		.wave_fraction = t->wave_fraction,
+		.calm_fraction = t->calm_fraction,
+		.elevated_backlog = t->elevated_backlog,
+		.wave_backlog = t->wave_backlog,
+		.elevated_bans = t->elevated_bans,
+		.wave_bans = t->wave_bans,
+		.wave_probe_failures = t->wave_probe_failures,
+		.calm_usec = t->calm_usec,
+	};
+}
+
 int config_load_main(const char *dir, struct config **ret, struct config_errors *errs)
 {
 	struct parser p = { .errs = errs };
@@ -1606,17 +1621,8 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 				  "%s/waveguard.conf:%u: [tuner] action: expected the name of a "
 				  "timeouts action in %s/actions/ (type = timeouts)",
 				  dir, c->tuner.action_line, dir);
-		struct tuner_params tp = {
-			.elevated_fraction = c->tuner.elevated_fraction,
-			.wave_fraction = c->tuner.wave_fraction,
-			.calm_fraction = c->tuner.calm_fraction,
-			.elevated_backlog = c->tuner.elevated_backlog,
-			.wave_backlog = c->tuner.wave_backlog,
-			.elevated_bans = c->tuner.elevated_bans,
-			.wave_bans = c->tuner.wave_bans,
-			.wave_probe_failures = c->tuner.wave_probe_failures,
-			.calm_usec = c->tuner.calm_usec,
-		};
+		struct tuner_params tp;
+		config_tuner_params(&c->tuner, &tp);
 		if (tuner_params_check(&tp) < 0)
 			add_error(errs,
 				  "%s/waveguard.conf: [tuner]: thresholds must rise from calm to "

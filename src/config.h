@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "filter.h"
+#include "tuner.h"
 #include "macro.h"
 
 /* Longest line looked at unless [daemon] max_line says otherwise (Courier cuts at 1023). */
@@ -179,6 +180,9 @@ struct config_errors {
 /* Loads the configuration directory. Returns 0, or -EINVAL with every problem in errs (which
  * the caller clears), or -errno for a system failure (also described in errs). */
 int config_load(const char *dir, struct config **ret, struct config_errors *errs);
+
+/* The tuner module's parameters from [tuner]. */
+void config_tuner_params(const struct config_tuner *t, struct tuner_params *ret);
 
 /* Loads waveguard.conf alone (for the control client and nft-cleanup, which must work while
  * a jail or filter file is broken). Returns 0 or -EINVAL with errs. */

@@ -760,17 +760,8 @@ static int start_tuner(struct manager *m)
 					     "connections is not a signal",
 					  t->esmtpd);
 	}
-	struct tuner_params p = {
-		.elevated_fraction = t->elevated_fraction,
-		.wave_fraction = t->wave_fraction,
-		.calm_fraction = t->calm_fraction,
-		.elevated_backlog = t->elevated_backlog,
-		.wave_backlog = t->wave_backlog,
-		.elevated_bans = t->elevated_bans,
-		.wave_bans = t->wave_bans,
-		.wave_probe_failures = t->wave_probe_failures,
-		.calm_usec = t->calm_usec,
-	};
+	struct tuner_params p;
+	config_tuner_params(t, &p);
 	r = tuner_new(&p, &m->tuner);
 	if (r < 0)
 		return log_error_errno(r, "tuner: %m");
