@@ -4,7 +4,8 @@
  *
  *	notifywait burst LOG FILE TABLE SET N TIMEOUT_MS
  *		reads FILE into memory, subscribes, takes the time, appends FILE to LOG in ONE
- *		write(2), then counts NEWSETELEM events of TABLE/SET (interval ends not counted,
+ *		write(2), then counts NEWSETELEM events of TABLE/SET and of its host twin
+ *		TABLE/SET_host (waveguard puts single addresses there; interval ends not counted,
  *		each distinct IPv4 key in 198.18.0.0/15 once) until N are seen. Prints
  *		"usec USEC first_usec USEC elements N gens G events E bytes B write_usec W
  *		own_cpu_usec C" (gens: NEWGEN events, i.e. committed nftables transactions, while
@@ -12,9 +13,9 @@
  *		CPU time while waiting, to judge how much it competed with the daemon).
  *	notifywait single LOG FILE TABLE SET GAP_MS TIMEOUT_MS
  *		FILE has lines "A.B.C.D<TAB>log line": for each, appends the log line (one write(2))
- *		and waits for the element A.B.C.D in TABLE/SET; prints one line "USEC" per line,
- *		then sleeps GAP_MS so that the daemon is idle again before the next one. Stops at
- *		the first line whose element does not come within TIMEOUT_MS.
+ *		and waits for the element A.B.C.D in TABLE/SET or TABLE/SET_host; prints one line
+ *		"USEC" per line, then sleeps GAP_MS so that the daemon is idle again before the
+ *		next one. Stops at the first line whose element does not come within TIMEOUT_MS.
  * Exit 0 when everything was seen, 1 on timeout or lost events (ENOBUFS), 2 on usage errors. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -107,6 +108,13 @@ static int elem_cb(const struct nlattr *elem, struct ctx *c)
 	return 0;
 }
 
+/* SET itself, or SET_host. */
+static bool our_set(const struct ctx *c, const char *set)
+{
+	size_t n = strlen(c->set);
+	return strncmp(set, c->set, n) == 0 && (set[n] == '\0' || strcmp(set + n, "_host") == 0);
+}
+
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct ctx *c = data;
@@ -136,7 +144,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		}
 	}
-	if (!list || !table || !set || strcmp(table, c->table) != 0 || strcmp(set, c->set) != 0)
+	if (!list || !table || !set || strcmp(table, c->table) != 0 || !our_set(c, set))
 		return MNL_CB_OK;
 	const struct nlattr *e;
 	mnl_attr_for_each_nested(e, list) if (mnl_attr_get_type(e) == NFTA_LIST_ELEM)

@@ -1,7 +1,8 @@
-/* Kernel side of bans over nf_tables netlink: one inet table with two interval+timeout sets and
- * an input chain (built with libnftnl), element batches built directly with libmnl into a
- * preallocated buffer, every error mapped back to its address through the message sequence
- * number and the extended-ACK attribute offset. Never logs. */
+/* Kernel side of bans over nf_tables netlink: one inet table with two interval+timeout sets
+ * (networks) and two hash sets with timeouts (single addresses), an input chain (built with
+ * libnftnl), element batches built directly with libmnl into a preallocated buffer, every error
+ * mapped back to its address through the message sequence number and the extended-ACK
+ * attribute offset. Never logs. */
 #include "ban_nft.h"
 
 #include <arpa/inet.h>
@@ -45,6 +46,9 @@
 #define NFT_TYPE_IP6ADDR 8
 #define NFT_TYPE_INET_SERVICE 13
 
+/* The host sets are named after the interval sets with this suffix. */
+#define HOST_SUFFIX "_host"
+
 /* Largest element (key of 16 bytes, timeout or flags). */
 #define ELEM_SIZE_MAX (4 + 4 + 4 + 16 + 12)
 
@@ -55,10 +59,25 @@ enum op_state {
 	OP_FAILED,  /* reported through on_error */
 };
 
+/* The four sets, as indexes of ban_nft.sets[]. */
+enum {
+	SET_NET4,  /* set4: IPv4 networks, interval,timeout */
+	SET_HOST4, /* set4_host: IPv4 addresses (/32), timeout */
+	SET_NET6,
+	SET_HOST6,
+	N_SETS,
+};
+
 struct op {
 	struct addr a; /* network, host bits cleared */
 	uint64_t timeout_ms;
 	bool del;
+	/* Whether its element goes to a host set (a single address: no interval end). */
+	bool host;
+	/* A delete of a single address from the interval set, queued along with its delete from
+	 * the host set (an element added by an earlier version, or by hand): never reported,
+	 * never counted. */
+	bool shadow;
 	uint8_t state;
 	/* Where its elements went in the last transaction: message index and byte range. */
 	uint32_t msg;
@@ -76,6 +95,9 @@ struct ban_nft {
 	char table[NAME_MAX_LEN + 1];
 	char set4[NAME_MAX_LEN + 1];
 	char set6[NAME_MAX_LEN + 1];
+	char set4h[NAME_MAX_LEN + 1]; /* set4 "_host" */
+	char set6h[NAME_MAX_LEN + 1];
+	const char *sets[N_SETS]; /* the four names above, by SET_* index */
 	char chain[NAME_MAX_LEN + 1];
 	uint16_t ports[PORTS_MAX];
 	size_t n_ports;
@@ -92,6 +114,7 @@ struct ban_nft {
 
 	struct op *ops;
 	size_t n_ops, cap_ops;
+	size_t n_shadow; /* shadow ops among them */
 
 	struct msgrec *msgs;
 	uint32_t n_msgs;
@@ -143,10 +166,23 @@ int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
 	    (r = copy_name(b->set6, c->set6, "ban6")) < 0 ||
 	    (r = copy_name(b->chain, c->chain, "input")) < 0)
 		goto fail;
-	if (strcmp(b->set4, b->set6) == 0) {
-		r = -EINVAL;
+	if (strlen(b->set4) + strlen(HOST_SUFFIX) > NAME_MAX_LEN ||
+	    strlen(b->set6) + strlen(HOST_SUFFIX) > NAME_MAX_LEN) {
+		r = -ENAMETOOLONG;
 		goto fail;
 	}
+	memcpy(stpcpy(b->set4h, b->set4), HOST_SUFFIX, sizeof(HOST_SUFFIX));
+	memcpy(stpcpy(b->set6h, b->set6), HOST_SUFFIX, sizeof(HOST_SUFFIX));
+	b->sets[SET_NET4] = b->set4;
+	b->sets[SET_HOST4] = b->set4h;
+	b->sets[SET_NET6] = b->set6;
+	b->sets[SET_HOST6] = b->set6h;
+	for (int i = 0; i < N_SETS; i++)
+		for (int k = i + 1; k < N_SETS; k++)
+			if (strcmp(b->sets[i], b->sets[k]) == 0) {
+				r = -EINVAL;
+				goto fail;
+			}
 	if (c->n_ports > 0) {
 		memcpy(b->ports, c->ports, c->n_ports * sizeof(uint16_t));
 		b->n_ports = c->n_ports;
@@ -351,12 +387,18 @@ static bool net_end(const struct addr *a, uint8_t end[16])
 	}
 }
 
+/* The interval end of op o's element, if it has one (an element of a host set has none). */
+static bool op_end(const struct op *o, uint8_t end[16])
+{
+	return !o->host && net_end(&o->a, end);
+}
+
 static size_t op_size(const struct op *o)
 {
 	uint8_t end[16];
 	size_t k = 4 + 4 + 4 + key_len(&o->a);
 	size_t s = k + (!o->del && o->timeout_ms ? 12 : 0);
-	if (net_end(&o->a, end))
+	if (op_end(o, end))
 		s += k + 8;
 	return s;
 }
@@ -366,9 +408,14 @@ static size_t attr_str_size(const char *s)
 	return MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(s) + 1);
 }
 
+static int op_set_index(const struct op *o)
+{
+	return (o->a.family == AF_INET6 ? SET_NET6 : SET_NET4) + (o->host ? 1 : 0);
+}
+
 static const char *op_set(const struct ban_nft *b, const struct op *o)
 {
-	return o->a.family == AF_INET ? b->set4 : b->set6;
+	return b->sets[op_set_index(o)];
 }
 
 static size_t msg_overhead(const struct ban_nft *b, const char *set)
@@ -391,7 +438,7 @@ static void put_elem(struct nlmsghdr *nlh, const uint8_t *key, size_t len, uint6
 	mnl_attr_nest_end(nlh, e);
 }
 
-/* Message builder state for one family while a transaction is filled. */
+/* Message builder state for one set while a transaction is filled. */
 struct run {
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
@@ -437,8 +484,9 @@ static bool run_breaks(const struct run *r, size_t nest_used, const struct op *o
 	       nest_used + osize > NEST_PAYLOAD_MAX;
 }
 
-/* Fills b->buf with one transaction: begin, then the IPv4 ops and the IPv6 ops of ops[from..]
- * (each family in queue order: order matters only between operations on the same set), end.
+/* Fills b->buf with one transaction: begin, then the ops of ops[from..] set by set (IPv4
+ * networks, IPv4 hosts, IPv6 networks, IPv6 hosts; each set's in queue order: order matters
+ * only between operations on the same set), end.
  * Stops at the first op that would not fit. Returns the index past the last op included;
  * *ret_len, *ret_seq_begin and *ret_seq_ack describe the batch (seq_ack = 0: no message). */
 static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
@@ -448,18 +496,18 @@ static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 	size_t len = 0, to, budget, singles = 0, msgs = 0;
 	uint32_t seq_begin;
 
-	/* Pass 1: how many ops fit (same arithmetic as pass 2, both families at once). */
+	/* Pass 1: how many ops fit (same arithmetic as pass 2, all sets at once). */
 	{
 		struct {
 			bool open, del, single;
 			size_t nest;
-		} st[2] = { { 0 } };
+		} st[N_SETS] = { { 0 } };
 		budget = end_size * 2;
 		for (to = from; to < b->n_ops; to++) {
 			const struct op *o = &b->ops[to];
 			if (o->state == OP_DONE || o->state == OP_FAILED)
 				continue;
-			int f = o->a.family == AF_INET6;
+			int f = op_set_index(o);
 			size_t osize = op_size(o), need = osize;
 			bool brk = !st[f].open || st[f].single || o->state == OP_SINGLE ||
 				   st[f].del != o->del || st[f].nest + osize > NEST_PAYLOAD_MAX;
@@ -484,13 +532,12 @@ static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 	/* Pass 2: build. */
 	put_batch_begin(b, &len, &seq_begin);
 	b->n_msgs = 0;
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < N_SETS; f++) {
 		struct run r = { 0 };
 		size_t nest_used = 0;
 		for (size_t i = from; i < to; i++) {
 			struct op *o = &b->ops[i];
-			if (o->state == OP_DONE || o->state == OP_FAILED ||
-			    (o->a.family == AF_INET6) != (f == 1))
+			if (o->state == OP_DONE || o->state == OP_FAILED || op_set_index(o) != f)
 				continue;
 			size_t osize = op_size(o);
 			if (run_breaks(&r, nest_used, o, osize)) {
@@ -504,7 +551,7 @@ static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 			o->off_lo = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
 					       (char *)r.nlh);
 			put_elem(r.nlh, o->a.bytes, klen, o->del ? 0 : o->timeout_ms, false);
-			if (net_end(&o->a, endkey))
+			if (op_end(o, endkey))
 				put_elem(r.nlh, endkey, klen, 0, true);
 			o->off_hi = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
 					       (char *)r.nlh);
@@ -546,11 +593,11 @@ static void op_fail(struct ban_nft *b, struct flush_ctx *c, struct op *o, int er
 	c->changed = true;
 	if (o->del && error == -ENOENT) {
 		o->state = OP_DONE;
-		c->done++;
+		c->done += !o->shadow;
 		return;
 	}
 	o->state = OP_FAILED;
-	if (c->on_error)
+	if (c->on_error && !o->shadow)
 		c->on_error(&o->a, error, c->userdata);
 	(void)b;
 }
@@ -644,13 +691,14 @@ int ban_nft_flush(struct ban_nft *b, ban_nft_error_fn on_error, void *userdata)
 		for (size_t i = from; i < to; i++)
 			if (b->ops[i].state == OP_PENDING || b->ops[i].state == OP_SINGLE) {
 				b->ops[i].state = OP_DONE;
-				applied++;
+				applied += !b->ops[i].shadow;
 			}
 		from = to;
 	}
 	r = (int)MIN(applied + c.done, (size_t)INT32_MAX);
 out:
 	b->n_ops = 0;
+	b->n_shadow = 0;
 	return r;
 }
 
@@ -667,7 +715,11 @@ static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec,
 		return -EAFNOSUPPORT;
 	if (a->prefix > key_len(a) * 8)
 		return -EINVAL;
-	if (b->n_ops == b->cap_ops) {
+	bool host = a->prefix == key_len(a) * 8;
+	/* A single address is deleted from both its host set and the interval set (where an
+	 * earlier version, or the admin, may have put it). */
+	size_t need = del && host ? 2 : 1;
+	while (b->n_ops + need > b->cap_ops) {
 		size_t cap = b->cap_ops ? b->cap_ops * 2 : 256;
 		struct op *n = realloc(b->ops, cap * sizeof(*n));
 		if (!n)
@@ -683,7 +735,15 @@ static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec,
 		memset(o->a.bytes + 4, 0, 12);
 	o->timeout_ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
 	o->del = del;
+	o->host = host;
 	o->state = OP_PENDING;
+	if (need == 2) {
+		struct op *s = &b->ops[b->n_ops++];
+		*s = *o;
+		s->host = false;
+		s->shadow = true;
+		b->n_shadow++;
+	}
 	return 0;
 }
 
@@ -699,7 +759,7 @@ int ban_nft_del(struct ban_nft *b, const struct addr *a)
 
 size_t ban_nft_pending(const struct ban_nft *b)
 {
-	return b->n_ops;
+	return b->n_ops - b->n_shadow;
 }
 
 /* ---- setup and cleanup ---- */
@@ -850,7 +910,8 @@ static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
 }
 
 /* [tcp dport <ports>] ip[6] saddr @set counter drop */
-static int put_rule(struct ban_nft *b, size_t *len, bool v6, uint32_t port_set_id)
+static int put_rule(struct ban_nft *b, size_t *len, bool v6, const char *set,
+		    uint32_t port_set_id)
 {
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
@@ -880,7 +941,7 @@ static int put_rule(struct ban_nft *b, size_t *len, bool v6, uint32_t port_set_i
 	}
 	if ((r = add_expr(rule, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12,
 					     v6 ? 16 : 4))) < 0 ||
-	    (r = add_expr(rule, expr_lookup(v6 ? b->set6 : b->set4, 0))) < 0 ||
+	    (r = add_expr(rule, expr_lookup(set, 0))) < 0 ||
 	    (r = add_expr(rule, nftnl_expr_alloc("counter"))) < 0 ||
 	    (r = add_expr(rule, expr_drop())) < 0)
 		goto out;
@@ -966,10 +1027,15 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 	msg_done(&len, nlh);
 	nftnl_table_free(t);
 
+	/* Networks in interval sets; single addresses in hash sets, whose inserts stay cheap
+	 * however many elements they hold (an insert into an interval set of 10,000 costs the
+	 * kernel about 2 ms, one into a hash set a few microseconds). */
 	if ((r = put_set(b, &len, b->set4, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
 			 1)) < 0 ||
+	    (r = put_set(b, &len, b->set4h, NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4, 2)) < 0 ||
 	    (r = put_set(b, &len, b->set6, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR,
-			 16, 2)) < 0)
+			 16, 3)) < 0 ||
+	    (r = put_set(b, &len, b->set6h, NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR, 16, 4)) < 0)
 		return r;
 
 	if (recreate && (r = put_chain_flush(b, &len, true)) < 0)
@@ -995,12 +1061,13 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 	if (!recreate && (r = put_chain_flush(b, &len, false)) < 0)
 		return r;
 
+	/* One rule per set: set4, set4_host, set6, set6_host. */
 	bool port_sets = !b->all_ports && b->n_ports > 1;
-	for (int v6 = 0; v6 < 2; v6++) {
-		uint32_t id = port_sets ? (uint32_t)v6 + 3 : 0;
+	for (int i = 0; i < N_SETS; i++) {
+		uint32_t id = port_sets ? (uint32_t)i + N_SETS + 1 : 0;
 		if (port_sets && (r = put_port_set(b, &len, id)) < 0)
 			return r;
-		if ((r = put_rule(b, &len, v6, id)) < 0)
+		if ((r = put_rule(b, &len, i >= SET_NET6, b->sets[i], id)) < 0)
 			return r;
 	}
 
@@ -1211,9 +1278,49 @@ static void key_fill_bits(const uint8_t *k, uint8_t *last, size_t len, unsigned 
 	}
 }
 
-/* Reports [lo, hi] (inclusive) as CIDR blocks. */
+/* What one family's two sets hold, as CIDR blocks, before they are sorted and reported. */
+struct listed {
+	struct addr a;
+	uint64_t expires;
+};
+
+struct listing {
+	struct listed *v;
+	size_t n, cap;
+};
+
+static int listing_push(struct listing *l, const uint8_t *key, size_t len, int family,
+			unsigned prefix, uint64_t expires)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct listed *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	struct listed *e = &l->v[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->a.family = (uint8_t)family;
+	e->a.prefix = (uint8_t)prefix;
+	memcpy(e->a.bytes, key, len);
+	e->expires = expires;
+	return 0;
+}
+
+static int listed_cmp(const void *x, const void *y)
+{
+	const struct listed *a = x, *b = y;
+	int c = memcmp(a->a.bytes, b->a.bytes, sizeof(a->a.bytes));
+	if (c)
+		return c;
+	return (int)a->a.prefix - (int)b->a.prefix;
+}
+
+/* Adds [lo, hi] (inclusive) as CIDR blocks. Returns their number or -ENOMEM. */
 static int report_range(const uint8_t *lo_in, const uint8_t *hi, size_t len, int family,
-			uint64_t expires, ban_nft_elem_fn fn, void *userdata)
+			uint64_t expires, struct listing *l)
 {
 	uint8_t lo[16], last[16];
 	unsigned bits = (unsigned)len * 8;
@@ -1228,10 +1335,8 @@ static int report_range(const uint8_t *lo_in, const uint8_t *hi, size_t len, int
 				break;
 			host++;
 		}
-		struct addr a = { .family = (uint8_t)family, .prefix = (uint8_t)(bits - host) };
-		memcpy(a.bytes, lo, len);
-		if (fn)
-			fn(&a, expires, userdata);
+		if (listing_push(l, lo, len, family, bits - host, expires) < 0)
+			return -ENOMEM;
 		count++;
 		key_fill_bits(lo, last, len, host);
 		if (memcmp(last, hi, len) >= 0)
@@ -1244,8 +1349,9 @@ static int report_range(const uint8_t *lo_in, const uint8_t *hi, size_t len, int
 	}
 }
 
-static int list_set(struct ban_nft *b, const char *set, int family, ban_nft_elem_fn fn,
-		    void *userdata)
+/* Adds the elements of the interval set to l. Returns their number (in CIDR blocks) or
+ * -errno. */
+static int list_net_set(struct ban_nft *b, const char *set, int family, struct listing *l)
 {
 	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
 	int r = dump_set(b, set, &d), count = 0;
@@ -1268,7 +1374,10 @@ static int list_set(struct ban_nft *b, const char *set, int family, ban_nft_elem
 		} else
 			memset(hi, 0xff, d.klen);
 		uint64_t expires = s->has_timeout ? s->expires_ms * USEC_PER_MSEC : UINT64_MAX;
-		count += report_range(s->key, hi, d.klen, family, expires, fn, userdata);
+		r = report_range(s->key, hi, d.klen, family, expires, l);
+		if (r < 0)
+			goto out;
+		count += r;
 	}
 	r = count;
 out:
@@ -1276,12 +1385,54 @@ out:
 	return r;
 }
 
+/* Adds the elements of the host set to l (prefix 32 or 128). Returns their number or -errno. */
+static int list_host_set(struct ban_nft *b, const char *set, int family, struct listing *l)
+{
+	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
+	int r = dump_set(b, set, &d), count = 0;
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct elem *e = &d.v[i];
+		uint64_t expires = e->has_timeout ? e->expires_ms * USEC_PER_MSEC : UINT64_MAX;
+		if (e->end)
+			continue;
+		r = listing_push(l, e->key, d.klen, family, (unsigned)d.klen * 8, expires);
+		if (r < 0)
+			goto out;
+		count++;
+	}
+	r = count;
+out:
+	free(d.v);
+	return r;
+}
+
+/* Reports the elements of one family's interval and host sets, in ascending order. */
+static int list_family(struct ban_nft *b, int net_set, int family, ban_nft_elem_fn fn,
+		       void *userdata)
+{
+	struct listing l = { 0 };
+	int r = list_net_set(b, b->sets[net_set], family, &l);
+	if (r >= 0)
+		r = list_host_set(b, b->sets[net_set + 1], family, &l);
+	if (r >= 0) {
+		if (l.n > 1)
+			qsort(l.v, l.n, sizeof(*l.v), listed_cmp);
+		for (size_t i = 0; fn && i < l.n; i++)
+			fn(&l.v[i].a, l.v[i].expires, userdata);
+		r = (int)MIN(l.n, (size_t)INT32_MAX);
+	}
+	free(l.v);
+	return r;
+}
+
 int ban_nft_list(struct ban_nft *b, ban_nft_elem_fn fn, void *userdata)
 {
-	int r4 = list_set(b, b->set4, AF_INET, fn, userdata);
+	int r4 = list_family(b, SET_NET4, AF_INET, fn, userdata);
 	if (r4 < 0)
 		return r4;
-	int r6 = list_set(b, b->set6, AF_INET6, fn, userdata);
+	int r6 = list_family(b, SET_NET6, AF_INET6, fn, userdata);
 	if (r6 < 0)
 		return r6;
 	return r4 + r6;
@@ -1364,7 +1515,9 @@ static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
 	if (!attr_is(a.tb[1], b->table))
 		return 0;
 
-	bool ours_set = attr_is(a.tb[2], b->set4) || attr_is(a.tb[2], b->set6);
+	bool ours_set = false;
+	for (int i = 0; i < N_SETS; i++)
+		ours_set = ours_set || attr_is(a.tb[2], b->sets[i]);
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_DELTABLE:
 		*lost = true;

@@ -138,16 +138,28 @@ START_TEST(test_setup_creates_everything)
 		      "%s", out);
 	ck_assert_msg(strstr(out, "set ban6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout"),
 		      "%s", out);
+	/* Single addresses: hash sets, no interval flag. */
+	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "set ban6_host {\n\t\ttype ipv6_addr\n\t\tflags timeout\n"),
+		      "%s", out);
+	ck_assert_int_eq(count(out, "\tset "), 4);
 	ck_assert_msg(
 		strstr(out, "chain input {\n\t\ttype filter hook input priority filter - 10;"),
 		"%s", out);
 	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip saddr @ban4 counter packets 0 "
 				  "bytes 0 drop"),
 		      "%s", out);
+	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip saddr @ban4_host counter packets "
+				  "0 bytes 0 drop"),
+		      "%s", out);
 	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter packets 0 "
 				  "bytes 0 drop"),
 		      "%s", out);
-	ck_assert_int_eq(count(out, " drop"), 2);
+	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip6 saddr @ban6_host counter packets "
+				  "0 bytes 0 drop"),
+		      "%s", out);
+	ck_assert_int_eq(count(out, " drop"), 4);
 	free(out);
 	ban_nft_free(b);
 }
@@ -166,8 +178,9 @@ START_TEST(test_setup_twice_no_duplicates)
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	char *out = run("nft list table inet waveguard", NULL);
-	ck_assert_msg(count(out, " drop") == 2, "%s", out);
+	ck_assert_msg(count(out, " drop") == 4, "%s", out);
 	ck_assert_msg(count(out, "chain ") == 1, "%s", out);
+	ck_assert_msg(count(out, "\tset ") == 4, "%s", out);
 	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m"), "ban lost by setup: %s", out);
 	free(out);
 	ban_nft_free(b);
@@ -181,7 +194,10 @@ START_TEST(test_setup_other_ports_and_all_ports)
 	struct ban_nft *b = fresh(&c);
 	char *out = run("nft list chain inet waveguard input", NULL);
 	ck_assert_msg(strstr(out, "tcp dport 2525 ip saddr @ban4 counter"), "%s", out);
+	ck_assert_msg(strstr(out, "tcp dport 2525 ip saddr @ban4_host counter"), "%s", out);
 	ck_assert_msg(strstr(out, "tcp dport 2525 ip6 saddr @ban6 counter"), "%s", out);
+	ck_assert_msg(strstr(out, "tcp dport 2525 ip6 saddr @ban6_host counter"), "%s", out);
+	ck_assert_msg(count(out, " drop") == 4, "%s", out);
 	free(out);
 	ban_nft_free(b);
 
@@ -191,8 +207,12 @@ START_TEST(test_setup_other_ports_and_all_ports)
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	out = run("nft list chain inet waveguard input", NULL);
 	ck_assert_msg(strstr(out, "\t\tip saddr @ban4 counter packets 0 bytes 0 drop"), "%s", out);
+	ck_assert_msg(strstr(out, "\t\tip saddr @ban4_host counter packets 0 bytes 0 drop"), "%s",
+		      out);
 	ck_assert_msg(strstr(out, "\t\tip6 saddr @ban6 counter packets 0 bytes 0 drop"), "%s", out);
-	ck_assert_msg(count(out, " drop") == 2 && !strstr(out, "dport"), "%s", out);
+	ck_assert_msg(strstr(out, "\t\tip6 saddr @ban6_host counter packets 0 bytes 0 drop"), "%s",
+		      out);
+	ck_assert_msg(count(out, " drop") == 4 && !strstr(out, "dport"), "%s", out);
 	free(out);
 	ban_nft_free(b);
 }
@@ -222,7 +242,7 @@ START_TEST(test_setup_repairs_chain)
 		ck_assert_msg(strstr(out, "type filter hook input priority filter - 10; policy "
 					  "accept;"),
 			      "%s: %s", broken[i], out);
-		ck_assert_msg(count(out, " drop") == 2 && !strstr(out, "accept\n"), "%s: %s",
+		ck_assert_msg(count(out, " drop") == 4 && !strstr(out, "accept\n"), "%s: %s",
 			      broken[i], out);
 		ck_assert_msg(strstr(out, "192.0.2.1 timeout 10m"), "ban lost: %s", out);
 		free(out);
@@ -243,10 +263,128 @@ START_TEST(test_setup_conflicting_set)
 	ck_assert_msg(r < 0, "setup over a set of another kind: %d", r);
 	/* Atomic: nothing of ours was created. */
 	char *out = run("nft list table inet waveguard", NULL);
-	ck_assert_msg(!strstr(out, "ban6") && !strstr(out, "chain"), "%s", out);
+	ck_assert_msg(!strstr(out, "ban6") && !strstr(out, "ban4_host") && !strstr(out, "chain"),
+		      "%s", out);
 	free(out);
 	printf("setup over a conflicting set ban4: %s\n", strerror(-r));
+
+	/* The same for a host set that is an interval set. */
 	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(system("nft add table inet waveguard && "
+				"nft add set inet waveguard ban4_host "
+				"'{ type ipv4_addr; flags interval,timeout; }'"),
+			 0);
+	r = ban_nft_setup(b);
+	ck_assert_msg(r < 0, "setup over a host set of another kind: %d", r);
+	out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(!strstr(out, "set ban4 ") && !strstr(out, "ban6") && !strstr(out, "chain"),
+		      "%s", out);
+	free(out);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_set_names)
+{
+	struct ban_nft *b = NULL;
+	char name[256];
+
+	/* set4_host would be set6. */
+	struct ban_nft_config c = { .set4 = "x_host", .set6 = "x" };
+	ck_assert_int_eq(ban_nft_new(&c, &b), -EINVAL);
+	c = (struct ban_nft_config){ .set4 = "x", .set6 = "x_host" };
+	ck_assert_int_eq(ban_nft_new(&c, &b), -EINVAL);
+	/* Room for the suffix: 250 bytes at most. */
+	memset(name, 'a', 251);
+	name[251] = 0;
+	c = (struct ban_nft_config){ .set4 = name };
+	ck_assert_int_eq(ban_nft_new(&c, &b), -ENAMETOOLONG);
+	name[250] = 0;
+	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
+	ban_nft_free(b);
+
+	/* Other names: the host sets follow them. */
+	c = (struct ban_nft_config){ .table = "wgnames", .set4 = "v4", .set6 = "v6" };
+	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	struct addr h = cidr("192.0.2.3"), n = cidr("2001:db8::/48");
+	ck_assert_int_eq(ban_nft_add(b, &h, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 2);
+	char *out = run("nft list table inet wgnames", NULL);
+	ck_assert_msg(strstr(out, "set v4_host {") && strstr(out, "set v6_host {") &&
+			      strstr(out, "ip saddr @v4_host counter") &&
+			      strstr(out, "ip6 saddr @v6_host counter") &&
+			      strstr(out, "192.0.2.3 timeout 1m") &&
+			      strstr(out, "2001:db8::/48 timeout 1m"),
+		      "%s", out);
+	free(out);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ban_nft_free(b);
+}
+END_TEST
+
+/* A table left by the version before the host sets: interval sets only, two rules. */
+START_TEST(test_setup_upgrades_previous_version)
+{
+	struct ban_nft *b = NULL;
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(
+		system("nft -f - <<'EOF'\n"
+		       "table inet waveguard {\n"
+		       "  set ban4 { type ipv4_addr; flags interval,timeout; }\n"
+		       "  set ban6 { type ipv6_addr; flags interval,timeout; }\n"
+		       "  chain input {\n"
+		       "    type filter hook input priority -10; policy accept;\n"
+		       "    tcp dport { 25, 465, 587 } ip saddr @ban4 counter drop\n"
+		       "    tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter drop\n"
+		       "  }\n"
+		       "}\n"
+		       "add element inet waveguard ban4 { 192.0.2.1 timeout 10m, "
+		       "198.51.100.0/24 timeout 10m }\n"
+		       "add element inet waveguard ban6 { 2001:db8::1 timeout 10m }\n"
+		       "EOF"),
+		0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	char *out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(count(out, "\tset ") == 4 && count(out, " drop") == 4, "%s", out);
+	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n") &&
+			      strstr(out, "ip saddr @ban4_host counter") &&
+			      strstr(out, "ip6 saddr @ban6_host counter"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "192.0.2.1 timeout 10m") &&
+			      strstr(out, "198.51.100.0/24 timeout 10m") &&
+			      strstr(out, "2001:db8::1 timeout 10m"),
+		      "bans lost by the upgrade: %s", out);
+	free(out);
+	struct listing l = { 0 };
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 3);
+	ck_assert_int_ge(find(&l, "192.0.2.1"), 0);
+	ck_assert_int_ge(find(&l, "2001:db8::1"), 0);
+
+	/* Re-banned by the new version: now in the host set too. Unbanning a single address
+	 * removes it from both sets (the old element would still block it). */
+	struct addr h = cidr("192.0.2.1"), h6 = cidr("2001:db8::1");
+	ck_assert_int_eq(ban_nft_add(b, &h, 600 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 4); /* listed from both sets */
+	struct errs e = { 0 };
+	ck_assert_int_eq(ban_nft_del(b, &h), 0);
+	ck_assert_int_eq(ban_nft_del(b, &h6), 0);
+	ck_assert_int_eq(ban_nft_pending(b), 2);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(!strstr(out, "192.0.2.1 ") && !strstr(out, "2001:db8::1 ") &&
+			      strstr(out, "198.51.100.0/24 timeout 10m"),
+		      "%s", out);
+	free(out);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
 	ban_nft_free(b);
 }
 END_TEST
@@ -264,11 +402,18 @@ START_TEST(test_add_list_del)
 	ck_assert_int_eq(e.n, 0);
 	ck_assert_int_eq(ban_nft_pending(b), 0);
 
-	char *out = run("nft list set inet waveguard ban4", NULL);
+	/* A single address goes to the host set, a network to the interval set. */
+	char *out = run("nft list set inet waveguard ban4_host", NULL);
 	ck_assert_msg(strstr(out, "elements = { 192.0.2.1 timeout 1m expires "), "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_msg(!strstr(out, "192.0.2"), "%s", out);
 	free(out);
 	out = run("nft list set inet waveguard ban6", NULL);
 	ck_assert_msg(strstr(out, "elements = { 2001:db8:1:2::/64 timeout 2m expires "), "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban6_host", NULL);
+	ck_assert_msg(!strstr(out, "2001:db8"), "%s", out);
 	free(out);
 
 	struct listing l = { 0 };
@@ -294,6 +439,9 @@ START_TEST(test_add_list_del)
 	out = run("nft list set inet waveguard ban6", NULL);
 	ck_assert_msg(!strstr(out, "2001:db8"), "%s", out);
 	free(out);
+	out = run("nft list set inet waveguard ban4_host", NULL);
+	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m"), "%s", out);
+	free(out);
 
 	/* Deleting what is not there (expired meanwhile) is no error. */
 	ck_assert_int_eq(ban_nft_del(b, &a6), 0);
@@ -309,6 +457,99 @@ START_TEST(test_add_list_del)
 	l.n = 0;
 	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
 	ck_assert_uint_eq(l.expires[0], UINT64_MAX);
+	ban_nft_free(b);
+}
+END_TEST
+
+START_TEST(test_hosts_and_networks)
+{
+	struct ban_nft *b = fresh(NULL);
+	struct errs e = { 0 };
+	struct listing l = { 0 };
+	static const char *const hosts[] = { "192.0.2.1", "192.0.2.200", "255.255.255.255",
+					     "0.0.0.0", "2001:db8:1::1", "::",
+					     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
+	static const char *const nets[] = { "192.0.2.0/24", "10.0.0.0/31", "2001:db8:1::/64",
+					    "2001:db8:1::/127" };
+
+	/* A host inside a banned network is no conflict: they live in different sets. */
+	for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+		struct addr a = cidr(hosts[i]);
+		ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	}
+	struct addr n0 = cidr(nets[0]), n1 = cidr(nets[1]), n2 = cidr(nets[2]);
+	ck_assert_int_eq(ban_nft_add(b, &n0, 120 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n1, 120 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &n2, 120 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), (int)ELEMENTSOF(hosts) + 3);
+	ck_assert_msg(e.n == 0, "%s: %s", fmt(&e.a[0]), strerror(-e.error[0]));
+
+	char *out = run("nft list set inet waveguard ban4_host", NULL);
+	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m") && strstr(out, "192.0.2.200 timeout 1m") &&
+			      strstr(out, "255.255.255.255 timeout 1m") &&
+			      strstr(out, "0.0.0.0 timeout 1m") && !strstr(out, "/"),
+		      "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban4", NULL);
+	ck_assert_msg(strstr(out, "192.0.2.0/24 timeout 2m") && strstr(out, "10.0.0.0/31 timeout 2m") &&
+			      count(out, " timeout ") == 2,
+		      "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban6_host", NULL);
+	ck_assert_msg(strstr(out, "2001:db8:1::1 timeout 1m") && strstr(out, ":: timeout 1m") &&
+			      strstr(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff timeout 1m") &&
+			      count(out, " timeout ") == 3,
+		      "%s", out);
+	free(out);
+	out = run("nft list set inet waveguard ban6", NULL);
+	ck_assert_msg(strstr(out, "2001:db8:1::/64 timeout 2m") && count(out, " timeout ") == 1,
+		      "%s", out);
+	free(out);
+
+	/* Listed from all four sets: IPv4 first, each family in ascending order, hosts with
+	 * their full prefix. */
+	static const char *const order[] = { "0.0.0.0", "10.0.0.0/31", "192.0.2.0/24", "192.0.2.1",
+					     "192.0.2.200", "255.255.255.255", "::",
+					     "2001:db8:1::/64", "2001:db8:1::1",
+					     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(order));
+	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+		ck_assert_msg(find(&l, order[i]) == (int)i, "%s at %d, not %zu", order[i],
+			      find(&l, order[i]), i);
+		bool host = strchr(order[i], '/') == NULL;
+		ck_assert_uint_eq(l.a[i].prefix, host ? (l.a[i].family == AF_INET ? 32 : 128)
+						      : cidr(order[i]).prefix);
+		ck_assert_uint_le(l.expires[i], (host ? 60 : 120) * USEC_PER_SEC);
+		ck_assert_uint_gt(l.expires[i], (host ? 50 : 110) * USEC_PER_SEC);
+	}
+
+	/* Overlaps are still refused inside the interval set, and reported. */
+	struct addr n3 = cidr(nets[3]);
+	ck_assert_int_eq(ban_nft_add(b, &n3, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 0);
+	ck_assert_int_eq(e.n, 1);
+	ck_assert_int_eq(e.error[0], -EEXIST);
+	ck_assert(addr_equal(&e.a[0], &n3));
+
+	/* Deletes go where the adds went: the host, not its network, and the reverse. */
+	struct addr h = cidr("192.0.2.1"), h6 = cidr("2001:db8:1::1");
+	e.n = 0;
+	ck_assert_int_eq(ban_nft_del(b, &h), 0);
+	ck_assert_int_eq(ban_nft_del(b, &n2), 0);
+	ck_assert_int_eq(ban_nft_pending(b), 2);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	l.n = 0;
+	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(order) - 2);
+	ck_assert_int_lt(find(&l, "192.0.2.1"), 0);
+	ck_assert_int_ge(find(&l, "192.0.2.0/24"), 0);
+	ck_assert_int_lt(find(&l, "2001:db8:1::/64"), 0);
+	ck_assert_int_ge(find(&l, "2001:db8:1::1"), 0);
+	ck_assert_int_eq(ban_nft_del(b, &h6), 0);
+	ck_assert_int_eq(ban_nft_del(b, &n0), 0);
+	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
+	ck_assert_int_eq(e.n, 0);
+	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), (int)ELEMENTSOF(order) - 4);
 	ban_nft_free(b);
 }
 END_TEST
@@ -341,10 +582,12 @@ START_TEST(test_readd_refreshes)
 			      (unsigned long long)l.expires[ia]);
 		ck_assert_msg(l.expires[in] > 500 * USEC_PER_SEC, "not refreshed: %llu",
 			      (unsigned long long)l.expires[in]);
-		char *out = run("nft list set inet waveguard ban4", NULL);
-		ck_assert_msg(strstr(out, "192.0.2.7 timeout 10m") &&
-				      strstr(out, "198.51.100.0/24 timeout 10m"),
-			      "%s", out);
+		/* The host set (hash) refreshes like the interval set. */
+		char *out = run("nft list set inet waveguard ban4_host", NULL);
+		ck_assert_msg(strstr(out, "192.0.2.7 timeout 10m"), "%s", out);
+		free(out);
+		out = run("nft list set inet waveguard ban4", NULL);
+		ck_assert_msg(strstr(out, "198.51.100.0/24 timeout 10m"), "%s", out);
 		free(out);
 	} else {
 		printf("kernel before 6.12: a re-add keeps the old timeout\n");
@@ -471,7 +714,7 @@ START_TEST(test_burst_10000)
 	uint64_t t3 = now_usec();
 	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 10000);
 	printf("listing 10,000 bans: %.1f ms\n", (double)(now_usec() - t3) / 1000.0);
-	char *out = run("nft list set inet waveguard ban4", NULL);
+	char *out = run("nft list set inet waveguard ban4_host", NULL);
 	ck_assert_int_eq(count(out, " timeout 1h expires "), 10000);
 	ck_assert_msg(strstr(out, "10.0.0.7 timeout 1h"), "first missing");
 	ck_assert_msg(strstr(out, "10.39.249.7 timeout 1h"), "last missing");
@@ -486,7 +729,7 @@ START_TEST(test_burst_10000)
 	ban_nft_last_stats(b, &s);
 	printf("the same 10,000 again (timeout refresh): %.1f ms, %u sendmsg, %u messages\n",
 	       (double)(t2 - t1) / 1000.0, s.sends, s.messages);
-	out = run("nft list set inet waveguard ban4", NULL);
+	out = run("nft list set inet waveguard ban4_host", NULL);
 	ck_assert_int_eq(count(out, kernel_updates_timeouts() ? " timeout 2h expires "
 							      : " timeout 1h expires "),
 			 10000);
@@ -600,8 +843,8 @@ START_TEST(test_expiry_and_rebans)
 	while ((n = ban_nft_list(b, NULL, NULL)) > 0 && now_usec() < deadline)
 		usleep(20 * 1000);
 	ck_assert_msg(n == 0, "still %d elements after 10 s", n);
-	char *out = run("nft list set inet waveguard ban4", NULL);
-	ck_assert_msg(!strstr(out, "192.0.2"), "%s", out);
+	char *out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(!strstr(out, "192.0.2") && !strstr(out, "2001:db8:9"), "%s", out);
 	free(out);
 
 	/* Banning again at once, the same networks or overlapping ones, is fine even if the
@@ -691,16 +934,21 @@ START_TEST(test_monitor)
 	/* Other tables, and harmless changes of ours, are not a loss. */
 	ck_assert_int_eq(system("nft add table inet other && nft delete table inet other"), 0);
 	ck_assert_int_eq(system("nft add element inet waveguard ban4 '{ 192.0.2.99 }'"), 0);
+	ck_assert_int_eq(system("nft add element inet waveguard ban6_host '{ 2001:db8::99 }'"), 0);
 	ck_assert(!monitor_lost(b, &events));
 	ck_assert_int_gt(events, 0);
 
 	static const char *const damage[] = {
-		"nft delete element inet waveguard ban4 '{ 10.0.1.7 }'",
+		"nft delete element inet waveguard ban4_host '{ 10.0.1.7 }'",
+		"nft delete element inet waveguard ban4 '{ 192.0.2.99 }'",
+		"nft delete element inet waveguard ban6_host '{ 2001:db8::99 }'",
+		"nft flush set inet waveguard ban4_host",
 		"nft flush set inet waveguard ban4",
 		"nft flush chain inet waveguard input",
 		"nft delete chain inet waveguard input",
 		/* a set in use cannot be deleted alone (EBUSY) */
 		"nft 'flush chain inet waveguard input; delete set inet waveguard ban6'",
+		"nft 'flush chain inet waveguard input; delete set inet waveguard ban6_host'",
 		"nft add table inet waveguard '{ flags dormant; }'",
 		"nft delete table inet waveguard",
 	};
@@ -717,11 +965,15 @@ START_TEST(test_monitor)
 	ck_assert(monitor_lost(b, NULL));
 	ck_assert_int_eq(system("nft delete set inet waveguard ban4"), 0);
 	ck_assert(monitor_lost(b, NULL));
+	ck_assert_int_eq(system("nft delete set inet waveguard ban4_host"), 0);
+	ck_assert(monitor_lost(b, NULL));
 
 	/* setup() repairs: the table is back and awake. */
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	char *out = run("nft list table inet waveguard", NULL);
-	ck_assert_msg(!strstr(out, "dormant") && count(out, " drop") == 2, "%s", out);
+	ck_assert_msg(!strstr(out, "dormant") && count(out, " drop") == 4 &&
+			      count(out, "\tset ") == 4,
+		      "%s", out);
 	free(out);
 	ban_nft_free(b);
 }
@@ -811,9 +1063,11 @@ START_TEST(test_packets_dropped)
 	ck_assert_int_eq(try_connect("127.0.0.2", 25), 0);
 	ck_assert_int_eq(try_connect("127.0.0.3", 25), 1);
 
+	/* Dropped by the host set's rule. */
 	char *out = run("nft list chain inet waveguard input", NULL);
-	ck_assert_msg(strstr(out, "ip saddr @ban4 counter packets 0 ") == NULL, "not counted: %s",
-		      out);
+	ck_assert_msg(strstr(out, "ip saddr @ban4_host counter packets 0 ") == NULL &&
+			      strstr(out, "ip saddr @ban4 counter packets 0 "),
+		      "not counted: %s", out);
 	free(out);
 
 	/* Unban: it connects again. */
@@ -827,6 +1081,18 @@ START_TEST(test_packets_dropped)
 	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
 	ck_assert_int_eq(try_connect("127.0.5.77", 25), 0);
 	ck_assert_int_eq(try_connect("127.0.6.1", 25), 1);
+	out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(strstr(out, "ip saddr @ban4 counter packets 0 ") == NULL, "not counted: %s",
+		      out);
+	free(out);
+
+	/* A host inside a banned network stays banned when the network is lifted. */
+	struct addr h = cidr("127.0.5.9");
+	ck_assert_int_eq(ban_nft_add(b, &h, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_del(b, &net), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 2);
+	ck_assert_int_eq(try_connect("127.0.5.9", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.5.77", 25), 1);
 	close(l);
 	ban_nft_free(b);
 }
@@ -842,6 +1108,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_setup_other_ports_and_all_ports);
 	tcase_add_test(tc, test_setup_repairs_chain);
 	tcase_add_test(tc, test_setup_conflicting_set);
+	tcase_add_test(tc, test_set_names);
+	tcase_add_test(tc, test_setup_upgrades_previous_version);
+	tcase_add_test(tc, test_hosts_and_networks);
 	tcase_add_test(tc, test_add_list_del);
 	tcase_add_test(tc, test_readd_refreshes);
 	tcase_add_test(tc, test_errors_map_to_addresses);
