@@ -33,7 +33,7 @@ TESTS := $(patsubst test/%.c,%,$(wildcard test/check_*.c))
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 STAMP := .deps-installed
 
-.PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb
+.PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb demo bench-courier
 
 all: $(BUILD)/waveguard
 
@@ -72,18 +72,29 @@ unit: $(TEST_BINS) perms
 		if [ $$rc = 77 ]; then echo "$$t: skipped"; elif [ $$rc != 0 ]; then exit $$rc; fi; done
 
 # Small programs the integration scripts drive (a TCP client/listener, systemd's notify side).
-$(BUILD)/tcpprobe $(BUILD)/notify-listen: $(BUILD)/%: test/%.c | $(STAMP)
+$(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD)/courier-client: $(BUILD)/%: test/%.c | $(STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen perms
+integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD)/courier-client perms
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard NOTIFY_LISTEN=$(CURDIR)/$(BUILD)/notify-listen \
 		./test/run-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-nft-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
+		COURIER_CLIENT=$(CURDIR)/$(BUILD)/courier-client ./test/run-courier-e2e
+
+# A spam wave against a real Courier in private namespaces, with a live summary; the history
+# chart lands in $(BUILD)/demo/history.svg. Changes nothing outside its namespaces.
+demo: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/courier-client perms
+	@BUILD=$(CURDIR)/$(BUILD) ./demo/run
+
+# The same wave with waveguard and with --dry-run, side by side (about 4.5 minutes).
+bench-courier: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/courier-client perms
+	@BUILD=$(CURDIR)/$(BUILD) ./bench/courier-wave
 
 check: unit integration
 

@@ -668,10 +668,13 @@ int timeouts_recover(struct timeouts *t, char *msg, size_t size)
 	return recover(t, msg, size, &len);
 }
 
-/* The content waveguard writes for level l. */
+/* The content waveguard writes for level l: the level's value, never below the floor, and never
+ * longer than the admin's own value (tuning only ever shortens). */
 static int tuned_content(const struct timeouts *t, const struct tfile *f, int l, struct content *c)
 {
-	uint64_t usec = MAX(f->level_usec[l], t->floor_usec);
+	uint64_t usec = MAX(f->level_usec[l], t->floor_usec), orig;
+	if (f->original.present && timeouts_parse_value(f->original.data, &orig) >= 0 && orig < usec)
+		usec = orig;
 	uint64_t secs = (usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
 	char buf[32];
 	int k = snprintf(buf, sizeof(buf), "%" PRIu64 "s\n", secs);

@@ -99,8 +99,16 @@ static void tick(struct watch *w)
 		}
 	}
 	w->has_pending = true;
-	if (w->probe && !probe_running(w->probe) && probe_start(w->probe) >= 0)
-		return; /* the row is finished by on_probe() */
+	if (w->probe) {
+		if (!probe_running(w->probe)) {
+			if (probe_start(w->probe) >= 0)
+				return; /* the row is finished by on_probe() */
+		} else
+			/* The last probe is still waiting for its banner after a whole interval: the
+			 * server is not answering, and this row says so (not "off"). */
+			snprintf(w->pending.probe_status, sizeof(w->pending.probe_status),
+				 "pending");
+	}
 	finish_row(w);
 }
 

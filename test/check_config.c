@@ -499,7 +499,12 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_nonnull(config_find_filter(c, "courier-maxconn"));
 	ck_assert_ptr_null(config_find_filter(c, "nosuch"));
 
-	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want));
+	/* The four banning jails, and courier-maxconn whose events feed the tuner. */
+	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 1);
+	const struct config_jail *mc = find_jail(c, "courier-maxconn");
+	ck_assert_ptr_nonnull(mc);
+	ck_assert(mc->enabled);
+	ck_assert_str_eq(mc->filter->name, "courier-maxconn");
 	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
 		const struct config_jail *j = find_jail(c, want[i].name);
 		ck_assert_msg(j != NULL, "jail %s missing", want[i].name);

@@ -310,6 +310,28 @@ START_TEST(test_floor)
 }
 END_TEST
 
+/* Tuning only ever shortens: an admin's 40 s stays 40 s where the level says 60 s. */
+START_TEST(test_never_longer)
+{
+	struct env e;
+	env_init(&e);
+	const struct timeouts_file fl[] = {
+		{"esmtptimeout", {0, 60 * S, 10 * S}},
+	};
+	struct timeouts *t = NULL;
+	test_write(e.dir, "esmtptimeout", "w", "40\n");
+	ck_assert_int_eq(timeouts_new(e.dir, e.state, fl, 1, 10 * S, &t), 0);
+	apply_ok(t, TUNER_ELEVATED, 0);
+	assert_content(e.dir, "esmtptimeout", "40s\n");
+	apply_ok(t, TUNER_WAVE, 0);
+	assert_content(e.dir, "esmtptimeout", "10s\n");
+	apply_ok(t, TUNER_NORMAL, 0);
+	assert_content(e.dir, "esmtptimeout", "40\n");
+	timeouts_free(t);
+	env_done(&e);
+}
+END_TEST
+
 struct hammer_result {
 	unsigned long reads, absent, bad;
 	char first_bad[128];
@@ -672,6 +694,7 @@ static Suite *timeouts_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_restore_byte_exact);
 	tcase_add_test(tc, test_floor);
+	tcase_add_test(tc, test_never_longer);
 	tcase_add_test(tc, test_reader_never_sees_bad_file);
 	tcase_add_test(tc, test_reader_no_file_original);
 	tcase_add_test(tc, test_crash_recovery);
