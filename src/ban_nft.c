@@ -834,6 +834,21 @@ static struct nftnl_expr *expr_payload(uint32_t base, uint32_t offset, uint32_t 
 	return e;
 }
 
+/* reg1 = reg1 & mask (len bytes; xor 0: the plain AND nft emits for `x & mask`). */
+static struct nftnl_expr *expr_and(const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	}
+	return e;
+}
+
 static struct nftnl_expr *expr_lookup(const char *set, uint32_t set_id)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
@@ -909,12 +924,27 @@ static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
 	return 0;
 }
 
-/* [tcp dport <ports>] ip[6] saddr @set counter drop */
+/* Offset of the flags byte in the TCP header, and the two flags tested there. */
+#define TCP_FLAGS_OFFSET 13
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+
+/* Ports mode: tcp dport <ports> tcp flags & (syn | ack) == syn ip[6] saddr @set counter drop
+ * All ports: ip[6] saddr @set counter drop
+ *
+ * In ports mode only connection attempts are dropped (SYN set, ACK clear; no conntrack
+ * needed). A source is banned while a session of it may still be open (Courier logs a DNSBL
+ * 511 reject before the client's QUIT): that session must be able to finish, or its QUIT and
+ * FIN would be dropped and Courier would keep its process until the session timed out, the very
+ * resource waveguard exists to free. The banned host cannot open a new session: its SYN goes
+ * unanswered. All-ports mode is a firewall-style block of the source: every packet is dropped,
+ * those of open sessions included. */
 static int put_rule(struct ban_nft *b, size_t *len, bool v6, const char *set,
 		    uint32_t port_set_id)
 {
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
+	uint8_t syn_ack = TCP_FLAG_SYN | TCP_FLAG_ACK, syn = TCP_FLAG_SYN;
 	int r;
 
 	if (!rule)
@@ -936,7 +966,11 @@ static int put_rule(struct ban_nft *b, size_t *len, bool v6, const char *set,
 			r = add_expr(rule, expr_cmp_eq(&port, sizeof(port)));
 		} else
 			r = add_expr(rule, expr_lookup("__set%d", port_set_id));
-		if (r < 0)
+		if (r < 0 ||
+		    (r = add_expr(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER,
+						     TCP_FLAGS_OFFSET, 1))) < 0 ||
+		    (r = add_expr(rule, expr_and(&syn_ack, 1))) < 0 ||
+		    (r = add_expr(rule, expr_cmp_eq(&syn, 1))) < 0)
 			goto out;
 	}
 	if ((r = add_expr(rule, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12,

@@ -2,9 +2,11 @@
  * interval+timeout sets (set4, set6), single addresses (IPv4 /32, IPv6 /128) in hash sets with
  * timeouts named after them (set4_host, set6_host: an insert into a hash set stays a few
  * microseconds however full it is, one into an interval set of 10,000 costs about 2 ms), and an
- * input chain that drops banned sources, driven over netlink (libnftnl + libmnl, never the nft
- * binary). Library-like: never logs; returns -errno and reports per-element errors through a
- * callback. */
+ * input chain that drops the connection attempts of banned sources to the mail ports (TCP SYN
+ * without ACK: a session open when its source is banned can still finish, so that the server's
+ * process for it ends; no conntrack needed), or, in all-ports mode, every packet of banned
+ * sources, driven over netlink (libnftnl + libmnl, never the nft binary). Library-like: never
+ * logs; returns -errno and reports per-element errors through a callback. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,9 +24,13 @@ struct ban_nft_config {
 	/* The host sets are set4 "_host" and set6 "_host" (type ipv4_addr / ipv6_addr, flags
 	 * timeout). */
 	const char *chain;       /* type filter hook input priority -10; NULL: "input" */
-	const uint16_t *ports;   /* destination TCP ports dropped; NULL/0: 25, 465, 587 */
+	/* Destination TCP ports whose connection attempts (SYN set, ACK clear) from banned
+	 * sources are dropped; the packets of sessions already open pass. NULL/0: 25, 465, 587 */
+	const uint16_t *ports;
 	size_t n_ports;
-	bool all_ports;          /* drop every packet from banned sources (ports ignored) */
+	/* Firewall-style block: drop every packet from banned sources, whatever its protocol,
+	 * port or flags, those of open sessions included (ports ignored). */
+	bool all_ports;
 };
 
 /* Copies the configuration (names at most 255 bytes, set4 and set6 at most 250 so that their
@@ -39,10 +45,10 @@ struct ban_nft *ban_nft_free(struct ban_nft *b);
 
 /* Ensures, in one atomic batch, the table, the four sets, the chain and exactly its own rules,
  * one per set (the chain is flushed and its rules re-added in the same batch, so a second call
- * adds no duplicate and existing set elements are kept; a table of an earlier version without
- * the host sets gets them). Touches nothing outside the table. Returns 0, or the first -errno
- * the kernel reported (e.g. -EEXIST when a set of that name exists with another type or flags;
- * nothing is then changed). */
+ * adds no duplicate and existing set elements are kept; a table of an earlier version gets the
+ * host sets and the current form of the rules, e.g. the SYN-only match). Touches nothing
+ * outside the table. Returns 0, or the first -errno the kernel reported (e.g. -EEXIST when a set
+ * of that name exists with another type or flags; nothing is then changed). */
 int ban_nft_setup(struct ban_nft *b);
 
 /* Queues a ban of the network a (a->prefix; host bits are ignored) for timeout_usec (rounded

@@ -128,6 +128,27 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Whether out holds the rule "<dport> <SYN-only match> <saddr> counter..." (nft 1.0.6 prints the
+ * match `tcp flags & (syn | ack) == syn` as "tcp flags syn / syn,ack"; other versions print it
+ * as written). */
+static bool has_syn_rule(const char *out, const char *dport, const char *rest)
+{
+	static const char *const forms[] = { "tcp flags syn / syn,ack",
+					     "tcp flags & (syn | ack) == syn" };
+	for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+		char want[256];
+		snprintf(want, sizeof(want), "%s %s %s", dport, forms[i], rest);
+		if (strstr(out, want))
+			return true;
+	}
+	return false;
+}
+
+static unsigned count_syn_matches(const char *out)
+{
+	return count(out, "tcp flags syn / syn,ack ") + count(out, "tcp flags & (syn | ack) == syn ");
+}
+
 START_TEST(test_setup_creates_everything)
 {
 	struct ban_nft *b = fresh(NULL);
@@ -147,19 +168,18 @@ START_TEST(test_setup_creates_everything)
 	ck_assert_msg(
 		strstr(out, "chain input {\n\t\ttype filter hook input priority filter - 10;"),
 		"%s", out);
-	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip saddr @ban4 counter packets 0 "
-				  "bytes 0 drop"),
-		      "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip saddr @ban4_host counter packets "
-				  "0 bytes 0 drop"),
-		      "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter packets 0 "
-				  "bytes 0 drop"),
-		      "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport { 25, 465, 587 } ip6 saddr @ban6_host counter packets "
-				  "0 bytes 0 drop"),
-		      "%s", out);
+	/* Connection attempts only (SYN without ACK): open sessions can finish. */
+	static const char *const rests[] = {
+		"ip saddr @ban4 counter packets 0 bytes 0 drop",
+		"ip saddr @ban4_host counter packets 0 bytes 0 drop",
+		"ip6 saddr @ban6 counter packets 0 bytes 0 drop",
+		"ip6 saddr @ban6_host counter packets 0 bytes 0 drop",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(rests); i++)
+		ck_assert_msg(has_syn_rule(out, "tcp dport { 25, 465, 587 }", rests[i]), "%s: %s",
+			      rests[i], out);
 	ck_assert_int_eq(count(out, " drop"), 4);
+	ck_assert_int_eq(count_syn_matches(out), 4);
 	free(out);
 	ban_nft_free(b);
 }
@@ -178,7 +198,7 @@ START_TEST(test_setup_twice_no_duplicates)
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	char *out = run("nft list table inet waveguard", NULL);
-	ck_assert_msg(count(out, " drop") == 4, "%s", out);
+	ck_assert_msg(count(out, " drop") == 4 && count_syn_matches(out) == 4, "%s", out);
 	ck_assert_msg(count(out, "chain ") == 1, "%s", out);
 	ck_assert_msg(count(out, "\tset ") == 4, "%s", out);
 	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m"), "ban lost by setup: %s", out);
@@ -193,15 +213,17 @@ START_TEST(test_setup_other_ports_and_all_ports)
 	struct ban_nft_config c = { .ports = one, .n_ports = 1 };
 	struct ban_nft *b = fresh(&c);
 	char *out = run("nft list chain inet waveguard input", NULL);
-	ck_assert_msg(strstr(out, "tcp dport 2525 ip saddr @ban4 counter"), "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport 2525 ip saddr @ban4_host counter"), "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport 2525 ip6 saddr @ban6 counter"), "%s", out);
-	ck_assert_msg(strstr(out, "tcp dport 2525 ip6 saddr @ban6_host counter"), "%s", out);
-	ck_assert_msg(count(out, " drop") == 4, "%s", out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip saddr @ban4 counter"), "%s", out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip saddr @ban4_host counter"), "%s", out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip6 saddr @ban6 counter"), "%s", out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip6 saddr @ban6_host counter"), "%s",
+		      out);
+	ck_assert_msg(count(out, " drop") == 4 && count_syn_matches(out) == 4, "%s", out);
 	free(out);
 	ban_nft_free(b);
 
-	/* Switching to all ports on the next start replaces the rules. */
+	/* Switching to all ports on the next start replaces the rules: a firewall-style block of
+	 * every packet, no TCP condition. */
 	c = (struct ban_nft_config){ .all_ports = true };
 	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
 	ck_assert_int_eq(ban_nft_setup(b), 0);
@@ -212,7 +234,8 @@ START_TEST(test_setup_other_ports_and_all_ports)
 	ck_assert_msg(strstr(out, "\t\tip6 saddr @ban6 counter packets 0 bytes 0 drop"), "%s", out);
 	ck_assert_msg(strstr(out, "\t\tip6 saddr @ban6_host counter packets 0 bytes 0 drop"), "%s",
 		      out);
-	ck_assert_msg(count(out, " drop") == 4 && !strstr(out, "dport"), "%s", out);
+	ck_assert_msg(count(out, " drop") == 4 && !strstr(out, "dport") && !strstr(out, "tcp"),
+		      "%s", out);
 	free(out);
 	ban_nft_free(b);
 }
@@ -351,6 +374,11 @@ START_TEST(test_setup_upgrades_previous_version)
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	char *out = run("nft list table inet waveguard", NULL);
 	ck_assert_msg(count(out, "\tset ") == 4 && count(out, " drop") == 4, "%s", out);
+	/* The old rules (every packet to the ports) are replaced by SYN-only ones. */
+	ck_assert_msg(count_syn_matches(out) == 4 &&
+			      has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip saddr @ban4 counter") &&
+			      has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip6 saddr @ban6 counter"),
+		      "%s", out);
 	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n") &&
 			      strstr(out, "ip saddr @ban4_host counter") &&
 			      strstr(out, "ip6 saddr @ban6_host counter"),
@@ -1098,6 +1126,139 @@ START_TEST(test_packets_dropped)
 }
 END_TEST
 
+/* A listening socket on 127.0.0.1:port. */
+static int listen_on(uint16_t port)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(l, 0);
+	int one = 1;
+	ck_assert_int_eq(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 16), 0);
+	return l;
+}
+
+/* A connection from src to 127.0.0.1:port, established (connect from src, accept on l). Sets
+ * *ret_server to the accepted socket; returns the client's. */
+static int open_session(int l, const char *src, uint16_t port, int *ret_server)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sa.sin_addr), 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect from %s: %s",
+		      src, strerror(errno));
+	struct sockaddr_in me, peer;
+	socklen_t sl = sizeof(me);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &sl), 0);
+	/* Skip the connections of earlier checks (try_connect()) still in the accept queue. */
+	for (;;) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		ck_assert_int_eq(poll(&p, 1, 1000), 1);
+		sl = sizeof(peer);
+		*ret_server = accept4(l, (struct sockaddr *)&peer, &sl, SOCK_CLOEXEC);
+		ck_assert_int_ge(*ret_server, 0);
+		if (peer.sin_addr.s_addr == me.sin_addr.s_addr && peer.sin_port == me.sin_port)
+			return fd;
+		close(*ret_server);
+	}
+}
+
+/* Reads from fd what arrives within ms milliseconds: the byte count (0 at EOF), or -1 when
+ * nothing arrived. */
+static ssize_t recv_within(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = poll(&p, 1, ms);
+	ck_assert_int_ge(r, 0);
+	if (r == 0)
+		return -1;
+	ssize_t n = recv(fd, buf, len, 0);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+static void send_all(int fd, const char *s)
+{
+	ck_assert_int_eq(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* A session open when its source is banned finishes (Courier's 511 reject is logged, and the
+ * source banned, before the client's QUIT): only new connection attempts are dropped. In
+ * all-ports mode every packet is dropped, those of open sessions too. */
+START_TEST(test_open_session_finishes)
+{
+	struct ban_nft *b = fresh(NULL); /* the default ports, 25 among them */
+	int l = listen_on(25), srv;
+	char buf[64];
+
+	int cl = open_session(l, "127.0.0.2", 25, &srv);
+	send_all(srv, "220 test ESMTP\r\n");
+	ck_assert_int_eq(recv_within(cl, buf, sizeof(buf), 1000), 16);
+	send_all(cl, "RCPT TO:<x@y.test>\r\n");
+	ck_assert_int_eq(recv_within(srv, buf, sizeof(buf), 1000), 20);
+
+	/* Banned while its session is open (the server has just sent its reject). */
+	struct addr a = cidr("127.0.0.2");
+	ck_assert_int_eq(ban_nft_add(b, &a, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	send_all(srv, "511 Listed\r\n");
+	ck_assert_int_eq(recv_within(cl, buf, sizeof(buf), 1000), 12);
+
+	/* Its QUIT reaches the server, the answer reaches it, and its FIN too: the server sees
+	 * EOF at once (no retransmission: nothing of the session was dropped). */
+	send_all(cl, "QUIT\r\n");
+	ssize_t n = recv_within(srv, buf, sizeof(buf), 1000);
+	ck_assert_msg(n == 6 && memcmp(buf, "QUIT\r\n", 6) == 0, "QUIT not received: %zd", n);
+	send_all(srv, "221 Bye\r\n");
+	ck_assert_int_eq(recv_within(cl, buf, sizeof(buf), 1000), 9);
+	ck_assert_int_eq(close(cl), 0);
+	ck_assert_msg(recv_within(srv, buf, sizeof(buf), 150) == 0, "no EOF: the FIN was dropped");
+	ck_assert_int_eq(close(srv), 0);
+	char *out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(strstr(out, "ip saddr @ban4_host counter packets 0 "),
+		      "a packet of the open session was dropped: %s", out);
+	free(out);
+
+	/* A new session: its SYN is dropped (no SYN-ACK), and counted. */
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.0.3", 25), 1);
+	out = run("nft list chain inet waveguard input", NULL);
+	ck_assert_msg(!strstr(out, "ip saddr @ban4_host counter packets 0 "), "not counted: %s",
+		      out);
+	free(out);
+	ban_nft_free(b);
+
+	/* All ports: a firewall-style block, open sessions included. */
+	struct ban_nft_config c = { .all_ports = true };
+	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 0);
+	cl = open_session(l, "127.0.0.4", 25, &srv);
+	struct addr a4 = cidr("127.0.0.4");
+	ck_assert_int_eq(ban_nft_add(b, &a4, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	send_all(cl, "QUIT\r\n");
+	n = recv_within(srv, buf, sizeof(buf), 300);
+	out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(n < 0, "all ports: data of an open session passed: %zd %s", n, out);
+	free(out);
+	/* Unbanned: the retransmission gets through. */
+	ck_assert_int_eq(ban_nft_del(b, &a4), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(recv_within(srv, buf, sizeof(buf), 5000), 6);
+	close(cl);
+	close(srv);
+	close(l);
+	ban_nft_free(b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ban_nft");
@@ -1122,6 +1283,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cleanup);
 	tcase_add_test(tc, test_other_tables_untouched);
 	tcase_add_test(tc, test_packets_dropped);
+	tcase_add_test(tc, test_open_session_finishes);
 	tcase_add_test(tc, test_monitor);
 	suite_add_tcase(s, tc);
 	return s;
