@@ -83,7 +83,7 @@ void config_errors_clear(struct config_errors *e)
 int config_parse_duration(const char *s, uint64_t *ret_usec)
 {
 	uint64_t total = 0;
-	bool any = false;
+	bool any = false, glued = false; /* this term follows a unit with no space: "1h30m" */
 
 	while (*s) {
 		while (*s == ' ' || *s == '\t')
@@ -122,12 +122,18 @@ int config_parse_duration(const char *s, uint64_t *ret_usec)
 		case '\0':
 		case ' ':
 		case '\t':
+			/* A bare number glued to a unit ("1h30") is ambiguous: refused. */
+			if (glued)
+				return -EINVAL;
 			mult = 1;
 			break;
 		default:
 			return -EINVAL;
 		}
-		if (*end && *end != ' ' && *end != '\t')
+		/* After a unit the next term may follow at once ("1h30m"), but needs its own unit. */
+		bool unit = end > s && !isdigit((unsigned char)end[-1]);
+		glued = unit && isdigit((unsigned char)*end);
+		if (*end && *end != ' ' && *end != '\t' && !glued)
 			return -EINVAL;
 		/* Ten years is far beyond any sensible ban or window; it also keeps usec math safe. */
 		if (v > 10ULL * 366 * 86400 || v * mult > 10ULL * 366 * 86400)

@@ -698,6 +698,8 @@ START_TEST(test_parse_duration)
 		{ "7d", 7 * 86400 },
 		{ "2w", 14 * 86400 },
 		{ "1h 30m", 5400 },
+		{ "1h30m", 5400 },
+		{ "2d12h", 2 * 86400 + 12 * 3600 },
 		{ "1h\t30m 15s", 5415 },
 		{ " 5m ", 300 },
 		{ "0", 0 },
@@ -714,6 +716,7 @@ START_TEST(test_parse_duration)
 		"1hh",
 		"10 x",
 		"1h30",
+		"1h30x",
 		"+5m",
 		"3661d",			/* beyond ten years */
 		"3000d 700d",		/* so is the sum */
