@@ -3,6 +3,7 @@
  * batch before the next read. exec: one ban_exec queue per exec action (its own timeout),
  * never waited for. log: a line on the output. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,10 +51,15 @@ static void on_exec_done(const char *argv0, const struct ban_exec_vars *vars, in
 	struct actions *a = userdata;
 	if (status == 0)
 		return;
-	if (status == -ENOBUFS)
-		a->stats.exec_dropped++;
-	else
-		a->stats.exec_failed++;
+	if (status == -ENOBUFS) {
+		/* A wave can overflow the queue by thousands: say so at 1, 2, 4, 8, ... drops. */
+		uint64_t n = ++a->stats.exec_dropped;
+		if ((n & (n - 1)) == 0)
+			log_warning("%s: %s: command queue full, %" PRIu64 " commands dropped so far",
+				    vars->jail, argv0, n);
+		return;
+	}
+	a->stats.exec_failed++;
 	if (status > 0)
 		log_warning("%s: %s for %s exited with status %d", vars->jail, argv0, vars->ip,
 			    status);
