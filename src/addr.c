@@ -10,33 +10,42 @@
 
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+void addr_from_bytes(int family, const void *bytes, struct addr *ret)
+{
+	struct addr a = { 0 };
+
+	if (family == AF_INET) {
+		memcpy(a.bytes, bytes, 4);
+		a.family = AF_INET;
+		a.prefix = 32;
+	} else if (memcmp(bytes, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
+		memcpy(a.bytes, (const uint8_t *)bytes + 12, 4);
+		a.family = AF_INET;
+		a.prefix = 32;
+	} else {
+		memcpy(a.bytes, bytes, 16);
+		a.family = AF_INET6;
+		a.prefix = 128;
+	}
+	*ret = a;
+}
+
 int addr_parse(const char *s, size_t len, struct addr *ret)
 {
 	char buf[INET6_ADDRSTRLEN + 1];
-	struct addr a = { 0 };
+	uint8_t bytes[16];
 
 	if (len == 0 || len >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 
-	if (inet_pton(AF_INET, buf, &a.v4) == 1) {
-		a.family = AF_INET;
-		a.prefix = 32;
-	} else if (inet_pton(AF_INET6, buf, &a.v6) == 1) {
-		if (memcmp(a.bytes, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
-			memmove(a.bytes, a.bytes + 12, 4);
-			memset(a.bytes + 4, 0, 12);
-			a.family = AF_INET;
-			a.prefix = 32;
-		} else {
-			a.family = AF_INET6;
-			a.prefix = 128;
-		}
-	} else
+	if (inet_pton(AF_INET, buf, bytes) == 1)
+		addr_from_bytes(AF_INET, bytes, ret);
+	else if (inet_pton(AF_INET6, buf, bytes) == 1)
+		addr_from_bytes(AF_INET6, bytes, ret);
+	else
 		return -EINVAL;
-
-	*ret = a;
 	return 0;
 }
 

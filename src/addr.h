@@ -24,6 +24,10 @@ struct addr {
  * (::ffff:a.b.c.d) becomes the IPv4 address. Returns 0 and fills *ret, or -EINVAL. */
 int addr_parse(const char *s, size_t len, struct addr *ret);
 
+/* A host address from its network-order bytes (4 for AF_INET, 16 for AF_INET6); IPv4-mapped
+ * IPv6 becomes the IPv4 address, as in addr_parse(). */
+void addr_from_bytes(int family, const void *bytes, struct addr *ret);
+
 /* Parses "a.b.c.d[/n]" or "x::y[/n]" (NUL-terminated). Host bits are cleared. Returns 0 or
  * -EINVAL. */
 int addr_parse_cidr(const char *s, struct addr *ret);

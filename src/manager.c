@@ -163,6 +163,20 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 	actions_ban(m->actions, j, ban, now, false);
 }
 
+/* A jail's decision as a ban record, applied. */
+static void apply_jail_ban(struct manager *m, const struct config_jail *j, const struct jail_ban *jb)
+{
+	struct ban ban = {
+		.addr = jb->addr,
+		.host = jb->host,
+		.since_usec = jb->time_usec,
+		.until_usec = jb->time_usec + jb->bantime_usec,
+		.offence = jb->offence,
+	};
+	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
+	apply_ban(m, j, &ban);
+}
+
 /* Offers one line (from a file or the journal) to the jails that read its source. */
 static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_jails,
 		 const struct logline *l)
@@ -182,18 +196,9 @@ static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_j
 		if (t + ej->conf->findtime_usec < now)
 			continue;
 		switch (engine_feed(ej, l, t, &jb)) {
-		case ENGINE_BAN: {
-			struct ban ban = {
-				.addr = jb.addr,
-				.host = jb.host,
-				.since_usec = jb.time_usec,
-				.until_usec = jb.time_usec + jb.bantime_usec,
-				.offence = jb.offence,
-			};
-			snprintf(ban.jail, sizeof(ban.jail), "%s", ej->conf->name);
-			apply_ban(m, ej->conf, &ban);
+		case ENGINE_BAN:
+			apply_jail_ban(m, ej->conf, &jb);
 			break;
-		}
 		case ENGINE_EVENT:
 			m->events++;
 			m->overload_event = true;
@@ -578,17 +583,8 @@ static void on_watch_hit(const struct addr *a, uint32_t connections, void *userd
 	char s[ADDR_STRLEN];
 
 	log_info("%s holds %u connections", addr_format(a, s, sizeof(s)), connections);
-	if (!ej || jail_hit(ej->jail, a, realtime_now(m), &jb) != JAIL_BAN)
-		return;
-	struct ban ban = {
-		.addr = jb.addr,
-		.host = jb.host,
-		.since_usec = jb.time_usec,
-		.until_usec = jb.time_usec + jb.bantime_usec,
-		.offence = jb.offence,
-	};
-	snprintf(ban.jail, sizeof(ban.jail), "%s", ej->conf->name);
-	apply_ban(m, ej->conf, &ban);
+	if (ej && jail_hit(ej->jail, a, realtime_now(m), &jb) == JAIL_BAN)
+		apply_jail_ban(m, ej->conf, &jb);
 }
 
 static size_t on_watch_active_bans(void *userdata)

@@ -225,25 +225,9 @@ static int grow(struct sampler *s)
 
 static void count_peer(struct sampler *s, const struct inet_diag_msg *m)
 {
-	struct addr a = { 0 };
+	struct addr a;
 
-	if (m->idiag_family == AF_INET) {
-		a.family = AF_INET;
-		a.prefix = 32;
-		memcpy(a.bytes, m->id.idiag_dst, 4);
-	} else {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		memcpy(a.bytes, m->id.idiag_dst, 16);
-		if (memcmp(a.bytes, mapped, sizeof(mapped)) == 0) {
-			memmove(a.bytes, a.bytes + 12, 4);
-			memset(a.bytes + 4, 0, 12);
-			a.family = AF_INET;
-			a.prefix = 32;
-		} else {
-			a.family = AF_INET6;
-			a.prefix = 128;
-		}
-	}
+	addr_from_bytes(m->idiag_family, m->id.idiag_dst, &a);
 
 	uint32_t pos = addrindex_find(&s->index, &a);
 	if (pos != ADDRINDEX_NONE) {

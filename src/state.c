@@ -11,7 +11,7 @@
 #include "macro.h"
 #include "state.h"
 
-static int write_all(int fd, const void *data, size_t len)
+int state_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -38,7 +38,7 @@ int state_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	r = state_write_all(fd, data, len);
 	if (r >= 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r >= 0 && fsync(fd) < 0)

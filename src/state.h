@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Writes all of data to fd, going on after short writes and EINTR. Returns 0 or -errno. */
+int state_write_all(int fd, const void *data, size_t len);
+
 /* Writes data to path through a temporary file in the same directory: write, fsync, rename,
  * fsync of the directory. Returns 0 or -errno (path untouched on failure). */
 int state_write_atomic(const char *path, const void *data, size_t len, mode_t mode);

@@ -131,21 +131,6 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Reads dir/name: its content (or absence) and owner. Symlinks and non-regular files are
  * refused (-ELOOP, -EINVAL): replacing them would change what the admin set up. */
 static int file_read(const char *dir, const char *name, struct content *ret,
@@ -212,7 +197,7 @@ static int file_write(const char *dir, const char *name, const char *data, size_
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	r = state_write_all(fd, data, len);
 	/* An unreadable file is as bad as a wrong one for Courier: the owner must be right. */
 	if (r >= 0 && fstat(fd, &st) < 0)
 		r = -errno;
