@@ -1179,14 +1179,8 @@ static int dump_elem(struct dump *d, const struct nlattr *nest)
 	if (!val || mnl_attr_get_payload_len(val) != d->klen)
 		return -EBADMSG;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct elem *v = realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (ARRAY_RESERVE(d->v, d->cap, d->n + 1) < 0)
+		return -ENOMEM;
 	struct elem *e = &d->v[d->n++];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, mnl_attr_get_payload(val), d->klen);
@@ -1326,14 +1320,8 @@ struct listing {
 static int listing_push(struct listing *l, const uint8_t *key, size_t len, int family,
 			unsigned prefix, uint64_t expires)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct listed *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (ARRAY_RESERVE(l->v, l->cap, l->n + 1) < 0)
+		return -ENOMEM;
 	struct listed *e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->a.family = (uint8_t)family;

@@ -82,3 +82,22 @@ static inline void *array_grow(void *arrayp, size_t *n, size_t size)
 	return p;
 }
 #define ARRAY_GROW(arr, n) ((__typeof__(arr))array_grow(&(arr), &(n), sizeof(*(arr))))
+
+/* Makes room for at least need elements (doubling, from 64): returns 0, or -ENOMEM with the
+ * array untouched. */
+static inline int array_reserve(void *arrayp, size_t *cap, size_t need, size_t size)
+{
+	void **a = arrayp;
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(*a, c * size);
+	if (!p)
+		return -ENOMEM;
+	*a = p;
+	*cap = c;
+	return 0;
+}
+#define ARRAY_RESERVE(arr, cap, need) array_reserve(&(arr), &(cap), (need), sizeof(*(arr)))
