@@ -12,6 +12,7 @@
 #include "ban_nft.h"
 #include "log.h"
 #include "logline.h"
+#include "timeutil.h"
 
 struct exec_action {
 	char *name; /* of the config action: matched by name, the config may be reloaded */
@@ -299,7 +300,7 @@ static void run_exec(struct actions *a, const struct config_jail *j, const struc
 static void print_decision(struct actions *a, const struct ban *ban)
 {
 	char t[32], s[ADDR_STRLEN];
-	fprintf(a->out, "%s\t%s\t%s\t%llu\n", logline_format_rfc3339(ban->since_usec, t, sizeof(t)),
+	fprintf(a->out, "%s\t%s\t%s\t%llu\n", timeutil_format_rfc3339(ban->since_usec, t, sizeof(t)),
 		ban->jail, addr_format(&ban->addr, s, sizeof(s)),
 		(unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
 	fflush(a->out);

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "timeutil.h"
 
 static const char *const usages[][2] = {
 	{ "status", "status [--json]" },
@@ -31,20 +32,12 @@ void cli_usage(FILE *f)
 			usages[i][1]);
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Waits until fd is ready for events or the deadline passes. Returns 1 ready, 0 timed out,
  * -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = now_usec();
+		uint64_t now = timeutil_now(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return 0;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -186,7 +179,7 @@ static int send_request(int fd, const char *line, size_t len, uint64_t timeout_u
 			fprintf(err, "waveguard: cannot send the request: %s\n", strerror(errno));
 			return EX_IOERR;
 		}
-		int r = wait_fd(fd, POLLOUT, now_usec() + timeout_usec);
+		int r = wait_fd(fd, POLLOUT, timeutil_now(CLOCK_MONOTONIC) + timeout_usec);
 		if (r == 0) {
 			fprintf(err, "waveguard: the daemon does not read the request\n");
 			return EX_UNAVAILABLE;
@@ -214,7 +207,7 @@ static int read_reply(int fd, uint64_t timeout_usec, FILE *out, FILE *err)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* Idle timeout: a long reply may take long, a silent daemon not. */
-				int r = wait_fd(fd, POLLIN, now_usec() + timeout_usec);
+				int r = wait_fd(fd, POLLIN, timeutil_now(CLOCK_MONOTONIC) + timeout_usec);
 				if (r > 0)
 					continue;
 				if (r < 0) {

@@ -18,6 +18,7 @@
 #include "logline.h"
 #include "macro.h"
 #include "state.h"
+#include "timeutil.h"
 #include "tuner.h"
 
 #define MAX_CONFIG_FILE (1024 * 1024)
@@ -78,76 +79,6 @@ void config_errors_clear(struct config_errors *e)
 	free(e->msgs);
 	e->msgs = NULL;
 	e->n = 0;
-}
-
-int config_parse_duration(const char *s, uint64_t *ret_usec)
-{
-	uint64_t total = 0;
-	bool any = false, glued = false; /* this term follows a unit with no space: "1h30m" */
-
-	while (*s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		if (!isdigit((unsigned char)*s))
-			return -EINVAL;
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(s, &end, 10);
-		if (errno)
-			return -EINVAL;
-		uint64_t mult;
-		switch (*end) {
-		case 's':
-			mult = 1;
-			end++;
-			break;
-		case 'm':
-			mult = 60;
-			end++;
-			break;
-		case 'h':
-			mult = 3600;
-			end++;
-			break;
-		case 'd':
-			mult = 86400;
-			end++;
-			break;
-		case 'w':
-			mult = 7 * 86400;
-			end++;
-			break;
-		case '\0':
-		case ' ':
-		case '\t':
-			/* A bare number glued to a unit ("1h30") is ambiguous: refused. */
-			if (glued)
-				return -EINVAL;
-			mult = 1;
-			break;
-		default:
-			return -EINVAL;
-		}
-		/* After a unit the next term may follow at once ("1h30m"), but needs its own unit. */
-		bool unit = end > s && !isdigit((unsigned char)end[-1]);
-		glued = unit && isdigit((unsigned char)*end);
-		if (*end && *end != ' ' && *end != '\t' && !glued)
-			return -EINVAL;
-		/* Ten years is far beyond any sensible ban or window; it also keeps usec math safe. */
-		if (v > 10ULL * 366 * 86400 || v * mult > 10ULL * 366 * 86400)
-			return -ERANGE;
-		total += v * mult;
-		if (total > 10ULL * 366 * 86400)
-			return -ERANGE;
-		any = true;
-		s = end;
-	}
-	if (!any)
-		return -EINVAL;
-	*ret_usec = total * USEC_PER_SEC;
-	return 0;
 }
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *ret)
@@ -426,7 +357,7 @@ static void daemon_key(struct parser *p, const char *key, const char *value, boo
 						   : &c->metrics,
 				value);
 	} else if (strcmp(key, "offence_memory") == 0) {
-		if (config_parse_duration(value, &c->offence_memory_usec) < 0)
+		if (timeutil_parse_duration(value, &c->offence_memory_usec) < 0)
 			BAD_VALUE(p, key, value, "a duration such as 1d or 4w");
 	} else if (strcmp(key, "log_level") == 0) {
 		int l = log_level_from_string(value);
@@ -533,7 +464,7 @@ static void sampler_key(struct parser *p, const char *key, const char *value, bo
 		if (parse_bool(value, &sm->enabled) < 0)
 			BAD_VALUE(p, key, value, "yes or no");
 	} else if (strcmp(key, "interval") == 0) {
-		if (config_parse_duration(value, &sm->interval_usec) < 0 || sm->interval_usec == 0)
+		if (timeutil_parse_duration(value, &sm->interval_usec) < 0 || sm->interval_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 5s");
 	} else if (strcmp(key, "max_concurrent") == 0) {
 		if (parse_uint(value, 0, 100000, &sm->max_concurrent) < 0)
@@ -581,7 +512,7 @@ static void probe_key(struct parser *p, const char *key, const char *value, bool
 		else
 			pr->port = (uint16_t)v;
 	} else if (strcmp(key, "timeout") == 0) {
-		if (config_parse_duration(value, &pr->timeout_usec) < 0 || pr->timeout_usec == 0)
+		if (timeutil_parse_duration(value, &pr->timeout_usec) < 0 || pr->timeout_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 10s");
 	} else
 		perr(p, "%s:%u: unknown key '%s' in [probe] (expected enabled, address, port or "
@@ -646,7 +577,7 @@ static void tuner_key(struct parser *p, const char *key, const char *value, bool
 		if (parse_bool(value, key[0] == 'e' ? &t->enabled : &t->dry_run) < 0)
 			BAD_VALUE(p, key, value, "yes or no");
 	} else if (strcmp(key, "calm") == 0) {
-		if (config_parse_duration(value, &t->calm_usec) < 0 || t->calm_usec == 0)
+		if (timeutil_parse_duration(value, &t->calm_usec) < 0 || t->calm_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 5m");
 	} else if (strcmp(key, "esmtpd") == 0) {
 		if (value[0] != '/')
@@ -834,7 +765,7 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 			*(ban ? &a->ban_line : &a->unban_line) = p->lineno;
 		}
 	} else if (strcmp(key, "timeout") == 0) {
-		if (config_parse_duration(value, &a->timeout_usec) < 0 || a->timeout_usec == 0)
+		if (timeutil_parse_duration(value, &a->timeout_usec) < 0 || a->timeout_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 10s");
 	} else if (strcmp(key, "directory") == 0) {
 		if (value[0] != '/')
@@ -842,7 +773,7 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 		else
 			set_str(p, &a->directory, value);
 	} else if (strcmp(key, "floor") == 0) {
-		if (config_parse_duration(value, &a->floor_usec) < 0 || a->floor_usec == 0)
+		if (timeutil_parse_duration(value, &a->floor_usec) < 0 || a->floor_usec == 0)
 			BAD_VALUE(p, key, value, "a duration such as 10s (never 0)");
 	} else if (strncmp(key, "esmtptimeout", 12) == 0 && !strchr(key, '/')) {
 		char e[64], w[64];
@@ -850,8 +781,8 @@ static void action_key(struct parser *p, const char *key, const char *value, boo
 		if (a->n_files >= ELEMENTSOF(a->files))
 			perr(p, "%s:%u: at most %zu files", p->file, p->lineno, ELEMENTSOF(a->files));
 		else if (sscanf(value, "%63s %63s", e, w) != 2 ||
-			 config_parse_duration(e, &t->elevated_usec) < 0 ||
-			 config_parse_duration(w, &t->wave_usec) < 0 || t->elevated_usec == 0 ||
+			 timeutil_parse_duration(e, &t->elevated_usec) < 0 ||
+			 timeutil_parse_duration(w, &t->wave_usec) < 0 || t->elevated_usec == 0 ||
 			 t->wave_usec == 0)
 			BAD_VALUE(p, key, value,
 				  "two durations, at the elevated and the wave level (e.g. 60s 10s)");
@@ -971,7 +902,7 @@ static void jail_key(struct parser *p, const char *key, const char *value, bool 
 		uint64_t *dst = key[0] == 'f'	      ? &j->findtime_usec
 				: strcmp(key, "bantime") == 0 ? &j->bantime_usec
 							      : &j->bantime_max_usec;
-		if (config_parse_duration(value, dst) < 0 || *dst == 0)
+		if (timeutil_parse_duration(value, dst) < 0 || *dst == 0)
 			BAD_VALUE(p, key, value, "a duration such as 90, 90s, 10m, 1h, 7d");
 	} else if (strcmp(key, "bantime_factor") == 0) {
 		char *end;
@@ -1307,12 +1238,12 @@ int config_compile_filter(const struct config_filter *f, const struct config_jai
 static void check_filter(const struct config_filter *cf, struct config_errors *errs)
 {
 	_cleanup_(filter_freep) struct filter *f = NULL;
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 
 	if (config_compile_filter(cf, NULL, &f, errs) < 0)
 		return;
 	/* RFC 3164 samples get the current year, as live lines would. */
-	logline_clock_init(&clock, (uint64_t)time(NULL) * USEC_PER_SEC);
+	timeutil_clock_init(&clock, (uint64_t)time(NULL) * USEC_PER_SEC);
 	for (size_t i = 0; i < cf->n_samples; i++) {
 		const struct config_sample *s = &cf->samples[i];
 		struct logline l;

@@ -201,10 +201,6 @@ struct filter_spec config_filter_spec(const struct config_filter *f);
 int config_compile_filter(const struct config_filter *f, const struct config_jail *j,
 			  struct filter **ret, struct config_errors *errs);
 
-/* "90", "90s", "10m", "1h 30m", "7d", "2w": returns 0 and sets *ret, -EINVAL for text that
- * is no duration, -ERANGE beyond ten years. */
-int config_parse_duration(const char *s, uint64_t *ret_usec);
-
 void config_errors_clear(struct config_errors *e);
 void config_filter_free(struct config_filter *f);
 struct config *config_free(struct config *c);

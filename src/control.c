@@ -12,8 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "control.h"
+#include "timeutil.h"
 
 /* Connections accepted per wake-up of the listening socket. */
 #define ACCEPT_BATCH 16
@@ -138,7 +138,7 @@ static int parse_time(const char *cmd, struct word w, struct control_request *re
 	if (w.len < sizeof(buf)) {
 		memcpy(buf, w.p, w.len);
 		buf[w.len] = '\0';
-		r = config_parse_duration(buf, &req->time_usec);
+		r = timeutil_parse_duration(buf, &req->time_usec);
 	}
 	if (r == -ERANGE)
 		return parse_error(err, errsize,

@@ -17,6 +17,7 @@
 #include "history.h"
 #include "logline.h"
 #include "macro.h"
+#include "timeutil.h"
 
 #define HEADER_LEN (sizeof(HISTORY_HEADER) - 1)
 #define N_FIELDS   11
@@ -255,7 +256,7 @@ int history_format_row(const struct history_row *r, char *buf, size_t size)
 	    r->time_usec / USEC_PER_SEC > MAX_TIME_SEC)
 		return -EINVAL;
 
-	logline_format_rfc3339(r->time_usec, when, sizeof(when));
+	timeutil_format_rfc3339(r->time_usec, when, sizeof(when));
 	if (r->probe_ms >= 0)
 		snprintf(ms, sizeof(ms), "%" PRId64, r->probe_ms);
 	int n = snprintf(buf, size,
@@ -318,7 +319,7 @@ int history_parse_row(const char *line, size_t len, struct history_row *ret)
 	if (nf != N_FIELDS)
 		return -EINVAL;
 
-	if (fl[0] == 0 || logline_parse_rfc3339(f[0], fl[0], &row.time_usec) != fl[0])
+	if (fl[0] == 0 || timeutil_parse_rfc3339(f[0], fl[0], &row.time_usec) != fl[0])
 		return -EINVAL;
 	uint32_t *counters[] = {&row.established, &row.syn_recv,    &row.other,	  &row.backlog,
 				&row.distinct,	  &row.active_bans, &row.new_bans};

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "manager.h"
 #include "offline.h"
+#include "timeutil.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -387,9 +388,9 @@ static int cmd_history(const char *dir, int argc, char **argv)
 			break;
 		case 's': {
 			uint64_t d;
-			if (logline_parse_rfc3339(optarg, strlen(optarg), &since) == strlen(optarg))
+			if (timeutil_parse_rfc3339(optarg, strlen(optarg), &since) == strlen(optarg))
 				break;
-			if (config_parse_duration(optarg, &d) < 0) {
+			if (timeutil_parse_duration(optarg, &d) < 0) {
 				fprintf(stderr, "waveguard: --since %s: expected an RFC 3339 time or a "
 						"duration such as 1h\n",
 					optarg);

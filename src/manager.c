@@ -25,6 +25,7 @@
 #include "source_journal.h"
 #include "state.h"
 #include "timeouts.h"
+#include "timeutil.h"
 #include "tuner.h"
 #include "watch.h"
 
@@ -42,7 +43,7 @@ struct msource {
 	struct source_file *file;
 	struct engine_jail **jails; /* the jails reading this source */
 	size_t n_jails;
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 	uint64_t lines;
 };
 
@@ -292,7 +293,7 @@ static void on_batch(struct source_file *f, void *userdata)
 	(void)f;
 
 	/* The reference for the year of RFC 3164 stamps moves with time (December -> January). */
-	logline_clock_init(&s->clock, realtime_now(s->m));
+	timeutil_clock_init(&s->clock, realtime_now(s->m));
 	positions_changed(s->m);
 }
 
@@ -502,7 +503,7 @@ static int start_sources(struct manager *m)
 			    source_file_pos_parse(text, &pos) == 0;
 
 		s->m = m;
-		logline_clock_init(&s->clock, realtime_now(m));
+		timeutil_clock_init(&s->clock, realtime_now(m));
 		r = source_file_new(m->event, s->path, m->config->max_line, on_line, on_batch, s,
 				    &s->file);
 		if (r < 0)

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "offline.h"
 #include "source_journal.h"
+#include "timeutil.h"
 
 #define READ_BLOCK (1024 * 1024)
 
@@ -84,13 +85,6 @@ static int open_input(const char *input)
 	return fd;
 }
 
-static uint64_t now_usec(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Default journal matches: SYSLOG_IDENTIFIER= every tag of the given filters. */
 static char **tag_matches(const struct config_filter *const *filters, size_t n, size_t *ret_n)
 {
@@ -153,7 +147,7 @@ static int read_input(const struct offline_input *in, const struct config_filter
 
 struct tf_ctx {
 	struct filter *f;
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 	const struct test_filter_opts *o;
 	uint64_t matched, events, ignored;
 	FILE *out;
@@ -205,10 +199,10 @@ int offline_test_filter(const struct config_filter *cf, const struct offline_inp
 		return EX_CONFIG;
 	}
 	c.f = f;
-	logline_clock_init(&c.clock, now_usec(CLOCK_REALTIME));
-	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+	timeutil_clock_init(&c.clock, timeutil_now(CLOCK_REALTIME));
+	uint64_t t0 = timeutil_now(CLOCK_MONOTONIC);
 	r = read_input(in, &cf, 1, CONFIG_DEFAULT_MAX_LINE, tf_line, tf_entry, &c, &st);
-	uint64_t t1 = now_usec(CLOCK_MONOTONIC);
+	uint64_t t1 = timeutil_now(CLOCK_MONOTONIC);
 	if (r != EX_OK)
 		return r;
 	if (o->hosts)
@@ -232,7 +226,7 @@ int offline_test_filter(const struct config_filter *cf, const struct offline_inp
 
 struct replay_ctx {
 	struct engine *e;
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 	uint64_t last_time;
 	uint64_t bans;
 	FILE *out;
@@ -254,7 +248,7 @@ static void replay_entry(const struct logline *l, void *userdata)
 			continue;
 		char t[32], a[ADDR_STRLEN];
 		fprintf(c->out, "%s\t%s\t%s\t%llu\n",
-			logline_format_rfc3339(ban.time_usec, t, sizeof(t)), ej->conf->name,
+			timeutil_format_rfc3339(ban.time_usec, t, sizeof(t)), ej->conf->name,
 			addr_format(&ban.addr, a, sizeof(a)),
 			(unsigned long long)(ban.bantime_usec / USEC_PER_SEC));
 		c->bans++;
@@ -289,7 +283,7 @@ int offline_replay(const struct config *cfg, const char *only_jail, const struct
 	if (r < 0)
 		return EX_CONFIG;
 	c.e = e;
-	logline_clock_init(&c.clock, now_usec(CLOCK_REALTIME));
+	timeutil_clock_init(&c.clock, timeutil_now(CLOCK_REALTIME));
 	const struct config_filter **filters = calloc(e->n_jails + 1, sizeof(*filters));
 	if (!filters)
 		return EX_OSERR;

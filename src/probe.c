@@ -13,6 +13,7 @@
 
 #include "macro.h"
 #include "probe.h"
+#include "timeutil.h"
 
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC      /* the timeout is measured: no coalescing slack */
 #define GOODBYE_MAX_USEC    (2 * USEC_PER_SEC) /* rest of the greeting, QUIT, server close */
@@ -75,13 +76,11 @@ const char *probe_status_to_string(enum probe_status s)
  * old iteration's, so the clock is read instead. */
 static uint64_t loop_now(sd_event *e)
 {
-	struct timespec ts;
 	uint64_t t;
 
 	if (sd_event_get_state(e) == SD_EVENT_RUNNING && sd_event_now(e, CLOCK_MONOTONIC, &t) >= 0)
 		return t;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+	return timeutil_now(CLOCK_MONOTONIC);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)

@@ -14,6 +14,7 @@
 #include "logline.h"
 #include "macro.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 struct fx {
 	char *dir; /* the temporary copy */
@@ -643,10 +644,10 @@ END_TEST
 
 static int match_line(struct filter *flt, const char *line, struct filter_hit *h)
 {
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 	struct logline l;
 
-	logline_clock_init(&clock, 1795761409ULL * USEC_PER_SEC);
+	timeutil_clock_init(&clock, 1795761409ULL * USEC_PER_SEC);
 	logline_parse(&clock, line, strlen(line), &l);
 	return filter_match(flt, &l, h);
 }
@@ -685,61 +686,6 @@ START_TEST(test_filter_var_override)
 }
 END_TEST
 
-START_TEST(test_parse_duration)
-{
-	static const struct {
-		const char *s;
-		uint64_t sec;
-	} good[] = {
-		{ "90", 90 },
-		{ "90s", 90 },
-		{ "10m", 600 },
-		{ "1h", 3600 },
-		{ "7d", 7 * 86400 },
-		{ "2w", 14 * 86400 },
-		{ "1h 30m", 5400 },
-		{ "1h30m", 5400 },
-		{ "2d12h", 2 * 86400 + 12 * 3600 },
-		{ "1h\t30m 15s", 5415 },
-		{ " 5m ", 300 },
-		{ "0", 0 },
-		{ "3660d", 3660ULL * 86400 }, /* the ten-year ceiling itself */
-	};
-	static const char *const bad[] = {
-		"",
-		" ",
-		"x",
-		"10x",
-		"-1",
-		"1.5h",
-		"h",
-		"1hh",
-		"10 x",
-		"1h30",
-		"1h30x",
-		"+5m",
-		"3661d",			/* beyond ten years */
-		"3000d 700d",		/* so is the sum */
-		"600000000w",		/* the multiplication would overflow 32 bits */
-		"18446744073709551615", /* UINT64_MAX seconds: the usec would overflow */
-		"99999999999999999999", /* beyond strtoull */
-	};
-
-	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
-		uint64_t v = 12345;
-		ck_assert_msg(config_parse_duration(good[i].s, &v) == 0, "'%s' refused", good[i].s);
-		ck_assert_msg(v == good[i].sec * USEC_PER_SEC, "'%s' = %llu usec", good[i].s,
-			      (unsigned long long)v);
-	}
-	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		uint64_t v = 12345;
-		int r = config_parse_duration(bad[i], &v);
-		/* config.h promises -EINVAL; the code says -ERANGE for the too-long ones. */
-		ck_assert_msg(r == -EINVAL || r == -ERANGE, "'%s' gave %d", bad[i], r);
-		ck_assert_msg(v == 12345, "'%s' changed the output on failure", bad[i]);
-	}
-}
-END_TEST
 
 /* ---- Regressions: these three failed against src/config.c as it was when the suite was
  * written, and pass since config.c was changed (reader classifies lines as inih does; every
@@ -828,7 +774,6 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_shipped_config);
 	tcase_add_test(tc, test_valid_fixture);
 	tcase_add_test(tc, test_filter_var_override);
-	tcase_add_test(tc, test_parse_duration);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regressions");

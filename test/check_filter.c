@@ -13,6 +13,7 @@
 #include "logline.h"
 #include "macro.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 /* 2026-11-27T06:36:49Z: the reference "now" for RFC 3164 stamps. */
 #define REF_USEC (1795761409ULL * USEC_PER_SEC)
@@ -60,10 +61,10 @@ static struct filter *load_shipped(const char *name)
 /* A whole syslog line through logline_parse() and filter_match(). */
 static int match_len(struct filter *f, const char *line, size_t len, struct filter_hit *h)
 {
-	struct logline_clock clock;
+	struct timeutil_clock clock;
 	struct logline l;
 
-	logline_clock_init(&clock, REF_USEC);
+	timeutil_clock_init(&clock, REF_USEC);
 	logline_parse(&clock, line, len, &l);
 	return filter_match(f, &l, h);
 }

@@ -11,6 +11,7 @@
 #include "logline.h"
 #include "macro.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 #define HEADER_LEN (sizeof(HISTORY_HEADER) - 1)
 
@@ -323,7 +324,7 @@ START_TEST(test_read_since_across_files)
 	/* --since 06:00:10: the last row of .1 onwards (at or after). */
 	uint64_t since;
 	const char *t = "2026-11-27T06:00:10Z";
-	ck_assert_uint_eq(logline_parse_rfc3339(t, strlen(t), &since), strlen(t));
+	ck_assert_uint_eq(timeutil_parse_rfc3339(t, strlen(t), &since), strlen(t));
 	rows = (struct rows){};
 	ck_assert_int_eq(history_read(path, since, collect, &rows, NULL), 3);
 	ck_assert_uint_eq(rows.v[0].established, 3);

@@ -1,12 +1,13 @@
-/* Tests for logline: RFC 3339 and RFC 3164 stamps (with an injected reference time for the
- * year, and TZ set by the test), the host/tag/message split, lines that are not syslog, and the
- * RFC 3339 parser and formatter on their own. */
+/* Tests for logline: lines with RFC 3339 and RFC 3164 stamps (with an injected reference time for
+ * the year, and TZ set by the test), the host/tag/message split, and lines that are not syslog.
+ * The stamp parsers on their own are tested in check_timeutil. */
 #include <stdint.h>
 #include <time.h>
 
 #include "logline.h"
 #include "macro.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 /* Expected times are computed with timegm(), independently of logline's own date code. */
 static uint64_t utc(int y, int mo, int d, int h, int mi, int s)
@@ -24,7 +25,7 @@ static void set_tz(const char *tz)
 	tzset();
 }
 
-static void parse(struct logline_clock *c, const char *line, struct logline *l)
+static void parse(struct timeutil_clock *c, const char *line, struct logline *l)
 {
 	memset(l, 0xa5, sizeof(*l)); /* every field must be written */
 	logline_parse(c, line, strlen(line), l);
@@ -46,7 +47,7 @@ static void parse(struct logline_clock *c, const char *line, struct logline *l)
 	} while (0)
 
 /* For a valid line: the stamp's time, the tag, and the message (a pointer into the line). */
-static void check_line(struct logline_clock *c, const char *line, uint64_t time_usec,
+static void check_line(struct timeutil_clock *c, const char *line, uint64_t time_usec,
 		       const char *tag, const char *msg)
 {
 	struct logline l;
@@ -59,7 +60,7 @@ static void check_line(struct logline_clock *c, const char *line, uint64_t time_
 	ck_assert_ptr_eq(l.msg, line + strlen(line) - strlen(msg));
 }
 
-static uint64_t stamp_of(struct logline_clock *c, const char *line)
+static uint64_t stamp_of(struct timeutil_clock *c, const char *line)
 {
 	struct logline l;
 
@@ -72,9 +73,9 @@ static uint64_t stamp_of(struct logline_clock *c, const char *line)
 
 START_TEST(test_rfc3339_stamps)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	check_line(&c, "2026-11-27T06:36:49.573002+00:00 mail courieresmtpd: started,ip=[::ffff:"
 		       "192.0.2.10],port=[57813]",
 		   utc(2026, 11, 27, 6, 36, 49) + 573002, "courieresmtpd",
@@ -101,10 +102,10 @@ END_TEST
 
 START_TEST(test_rfc3339_ignores_tz)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 
 	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+00:00 h t: m"), utc(2026, 7, 3, 23, 7, 20));
 	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+02:00 h t: m"), utc(2026, 7, 3, 21, 7, 20));
 	set_tz("UTC");
@@ -115,9 +116,9 @@ END_TEST
 
 START_TEST(test_rfc3164_stamps)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_int_eq(c.ref_year, 2026);
 	check_line(&c, "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.2,port=1",
 		   utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "error,relay=::ffff:192.0.2.2,port=1");
@@ -132,17 +133,17 @@ START_TEST(test_rfc3164_stamps)
 	ck_assert_uint_eq(stamp_of(&c, "Mar 15 06:00:01 h t: m"), utc(2026, 3, 15, 6, 0, 1));
 
 	/* Another reference year, another year for the same text. */
-	logline_clock_init(&c, utc(2019, 8, 14, 13, 0, 0));
+	timeutil_clock_init(&c, utc(2019, 8, 14, 13, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Aug 14 12:51:04 h t: m"), utc(2019, 8, 14, 12, 51, 4));
 }
 END_TEST
 
 START_TEST(test_rfc3164_year_rollover)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 
 	/* A December log read on January 2: last year... */
-	logline_clock_init(&c, utc(2027, 1, 2, 0, 0, 0));
+	timeutil_clock_init(&c, utc(2027, 1, 2, 0, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), utc(2026, 12, 31, 23, 59, 59));
 	ck_assert_uint_eq(stamp_of(&c, "Dec  1 08:00:00 h t: m"), utc(2026, 12, 1, 8, 0, 0));
 	/* ...while January lines are this year's, also right after a December one (cache). */
@@ -154,7 +155,7 @@ START_TEST(test_rfc3164_year_rollover)
 	/* ...one second more and it is last year's. */
 	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:01 h t: m"), utc(2026, 1, 3, 0, 0, 1));
 
-	logline_clock_init(&c, utc(2026, 11, 27, 6, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 6, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 27 20:00:00 h t: m"), utc(2026, 11, 27, 20, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 28 05:59:59 h t: m"), utc(2026, 11, 28, 5, 59, 59));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 28 06:00:01 h t: m"), utc(2025, 11, 28, 6, 0, 1));
@@ -164,11 +165,11 @@ END_TEST
 
 START_TEST(test_rfc3164_local_time)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 
 	/* RFC 3164 stamps are local time: a POSIX TZ (no tz database needed) with DST rules. */
 	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:36:49 h t: m"), utc(2026, 11, 27, 5, 36, 49));
 	ck_assert_uint_eq(stamp_of(&c, "Jul  3 23:07:20 h t: m"), utc(2026, 7, 3, 21, 7, 20));
 	set_tz("UTC");
@@ -179,11 +180,11 @@ END_TEST
 
 START_TEST(test_host_tag_split)
 {
-	struct logline_clock c;
+	struct timeutil_clock c;
 	uint64_t t = utc(2026, 8, 14, 12, 51, 4);
 	struct logline l;
 
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	check_line(&c, "Aug 14 12:51:04 mail.server courieresmtpd[26762]: error,relay=::ffff:1.2.3.4",
 		   t, "courieresmtpd", "error,relay=::ffff:1.2.3.4");
 	check_line(&c, "Aug 14 12:51:04 mail postfix/smtpd[123]: NOQUEUE: reject", t,
@@ -241,10 +242,10 @@ START_TEST(test_not_syslog)
 		"12345 mail tag: m",
 		"N",
 	};
-	struct logline_clock c;
+	struct timeutil_clock c;
 	struct logline l;
 
-	logline_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
 		parse(&c, lines[i], &l);
 		ck_assert_msg(l.tag == NULL, "'%s': tag '%.*s'", lines[i], (int)l.tag_len, l.tag);
@@ -272,98 +273,7 @@ END_TEST
 
 /* ---- the RFC 3339 parser and formatter on their own ---- */
 
-START_TEST(test_parse_rfc3339)
-{
-	static const struct {
-		const char *s;
-		size_t consumed;
-	} good[] = {
-		{ "2026-11-27T06:36:49Z", 20 },
-		{ "2026-11-27T06:36:49z", 20 },
-		{ "2026-11-27 06:36:49Z", 20 },
-		{ "2026-11-27T06:36:49Z mail tag: m", 20 },
-		{ "2026-11-27T06:36:49+00:00", 25 },
-		{ "2026-11-27T06:36:49.573002+00:00 mail", 32 },
-		{ "2026-11-27T06:36:49.5-01:00", 27 },
-		{ "2024-02-29T00:00:00Z", 20 }, /* leap day */
-	};
-	static const char *const bad[] = {
-		"",
-		"2026-11-27T06:36:49",	     /* no zone */
-		"2026-11-27T06:36:49.Z",     /* empty fraction */
-		"2026-11-27T06:36:49+0100",  /* offset without colon */
-		"2026-11-27T06:36:49+01:0",  /* cut offset */
-		"2026-11-27T06:36:49+24:00", /* offset hour */
-		"2026-11-27T06:36:49+01:60", /* offset minute */
-		"2026-11-27T06:36:49 +01:00",
-		"2026-11-27X06:36:49Z",
-		"2026/11/27T06:36:49Z",
-		"2026-11-27T06-36-49Z",
-		"2026-02-31T00:00:00Z", /* no such day */
-		"2026-02-29T00:00:00Z", /* not a leap year */
-		"2026-04-31T00:00:00Z",
-		"2026-13-27T06:36:49Z",
-		"2026-00-27T06:36:49Z",
-		"2026-11-32T06:36:49Z",
-		"2026-11-00T06:36:49Z",
-		"2026-11-27T24:36:49Z",
-		"2026-11-27T06:60:49Z",
-		"2026-11-27T06:36:61Z",
-		"2026-11-27T06:36:4Z",
-		"2O26-11-27T06:36:49Z",
-		"1969-12-31T23:59:59Z",	     /* before the epoch */
-		"1970-01-01T00:30:00+01:00", /* so is this one, by its offset */
-		"Nov 27 06:36:49",
-	};
-	uint64_t t;
 
-	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
-		t = 0;
-		ck_assert_msg(logline_parse_rfc3339(good[i].s, strlen(good[i].s), &t) ==
-				      good[i].consumed,
-			      "'%s'", good[i].s);
-		ck_assert_uint_ne(t, 0);
-	}
-	ck_assert_uint_eq(logline_parse_rfc3339("1970-01-01T00:00:01Z", 20, &t), 20);
-	ck_assert_uint_eq(t, USEC_PER_SEC);
-	ck_assert_uint_eq(logline_parse_rfc3339("2026-11-27T06:36:49.573002+00:00", 32, &t), 32);
-	ck_assert_uint_eq(t, 1795761409ULL * USEC_PER_SEC + 573002);
-
-	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		t = 42;
-		ck_assert_msg(logline_parse_rfc3339(bad[i], strlen(bad[i]), &t) == 0, "'%s' accepted",
-			      bad[i]);
-		ck_assert_msg(t == 42, "'%s' changed the output", bad[i]);
-	}
-	/* len is the limit, not the NUL: a valid stamp cut short is not one. */
-	const char s[] = "2026-11-27T06:36:49+01:00";
-	for (size_t len = 0; len < 20; len++)
-		ck_assert_uint_eq(logline_parse_rfc3339(s, len, &t), 0);
-	ck_assert_uint_eq(logline_parse_rfc3339(s, 22, &t), 0);
-}
-END_TEST
-
-START_TEST(test_format_rfc3339)
-{
-	char buf[32];
-	uint64_t t;
-
-	ck_assert_str_eq(logline_format_rfc3339(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
-	ck_assert_ptr_eq(logline_format_rfc3339(0, buf, sizeof(buf)), buf);
-	ck_assert_str_eq(logline_format_rfc3339(1795761409ULL * USEC_PER_SEC + 999999, buf,
-						sizeof(buf)),
-			 "2026-11-27T06:36:49Z");
-	ck_assert_str_eq(logline_format_rfc3339(utc(2028, 2, 29, 23, 59, 59), buf, sizeof(buf)),
-			 "2028-02-29T23:59:59Z");
-	/* The formatter's output parses back to the same second, whatever TZ says. */
-	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	ck_assert_str_eq(logline_format_rfc3339(utc(2026, 7, 3, 23, 7, 20), buf, sizeof(buf)),
-			 "2026-07-03T23:07:20Z");
-	set_tz("UTC");
-	ck_assert_uint_eq(logline_parse_rfc3339(buf, strlen(buf), &t), 20);
-	ck_assert_uint_eq(t, utc(2026, 7, 3, 23, 7, 20));
-}
-END_TEST
 
 static Suite *logline_suite(void)
 {
@@ -377,8 +287,6 @@ static Suite *logline_suite(void)
 	tcase_add_test(tc, test_rfc3164_local_time);
 	tcase_add_test(tc, test_host_tag_split);
 	tcase_add_test(tc, test_not_syslog);
-	tcase_add_test(tc, test_parse_rfc3339);
-	tcase_add_test(tc, test_format_rfc3339);
 	suite_add_tcase(s, tc);
 	return s;
 }
