@@ -24,6 +24,7 @@
 #include "source_file.h"
 #include "source_journal.h"
 #include "state.h"
+#include "text.h"
 #include "timeouts.h"
 #include "timeutil.h"
 #include "tuner.h"
@@ -877,21 +878,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* ---- control socket ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static int cmd_status(struct manager *m, const struct control_request *req, FILE *out)
 {
 	uint64_t now = realtime_now(m);
@@ -910,7 +896,7 @@ static int cmd_status(struct manager *m, const struct control_request *req, FILE
 			const struct engine_jail *ej = &m->engine->jails[i];
 			const struct jail_stats *js = jail_get_stats(ej->jail);
 			fprintf(out, "%s{\"name\":", i ? "," : "");
-			json_str(out, ej->conf->name);
+			text_json_string(out, ej->conf->name);
 			fprintf(out,
 				",\"filter\":\"%s\",\"tracked\":%zu,\"active_bans\":%zu,\"hits\":%" PRIu64
 				",\"bans\":%" PRIu64 ",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 "}",
@@ -962,7 +948,7 @@ static int cmd_list(struct manager *m, const struct control_request *req, FILE *
 		uint64_t left = (b->until_usec - now + USEC_PER_SEC - 1) / USEC_PER_SEC;
 		if (req->json) {
 			fprintf(out, "%s{\"address\":\"%s\",\"jail\":", first ? "" : ",", s);
-			json_str(out, b->jail);
+			text_json_string(out, b->jail);
 			fprintf(out, ",\"remaining\":%" PRIu64 ",\"offence\":%" PRIu32 "}", left,
 				b->offence);
 		} else

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "text.h"
 #include "timeouts.h"
 #include "tuner.h"
 
@@ -56,18 +57,6 @@ struct timeouts {
 };
 
 /* ---- small helpers ---- */
-
-_printf_(4, 5) static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (buf && *len < size) {
-		int k = vsnprintf(buf + *len, size - *len, fmt, ap);
-		if (k > 0)
-			*len += (size_t)k;
-	}
-	va_end(ap);
-}
 
 static void msg_reset(char *msg, size_t size)
 {
@@ -597,11 +586,11 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		append(msg, size, len, "cannot read the state file %s: %s", t->state_path,
+		text_appendf(msg, size, len, "cannot read the state file %s: %s", t->state_path,
 		       strerror(-r));
 		return r;
 	}
-	append(msg, size, len, "restoring the originals after an unclean stop at level %s:",
+	text_appendf(msg, size, len, "restoring the originals after an unclean stop at level %s:",
 	       tuner_level_to_string((enum tuner_level)level));
 	for (size_t i = 0; i < n; i++) {
 		struct content disk = {};
@@ -610,22 +599,22 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 		remove_stale_temps(t->dir, f[i].name);
 		r = file_read(t->dir, f[i].name, &disk, NULL);
 		if (r < 0) {
-			append(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name, strerror(-r));
+			text_appendf(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name, strerror(-r));
 		} else if (content_eq(&disk, &f[i].original)) {
-			append(msg, size, len, "%s %s %s (already)", i ? "," : "", f[i].name,
+			text_appendf(msg, size, len, "%s %s %s (already)", i ? "," : "", f[i].name,
 			       describe(&disk, a, sizeof(a)));
 		} else if (content_eq(&disk, &f[i].expected) ||
 			   (f[i].has_prev && content_eq(&disk, &f[i].prev))) {
 			r = file_put(t->dir, f[i].name, &f[i].original, &f[i].original_owner);
 			if (r < 0)
-				append(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name,
+				text_appendf(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name,
 				       strerror(-r));
 			else
-				append(msg, size, len, "%s %s %s -> %s", i ? "," : "", f[i].name,
+				text_appendf(msg, size, len, "%s %s %s -> %s", i ? "," : "", f[i].name,
 				       describe(&disk, a, sizeof(a)),
 				       describe(&f[i].original, b, sizeof(b)));
 		} else {
-			append(msg, size, len, "%s %s %s kept (changed by the admin)", i ? "," : "",
+			text_appendf(msg, size, len, "%s %s %s kept (changed by the admin)", i ? "," : "",
 			       f[i].name, describe(&disk, a, sizeof(a)));
 		}
 		if (r < 0 && first_error == 0)
@@ -733,7 +722,7 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 
 		f->held = false; /* a level change */
 		if (content_eq(&disk[i], &f->original)) {
-			append(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
+			text_appendf(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
 			       describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
@@ -742,18 +731,18 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 			if (r < 0)
 				return r;
 			adopted++;
-			append(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
+			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
 			       f->name, describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		r = file_put(t->dir, f->name, &f->original, &f->original_owner);
 		if (r < 0) {
-			append(msg, size, len, "%s%s: %s", sep, f->name, strerror(-r));
+			text_appendf(msg, size, len, "%s%s: %s", sep, f->name, strerror(-r));
 			if (first_error == 0)
 				first_error = r;
 			continue;
 		}
-		append(msg, size, len, "%s%s %s -> %s", sep, f->name,
+		text_appendf(msg, size, len, "%s%s %s -> %s", sep, f->name,
 		       describe(&disk[i], a, sizeof(a)), describe(&f->original, b, sizeof(b)));
 	}
 	if (first_error < 0)
@@ -821,7 +810,7 @@ static int apply_tuned(struct timeouts *t, int level, struct content *disk, stru
 	/* The originals are on disk before any Courier file changes. */
 	r = state_save(t->state_path, level, work, t->n);
 	if (r < 0) {
-		append(msg, size, len, "cannot write the state file %s: %s", t->state_path,
+		text_appendf(msg, size, len, "cannot write the state file %s: %s", t->state_path,
 		       strerror(-r));
 		goto finish;
 	}
@@ -842,24 +831,24 @@ static int apply_tuned(struct timeouts *t, int level, struct content *disk, stru
 		char a[64], b[64];
 
 		if (f->held) {
-			append(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
+			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
 			       f->name, describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		if (content_eq(&disk[i], &target[i])) {
-			append(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
+			text_appendf(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
 			       describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		struct owner o = disk[i].present ? owners[i] : owner_for_new(t, f->name);
 		int k = file_put(t->dir, f->name, &target[i], &o);
 		if (k < 0) {
-			append(msg, size, len, "%s%s: %s", sep, f->name, strerror(-k));
+			text_appendf(msg, size, len, "%s%s: %s", sep, f->name, strerror(-k));
 			if (first_error == 0)
 				first_error = k;
 			continue;
 		}
-		append(msg, size, len, "%s%s %s -> %s", sep, f->name,
+		text_appendf(msg, size, len, "%s%s %s -> %s", sep, f->name,
 		       describe(&disk[i], a, sizeof(a)), describe(&target[i], b, sizeof(b)));
 	}
 	if (first_error < 0) {
@@ -916,10 +905,10 @@ int timeouts_apply(struct timeouts *t, int level, char *msg, size_t size)
 		if (r < 0)
 			return r;
 		if (r > 0)
-			append(msg, size, &len, "; ");
+			text_appendf(msg, size, &len, "; ");
 		if (level == TUNER_NORMAL) {
 			if (r == 0)
-				append(msg, size, &len, "nothing to restore");
+				text_appendf(msg, size, &len, "nothing to restore");
 			return 0;
 		}
 	}
@@ -933,7 +922,7 @@ int timeouts_apply(struct timeouts *t, int level, char *msg, size_t size)
 	for (size_t i = 0; i < t->n; i++) {
 		r = file_read(t->dir, t->files[i].name, &disk[i], &owners[i]);
 		if (r < 0) {
-			append(msg, size, &len, "%s: %s", t->files[i].name, strerror(-r));
+			text_appendf(msg, size, &len, "%s: %s", t->files[i].name, strerror(-r));
 			goto finish;
 		}
 	}
@@ -965,11 +954,11 @@ int timeouts_check(struct timeouts *t, char *msg, size_t size)
 
 		r = file_read(t->dir, f->name, &disk, &o);
 		if (r < 0) {
-			append(msg, size, &len, "%s%s: %s", len ? ", " : "", f->name, strerror(-r));
+			text_appendf(msg, size, &len, "%s%s: %s", len ? ", " : "", f->name, strerror(-r));
 			return r;
 		}
 		if (!is_ours(f, &disk)) {
-			append(msg, size, &len,
+			text_appendf(msg, size, &len,
 			       "%s%s changed by the admin from %s to %s: adopted as the original, "
 			       "left alone until the next level change",
 			       len ? ", " : "", f->name, describe(&f->expected, a, sizeof(a)),

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "tuner.h"
 
 #define BAN_RING_SIZE	64
@@ -173,19 +174,6 @@ static uint32_t ban_rate_update(struct tuner *t, uint64_t now, uint32_t n)
 	return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
 }
 
-/* Appends to a bounded string; *len keeps growing past size so truncation stays harmless. */
-_printf_(4, 5) static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (*len < size) {
-		int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-		if (n > 0)
-			*len += (size_t)n;
-	}
-	va_end(ap);
-}
-
 struct signals {
 	bool fraction, backlog, bans, probe, maxconn;
 };
@@ -252,9 +240,9 @@ static bool is_calm(const struct tuner *t, const struct tuner_input *in)
 static void connections(char *buf, size_t size, size_t *len, const struct tuner_input *in)
 {
 	if (in->max_daemons > 0)
-		append(buf, size, len, "%u/%u connections", in->established, in->max_daemons);
+		text_appendf(buf, size, len, "%u/%u connections", in->established, in->max_daemons);
 	else
-		append(buf, size, len, "%u connections (limit unknown)", in->established);
+		text_appendf(buf, size, len, "%u connections (limit unknown)", in->established);
 }
 
 static void reason_up(const struct tuner *t, const struct tuner_input *in, enum tuner_level l,
@@ -263,31 +251,31 @@ static void reason_up(const struct tuner *t, const struct tuner_input *in, enum 
 	size_t len = 0;
 	const char *sep = "";
 
-	append(buf, size, &len, "%s: ", tuner_level_to_string(l));
+	text_appendf(buf, size, &len, "%s: ", tuner_level_to_string(l));
 	if (s->fraction) {
 		connections(buf, size, &len, in);
 		sep = ", ";
 	}
 	if (s->backlog) {
-		append(buf, size, &len, "%sbacklog %u", sep, in->backlog);
+		text_appendf(buf, size, &len, "%sbacklog %u", sep, in->backlog);
 		sep = ", ";
 	}
 	if (s->bans) {
-		append(buf, size, &len, "%s%u bans in the last minute", sep, t->ban_rate);
+		text_appendf(buf, size, &len, "%s%u bans in the last minute", sep, t->ban_rate);
 		sep = ", ";
 	}
 	if (s->probe) {
-		append(buf, size, &len, "%s%u failed probes in a row", sep, t->probe_failures);
+		text_appendf(buf, size, &len, "%s%u failed probes in a row", sep, t->probe_failures);
 		sep = ", ";
 	}
 	if (s->maxconn) {
-		append(buf, size, &len, "%sCourier reported maximum active connections", sep);
+		text_appendf(buf, size, &len, "%sCourier reported maximum active connections", sep);
 		sep = ", ";
 	}
 	if (!s->fraction) {
-		append(buf, size, &len, " (");
+		text_appendf(buf, size, &len, " (");
 		connections(buf, size, &len, in);
-		append(buf, size, &len, ")");
+		text_appendf(buf, size, &len, ")");
 	}
 }
 
@@ -297,10 +285,10 @@ static void reason_down(const struct tuner *t, const struct tuner_input *in, enu
 	size_t len = 0;
 	uint64_t secs = t->p.calm_usec / USEC_PER_SEC;
 
-	append(buf, size, &len, "%s: calm for %llu s (", tuner_level_to_string(l),
+	text_appendf(buf, size, &len, "%s: calm for %llu s (", tuner_level_to_string(l),
 	       (unsigned long long)secs);
 	connections(buf, size, &len, in);
-	append(buf, size, &len, ", backlog %u)", in->backlog);
+	text_appendf(buf, size, &len, ", backlog %u)", in->backlog);
 }
 
 int tuner_feed(struct tuner *t, const struct tuner_input *in, enum tuner_level *ret_level,
