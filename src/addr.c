@@ -131,6 +131,14 @@ bool addr_overlaps(const struct addr *a, const struct addr *b)
 	return a->family == b->family && prefix_equal(a->bytes, b->bytes, MIN(a->prefix, b->prefix));
 }
 
+bool addr_overlaps_any(const struct addr *a, const struct addr *nets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_overlaps(a, &nets[i]))
+			return true;
+	return false;
+}
+
 bool addr_equal(const struct addr *a, const struct addr *b)
 {
 	return a->family == b->family && a->prefix == b->prefix &&

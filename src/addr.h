@@ -45,6 +45,10 @@ bool addr_in_net(const struct addr *a, const struct addr *net);
 /* True when the two networks share at least one address. */
 bool addr_overlaps(const struct addr *a, const struct addr *b);
 
+/* True when a shares an address with any of the n networks: the allowlist rule (a ban of a
+ * network must not touch an allowlisted host inside it). */
+bool addr_overlaps_any(const struct addr *a, const struct addr *nets, size_t n);
+
 bool addr_equal(const struct addr *a, const struct addr *b);
 
 /* Keyed hash (the key comes from the caller's random seed, so a flood of chosen addresses

@@ -133,10 +133,7 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 
 bool jail_is_allowed(const struct jail *j, const struct addr *a)
 {
-	for (size_t i = 0; i < j->p.n_allow; i++)
-		if (addr_overlaps(a, &j->p.allow[i]))
-			return true;
-	return false;
+	return addr_overlaps_any(a, j->p.allow, j->p.n_allow);
 }
 
 static struct addr ban_net(const struct jail *j, const struct addr *a)

@@ -1,11 +1,10 @@
-/* The daemon's manager: wires sources -> filters -> jails -> ban table -> actions on one sd-event
- * loop, answers the control socket, reloads on SIGHUP, and keeps what a restart needs in the
- * state directory: read positions (saved at most once a second while lines flow, and at stop)
- * and the ban table (one appended line per ban). */
+/* The daemon's manager: wiring and life cycle. It builds the rooms (sources, jails, ban table,
+ * actions, wave, control socket) on one sd-event loop, carries each line from the sources'
+ * sink through the jails to a ban, reloads on SIGHUP, and stops on SIGTERM. The commands live
+ * in commands.c, the sources and their positions in sources.c, the watch and the tuner in
+ * wave.c. */
 #include <errno.h>
-#include <unistd.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,83 +13,19 @@
 #include <systemd/sd-event.h>
 
 #include "actions.h"
-#include "bans.h"
+#include "commands.h"
 #include "control.h"
-#include "engine.h"
 #include "log.h"
-#include "logline.h"
 #include "manager.h"
-#include "metrics.h"
-#include "source_file.h"
-#include "source_journal.h"
+#include "sources.h"
 #include "state.h"
-#include "text.h"
-#include "timeouts.h"
-#include "timeutil.h"
-#include "tuner.h"
-#include "watch.h"
+#include "wave.h"
 
-#define POSITIONS_FILE "positions"
 #define BANS_FILE "bans"
-#define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
 #define STATUS_PERIOD_USEC (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
-#define MANUAL_JAIL "manual"
-#define MANUAL_BANTIME_USEC (3600 * USEC_PER_SEC)
 
-struct msource {
-	struct manager *m;
-	char *path;
-	struct source_file *file;
-	struct engine_jail **jails; /* the jails reading this source */
-	size_t n_jails;
-	struct timeutil_clock clock;
-	uint64_t lines;
-};
-
-/* One journal reader per distinct (directory, matches), shared by the jails that ask for it. */
-struct mjournal {
-	struct manager *m;
-	char *key; /* "journal:DIR-or-system:MATCH,MATCH": its line in the positions file */
-	char *directory;
-	char **matches;
-	size_t n_matches;
-	struct source_journal *journal;
-	struct engine_jail **jails;
-	size_t n_jails;
-	uint64_t findtime_usec; /* the longest of its jails: how far back a first start reads */
-	uint64_t errors_seen;
-	uint64_t lines;
-};
-
-struct manager {
-	sd_event *event;
-	char *config_dir;
-	struct config *config;
-	struct engine *engine;
-	struct msource *sources;
-	size_t n_sources;
-	struct mjournal *journals;
-	size_t n_journals;
-	struct bans *bans;
-	struct actions *actions;
-	struct control *control;
-	struct watch *watch;
-	struct tuner *tuner;
-	struct timeouts *timeouts; /* NULL in dry-run mode: levels are decided, files untouched */
-	unsigned max_daemons;
-	bool overload_event; /* an address-less event ("maximum active connections") since the last row */
-	char tuner_reason[256];
-	bool dry_run;
-	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
-	sd_event_source *save_timer, *status_timer, *maintain_timer, *reload_defer;
-	char *positions_path;
-	bool positions_dirty;
-	uint64_t start_usec;
-	uint64_t lines, decisions, events, reloads;
-};
-
-static uint64_t realtime_now(struct manager *m)
+uint64_t manager_now(const struct manager *m)
 {
 	uint64_t t = 0;
 	sd_event_now(m->event, CLOCK_REALTIME, &t);
@@ -117,7 +52,7 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 			  (unsigned long long)secs, ban->offence, note);
 }
 
-static const struct config_jail *find_conf_jail(const struct manager *m, const char *name)
+const struct config_jail *manager_find_conf_jail(const struct manager *m, const char *name)
 {
 	for (size_t i = 0; i < m->config->n_jails; i++)
 		if (strcmp(m->config->jails[i].name, name) == 0)
@@ -125,7 +60,7 @@ static const struct config_jail *find_conf_jail(const struct manager *m, const c
 	return NULL;
 }
 
-static struct engine_jail *find_engine_jail(const struct manager *m, const char *name)
+struct engine_jail *manager_find_engine_jail(const struct manager *m, const char *name)
 {
 	for (size_t i = 0; i < m->engine->n_jails; i++)
 		if (strcmp(m->engine->jails[i].conf->name, name) == 0)
@@ -133,20 +68,14 @@ static struct engine_jail *find_engine_jail(const struct manager *m, const char 
 	return NULL;
 }
 
-static bool allowed_globally(const struct manager *m, const struct addr *a)
-{
-	for (size_t i = 0; i < m->config->n_allow; i++)
-		if (addr_overlaps(a, &m->config->allow[i]))
-			return true;
-	return false;
-}
+/* ---- the line -> ban path ---- */
 
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
  * jail) is left as it is. */
 static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
 {
 	const struct ban *old = bans_find(m->bans, &ban->addr);
-	uint64_t now = realtime_now(m);
+	uint64_t now = manager_now(m);
 	char s[ADDR_STRLEN];
 	int r;
 
@@ -159,8 +88,7 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
 				  addr_format(&ban->addr, s, sizeof(s)));
 	m->decisions++;
-	if (m->watch)
-		watch_note_ban(m->watch);
+	wave_note_ban(m->wave);
 	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
 	actions_ban(m->actions, j, ban, now, false);
 }
@@ -179,11 +107,12 @@ static void apply_jail_ban(struct manager *m, const struct config_jail *j, const
 	apply_ban(m, j, &ban);
 }
 
-/* Offers one line (from a file or the journal) to the jails that read its source. */
-static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_jails,
-		 const struct logline *l)
+/* The sources' sink: one line (from a file or the journal) for the jails that read it. */
+static void feed(struct engine_jail *const *jails, size_t n_jails, const struct logline *l,
+		 void *userdata)
 {
-	uint64_t now = realtime_now(m);
+	struct manager *m = userdata;
+	uint64_t now = manager_now(m);
 	struct jail_ban jb;
 
 	m->lines++;
@@ -203,7 +132,7 @@ static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_j
 			break;
 		case ENGINE_EVENT:
 			m->events++;
-			m->overload_event = true;
+			wave_note_overload(m->wave);
 			log_event(LOG_NOTICE, LOG_MESSAGE_EVENT, NULL, "%s: %.*s", ej->conf->name,
 				  (int)MIN(l->msg_len, 200), l->msg);
 			break;
@@ -211,319 +140,45 @@ static void feed(struct manager *m, struct engine_jail *const *jails, size_t n_j
 	}
 }
 
-static void on_line(const char *line, size_t len, void *userdata)
+void manager_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban)
 {
-	struct msource *s = userdata;
-	struct logline l;
+	uint64_t now = manager_now(m);
+	char s[ADDR_STRLEN];
+	int r = bans_add(m->bans, ban);
 
-	s->lines++;
-	logline_parse(&s->clock, line, len, &l);
-	feed(s->m, s->jails, s->n_jails, &l);
-}
-
-static void on_entry(const struct logline *l, void *userdata)
-{
-	struct mjournal *j = userdata;
-	j->lines++;
-	feed(j->m, j->jails, j->n_jails, l);
-}
-
-static int save_positions(struct manager *m)
-{
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_sources; i++) {
-		struct source_file_pos pos;
-		char text[160];
-		source_file_get_pos(m->sources[i].file, &pos);
-		if (source_file_pos_format(&pos, text, sizeof(text)) < 0)
-			continue;
-		fprintf(f, "%s\t%s\n", text, m->sources[i].path);
-	}
-	for (size_t i = 0; i < m->n_journals; i++) {
-		_cleanup_free_ char *cursor = NULL;
-		if (source_journal_get_cursor(m->journals[i].journal, &cursor) >= 0)
-			fprintf(f, "%s\t%s\n", cursor, m->journals[i].key);
-	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	r = state_write_atomic(m->positions_path, buf, size, 0600);
-	free(buf);
 	if (r < 0)
-		return log_warning_errno(r, "cannot save positions to %s: %m", m->positions_path);
-	m->positions_dirty = false;
-	return 0;
+		log_warning_errno(r, "cannot record the ban of %s: %m",
+				  addr_format(&ban->addr, s, sizeof(s)));
+	log_ban_event(ban, false, ", by the admin");
+	if (j)
+		actions_ban(m->actions, j, ban, now, false);
+	else
+		actions_ban_kernel(m->actions, ban, now, false);
+	actions_flush(m->actions);
 }
 
-static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata)
+void manager_lift(struct manager *m, const struct ban *b, uint64_t now_usec)
 {
-	(void)s;
-	(void)usec;
-	/* A failure is logged; the next batch tries again. */
-	(void)save_positions(userdata);
-	return 0;
-}
+	struct ban copy = *b;
+	struct engine_jail *ej = manager_find_engine_jail(m, b->jail);
 
-/* Something was read: positions are saved at most once a second while lines flow; a failed
- * save is retried after the next batch, since the timer is armed whenever it is off. */
-static void positions_changed(struct manager *m)
-{
-	uint64_t now;
-	int enabled = SD_EVENT_OFF;
-
-	m->positions_dirty = true;
-	sd_event_source_get_enabled(m->save_timer, &enabled);
-	if (enabled != SD_EVENT_OFF)
-		return;
-	if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0) {
-		sd_event_source_set_time(m->save_timer, now + SAVE_DELAY_USEC);
-		sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
+	bans_lift(m->bans, &b->addr, now_usec);
+	if (ej) {
+		jail_forget_ban(ej->jail, &copy.host);
+		ej->unbans++;
 	}
+	actions_unban(m->actions, manager_find_conf_jail(m, copy.jail), &copy);
+	log_ban_event(&copy, true, ", by the admin");
 }
 
-static void on_batch(struct source_file *f, void *userdata)
-{
-	struct msource *s = userdata;
-	(void)f;
+/* ---- what the ban table gives back ---- */
 
-	/* The reference for the year of RFC 3164 stamps moves with time (December -> January). */
-	timeutil_clock_init(&s->clock, realtime_now(s->m));
-	positions_changed(s->m);
-}
-
-static void on_journal_batch(struct source_journal *sj, void *userdata)
-{
-	struct mjournal *j = userdata;
-	const struct source_journal_stats *st = source_journal_get_stats(sj);
-
-	/* The reader retries by itself; say so once per new trouble, not per retry. */
-	if (st->errors != j->errors_seen) {
-		j->errors_seen = st->errors;
-		char f_src[300], f_err[32];
-		snprintf(f_src, sizeof(f_src), "WAVEGUARD_SOURCE=%s", j->key);
-		snprintf(f_err, sizeof(f_err), "ERRNO=%d", -st->last_error);
-		const char *const fields[] = { f_src, f_err, NULL };
-		log_event(LOG_WARNING, LOG_MESSAGE_SOURCE_ERROR, fields,
-			  "journal %s: cannot read (%s), retrying", j->key + strlen("journal:"),
-			  strerror(-st->last_error));
-	}
-	positions_changed(j->m);
-}
-
-/* Finds the value saved for key ("VALUE<TAB>KEY" lines) in the positions file's text. */
-static bool find_saved(const char *saved, const char *key, char *buf, size_t size)
-{
-	size_t klen = strlen(key);
-	for (const char *line = saved; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		const char *tab = memchr(line, '\t', len);
-		if (tab && len - (size_t)(tab + 1 - line) == klen && memcmp(tab + 1, key, klen) == 0) {
-			size_t vl = (size_t)(tab - line);
-			if (vl < size) {
-				memcpy(buf, line, vl);
-				buf[vl] = '\0';
-				return true;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	return false;
-}
-
-static struct msource *source_for(struct manager *m, const char *path)
-{
-	for (size_t i = 0; i < m->n_sources; i++)
-		if (strcmp(m->sources[i].path, path) == 0)
-			return &m->sources[i];
-	struct msource *s = ARRAY_GROW(m->sources, m->n_sources);
-	if (!s)
-		return NULL;
-	s->path = strdup(path);
-	return s->path ? s : NULL;
-}
-
-static void stop_sources(struct manager *m)
-{
-	for (size_t i = 0; i < m->n_sources; i++) {
-		source_file_free(m->sources[i].file);
-		free(m->sources[i].path);
-		free(m->sources[i].jails);
-	}
-	free(m->sources);
-	m->sources = NULL;
-	m->n_sources = 0;
-	for (size_t i = 0; i < m->n_journals; i++) {
-		struct mjournal *j = &m->journals[i];
-		source_journal_free(j->journal);
-		free(j->key);
-		free(j->directory);
-		for (size_t k = 0; k < j->n_matches; k++)
-			free(j->matches[k]);
-		free(j->matches);
-		free(j->jails);
-	}
-	free(m->journals);
-	m->journals = NULL;
-	m->n_journals = 0;
-}
-
-static bool use_journal(const struct config_jail *c)
-{
-	if (c->backend == BACKEND_AUTO)
-		/* The journal when the system has one: journald's socket is there (an empty
-		 * /run/systemd/journal left by some tool is not a journal). */
-		return access("/run/systemd/journal/socket", F_OK) == 0;
-	return c->backend == BACKEND_JOURNAL || c->backend == BACKEND_BOTH;
-}
-
-static bool use_files(const struct config_jail *c)
-{
-	return c->backend == BACKEND_FILES || c->backend == BACKEND_BOTH ||
-	       (c->backend == BACKEND_AUTO && !use_journal(c));
-}
-
-/* The journal reader for a jail's directory and matches (its own, or the filter's tags as
- * SYSLOG_IDENTIFIER= matches), created on first use. */
-static struct mjournal *journal_for(struct manager *m, const struct engine_jail *ej)
-{
-	const struct config_jail *c = ej->conf;
-	char **matches = NULL;
-	size_t n = 0;
-	char *key = NULL;
-	size_t keysize = 0;
-	FILE *f;
-
-	for (size_t i = 0; i < c->n_journal_matches; i++) {
-		char **slot = ARRAY_GROW(matches, n);
-		if (!slot || !(*slot = strdup(c->journal_matches[i])))
-			goto oom;
-	}
-	for (size_t i = 0; c->n_journal_matches == 0 && i < c->filter->n_tags; i++) {
-		char **slot = ARRAY_GROW(matches, n);
-		if (!slot || asprintf(slot, "SYSLOG_IDENTIFIER=%s", c->filter->tags[i]) < 0)
-			goto oom;
-	}
-	f = open_memstream(&key, &keysize);
-	if (!f)
-		goto oom;
-	fprintf(f, "journal:%s:", c->journal_directory ? c->journal_directory : "system");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? "," : "", matches[i]);
-	if (fclose(f) != 0)
-		goto oom;
-
-	for (size_t i = 0; i < m->n_journals; i++)
-		if (strcmp(m->journals[i].key, key) == 0) {
-			free(key);
-			for (size_t k = 0; k < n; k++)
-				free(matches[k]);
-			free(matches);
-			return &m->journals[i];
-		}
-	struct mjournal *j = ARRAY_GROW(m->journals, m->n_journals);
-	if (!j)
-		goto oom;
-	j->m = m;
-	j->key = key;
-	j->matches = matches;
-	j->n_matches = n;
-	if (c->journal_directory && !(j->directory = strdup(c->journal_directory)))
-		return NULL;
-	return j;
-oom:
-	free(key);
-	for (size_t k = 0; k < n; k++)
-		free(matches[k]);
-	free(matches);
-	return NULL;
-}
-
-/* One follower per distinct file, shared by every jail that reads it, resumed at its saved
- * position. */
-static int start_sources(struct manager *m)
-{
-	_cleanup_free_ char *saved = NULL;
-	int r;
-
-	r = state_read_file(m->positions_path, 1024 * 1024, &saved, NULL);
-	if (r < 0 && r != -ENOENT)
-		log_warning_errno(r, "cannot read %s, reading logs from their start: %m",
-				  m->positions_path);
-	for (size_t i = 0; i < m->engine->n_jails; i++) {
-		struct engine_jail *ej = &m->engine->jails[i];
-		for (size_t k = 0; use_files(ej->conf) && k < ej->conf->n_sources; k++) {
-			struct msource *s = source_for(m, ej->conf->sources[k]);
-			struct engine_jail **slot = s ? ARRAY_GROW(s->jails, s->n_jails) : NULL;
-			if (!slot)
-				return log_error_errno(-ENOMEM, "out of memory");
-			*slot = ej;
-		}
-		if (use_journal(ej->conf)) {
-			struct mjournal *j = journal_for(m, ej);
-			struct engine_jail **slot = j ? ARRAY_GROW(j->jails, j->n_jails) : NULL;
-			if (!slot)
-				return log_error_errno(-ENOMEM, "out of memory");
-			*slot = ej;
-			j->findtime_usec = MAX(j->findtime_usec, ej->conf->findtime_usec);
-		}
-	}
-	for (size_t i = 0; i < m->n_journals; i++) {
-		struct mjournal *j = &m->journals[i];
-		char cursor[1024];
-		bool have = find_saved(saved, j->key, cursor, sizeof(cursor));
-		uint64_t now = realtime_now(m);
-
-		r = source_journal_new(m->event, j->directory, (const char *const *)j->matches,
-				       j->n_matches, on_entry, on_journal_batch, j, &j->journal);
-		if (r < 0)
-			return log_error_errno(r, "journal %s: %m", j->key);
-		/* Without a cursor: as far back as the longest window, no further. */
-		r = source_journal_start(j->journal, have ? cursor : NULL,
-					 now > j->findtime_usec ? now - j->findtime_usec : 0);
-		if (r < 0)
-			return log_error_errno(r, "journal %s: cannot follow: %m", j->key);
-		if (r == 1 && have)
-			log_warning("journal %s: saved cursor not usable, reading the last %llus",
-				    j->key, (unsigned long long)(j->findtime_usec / USEC_PER_SEC));
-		log_info("following the journal %s (%zu jails)%s", j->key + strlen("journal:"),
-			 j->n_jails, have && r == 0 ? ", resuming at the saved cursor" : "");
-	}
-	for (size_t i = 0; i < m->n_sources; i++) {
-		struct msource *s = &m->sources[i];
-		struct source_file_pos pos;
-		char text[160];
-		bool have = find_saved(saved, s->path, text, sizeof(text)) &&
-			    source_file_pos_parse(text, &pos) == 0;
-
-		s->m = m;
-		timeutil_clock_init(&s->clock, realtime_now(m));
-		r = source_file_new(m->event, s->path, m->config->max_line, on_line, on_batch, s,
-				    &s->file);
-		if (r < 0)
-			return log_error_errno(r, "%s: %m", s->path);
-		r = source_file_start(s->file, have ? &pos : NULL);
-		if (r < 0)
-			return log_error_errno(r, "%s: cannot follow: %m", s->path);
-		log_info("following %s (%zu jails)%s", s->path, s->n_jails,
-			 have ? ", resuming at the saved position" : "");
-	}
-	return 0;
-}
-
-/* Gives the jails back what the ban table remembers: bans in force and offence counts. */
+/* Bans in force and offence counts, back to the jails. */
 static void restore_jails(struct manager *m)
 {
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
-		struct engine_jail *ej = find_engine_jail(m, b->jail);
+		struct engine_jail *ej = manager_find_engine_jail(m, b->jail);
 		if (ej)
 			jail_restore(ej->jail, &b->host, b->offence, b->until_usec);
 	}
@@ -532,12 +187,12 @@ static void restore_jails(struct manager *m)
 /* Puts the bans still in force back in the kernel with their remaining time. */
 static void restore_kernel(struct manager *m)
 {
-	uint64_t now = realtime_now(m);
+	uint64_t now = manager_now(m);
 	size_t n = 0;
 
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
-		const struct config_jail *j = find_conf_jail(m, b->jail);
+		const struct config_jail *j = manager_find_conf_jail(m, b->jail);
 		if (b->until_usec <= now)
 			continue;
 		/* Manual bans, or bans of a jail since removed, still run their course. */
@@ -559,237 +214,62 @@ static void on_nft_lost(struct actions *a, void *userdata)
 		restore_kernel(m);
 }
 
-static void update_status(struct manager *m)
-{
-	uint64_t now = realtime_now(m);
-	const struct history_row *r = m->watch ? watch_last(m->watch) : NULL;
-	char sample[128] = "";
+/* ---- STATUS= and the metrics ---- */
 
-	if (r)
-		snprintf(sample, sizeof(sample), "%u connections, backlog %u, probe %s, ",
-			 r->established, r->backlog, r->probe_status);
-	sd_notifyf(0, "STATUS=%s%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64
-		      " lines, %" PRIu64 " ban decisions since start%s",
-		   sample, bans_active(m->bans, now), m->engine->n_jails, m->n_sources,
-		   m->n_journals, m->lines, m->decisions, m->dry_run ? " (dry run)" : "");
+/* STATUS= and, after a sample, the metrics: both from one snapshot. */
+static void publish(struct manager *m, bool metrics)
+{
+	struct status st;
+	char line[512];
+	int r;
+
+	if (commands_snapshot(m, &st) < 0)
+		return;
+	status_format_line(&st, line, sizeof(line));
+	sd_notifyf(0, "STATUS=%s", line);
+	if (metrics && m->config->metrics && (r = status_write_metrics(&st, m->config->metrics)) < 0)
+		log_warning_errno(r, "cannot write the metrics to %s: %m", m->config->metrics);
+	status_clear(&st);
 }
 
-/* ---- the watch ---- */
+/* ---- the wave room's callbacks ---- */
 
-static void on_watch_hit(const struct addr *a, uint32_t connections, void *userdata)
+static void on_wave_hit(const struct addr *a, uint32_t connections, void *userdata)
 {
 	struct manager *m = userdata;
 	const char *name = m->config->sampler.concurrency_jail;
-	struct engine_jail *ej = name ? find_engine_jail(m, name) : NULL;
+	struct engine_jail *ej = name ? manager_find_engine_jail(m, name) : NULL;
 	struct jail_ban jb;
 	char s[ADDR_STRLEN];
 
 	log_info("%s holds %u connections", addr_format(a, s, sizeof(s)), connections);
-	if (ej && jail_hit(ej->jail, a, realtime_now(m), &jb) == JAIL_BAN)
+	if (ej && jail_hit(ej->jail, a, manager_now(m), &jb) == JAIL_BAN)
 		apply_jail_ban(m, ej->conf, &jb);
 }
 
-static size_t on_watch_active_bans(void *userdata)
+static size_t on_wave_active_bans(void *userdata)
 {
 	struct manager *m = userdata;
-	return bans_active(m->bans, realtime_now(m));
+	return bans_active(m->bans, manager_now(m));
 }
 
-static size_t active_in_jail(const struct manager *m, const char *jail, uint64_t now)
+static void on_wave_row(const struct history_row *r, void *userdata)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		n += b->until_usec > now && strcmp(b->jail, jail) == 0;
-	}
-	return n;
+	(void)r;
+	publish(userdata, true);
 }
 
-/* The node_exporter textfile, rewritten whole at each sample. */
-static void write_metrics(struct manager *m, const struct history_row *r)
-{
-	struct metrics x;
-	uint64_t now = realtime_now(m);
-	static const char *const levels[] = { "normal", "elevated", "wave" };
-
-	if (!m->config->metrics || metrics_begin(&x) < 0)
-		return;
-	metrics_family(&x, "waveguard_lines_total", "counter", "Log lines or journal entries read.");
-	for (size_t i = 0; i < m->n_sources; i++)
-		metrics_sample(&x, "waveguard_lines_total", "source", m->sources[i].path,
-			       (double)m->sources[i].lines);
-	for (size_t i = 0; i < m->n_journals; i++)
-		metrics_sample(&x, "waveguard_lines_total", "source", m->journals[i].key,
-			       (double)m->journals[i].lines);
-	metrics_family(&x, "waveguard_hits_total", "counter", "Filter matches counted by a jail.");
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		metrics_sample(&x, "waveguard_hits_total", "jail", m->engine->jails[i].conf->name,
-			       (double)jail_get_stats(m->engine->jails[i].jail)->hits);
-	metrics_family(&x, "waveguard_bans_total", "counter", "Bans decided by a jail.");
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		metrics_sample(&x, "waveguard_bans_total", "jail", m->engine->jails[i].conf->name,
-			       (double)jail_get_stats(m->engine->jails[i].jail)->bans);
-	metrics_family(&x, "waveguard_unbans_total", "counter", "Bans lifted by the admin.");
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		metrics_sample(&x, "waveguard_unbans_total", "jail", m->engine->jails[i].conf->name,
-			       (double)m->engine->jails[i].unbans);
-	metrics_family(&x, "waveguard_active_bans", "gauge", "Bans in force.");
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		metrics_sample(&x, "waveguard_active_bans", "jail", m->engine->jails[i].conf->name,
-			       (double)active_in_jail(m, m->engine->jails[i].conf->name, now));
-	metrics_family(&x, "waveguard_tracked_addresses", "gauge",
-		       "Addresses a jail is counting hits for.");
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		metrics_sample(&x, "waveguard_tracked_addresses", "jail",
-			       m->engine->jails[i].conf->name,
-			       (double)jail_tracked(m->engine->jails[i].jail));
-	metrics_family(&x, "waveguard_connections", "gauge", "TCP connections on the SMTP ports.");
-	metrics_sample(&x, "waveguard_connections", "state", "established", r->established);
-	metrics_sample(&x, "waveguard_connections", "state", "syn_recv", r->syn_recv);
-	metrics_sample(&x, "waveguard_connections", "state", "other", r->other);
-	metrics_family(&x, "waveguard_listen_backlog", "gauge",
-		       "Connections waiting unaccepted in the SMTP listeners' queues.");
-	metrics_sample(&x, "waveguard_listen_backlog", NULL, NULL, r->backlog);
-	metrics_family(&x, "waveguard_probe_up", "gauge", "1 when the last probe got a 220 banner.");
-	metrics_sample(&x, "waveguard_probe_up", NULL, NULL, strcmp(r->probe_status, "ok") == 0);
-	metrics_family(&x, "waveguard_probe_latency_seconds", "gauge",
-		       "Time to the 220 banner in the last probe (NaN when it failed).");
-	metrics_sample(&x, "waveguard_probe_latency_seconds", NULL, NULL,
-		       r->probe_ms >= 0 ? (double)r->probe_ms / 1000.0 : NAN);
-	metrics_family(&x, "waveguard_tuner_level", "gauge", "1 for the tuner's current level.");
-	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
-		metrics_sample(&x, "waveguard_tuner_level", "level", levels[i],
-			       strcmp(r->tuner, levels[i]) == 0);
-	int k = metrics_commit(&x, m->config->metrics);
-	if (k < 0)
-		log_warning_errno(k, "cannot write the metrics to %s: %m", m->config->metrics);
-}
-
-static void tune(struct manager *m, const struct history_row *r)
-{
-	enum tuner_level level;
-	char msg[512];
-	int k;
-
-	bool failed = strcmp(r->probe_status, "ok") != 0 && strcmp(r->probe_status, "off") != 0;
-	struct tuner_input in = {
-		.now_usec = r->time_usec,
-		.established = r->established,
-		.backlog = r->backlog,
-		.max_daemons = m->max_daemons,
-		.new_bans = r->new_bans,
-		.probe_failed = failed,
-		.maxconn_event = m->overload_event,
-	};
-	m->overload_event = false;
-	if (tuner_feed(m->tuner, &in, &level, m->tuner_reason, sizeof(m->tuner_reason)) <= 0) {
-		/* While tuned, the admin may edit a file: theirs becomes the value to restore. */
-		if (m->timeouts && level != TUNER_NORMAL &&
-		    (k = timeouts_check(m->timeouts, msg, sizeof(msg))) > 0)
-			log_warning("Courier timeout files edited during the wave, adopted as the "
-				    "originals: %s",
-				    msg);
-		return;
-	}
-	msg[0] = '\0';
-	if (m->timeouts) {
-		k = timeouts_apply(m->timeouts, (int)level, msg, sizeof(msg));
-		if (k < 0)
-			log_error_errno(k, "cannot write Courier's timeout files: %m");
-		else if (k > 0)
-			log_warning("Courier timeout files edited by the admin, adopted: %s", msg);
-	}
-	char f_level[48], f_reason[300];
-	snprintf(f_level, sizeof(f_level), "WAVEGUARD_LEVEL=%s", tuner_level_to_string(level));
-	snprintf(f_reason, sizeof(f_reason), "WAVEGUARD_REASON=%s", m->tuner_reason);
-	const char *const fields[] = { f_level, f_reason, NULL };
-	log_event(LOG_NOTICE, LOG_MESSAGE_TUNER, fields, "tuner: %s%s%s%s", m->tuner_reason,
-		  msg[0] ? " (" : "", msg, msg[0] ? ")" : (m->timeouts ? "" : " (no file written)"));
-	if (m->watch)
-		watch_set_level(m->watch, tuner_level_to_string(level));
-}
-
-static void on_watch_row(const struct history_row *r, void *userdata)
-{
-	struct manager *m = userdata;
-	if (m->tuner)
-		tune(m, r);
-	write_metrics(m, r);
-	update_status(m);
-}
-
-/* The tuner and its files. The originals of a crash while tuned come back first of all. */
-static int start_tuner(struct manager *m)
-{
-	const struct config_tuner *t = &m->config->tuner;
-	const struct config_action *a = t->timeouts;
-	struct timeouts_file files[16];
-	_cleanup_free_ char *state = NULL;
-	char msg[512];
-	int r;
-
-	if (!t->enabled || !a)
-		return 0;
-	if (asprintf(&state, "%s/tuner", m->config->state_dir) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->n_files; i++)
-		files[i] = (struct timeouts_file){
-			.name = a->files[i].name,
-			.level_usec = { 0, a->files[i].elevated_usec, a->files[i].wave_usec },
-		};
-	if (!m->dry_run && !t->dry_run) {
-		r = timeouts_new(a->directory ? a->directory : "/etc/courier", state, files,
-				 a->n_files, a->floor_usec ? a->floor_usec : 10 * USEC_PER_SEC,
-				 &m->timeouts);
-		if (r < 0)
-			return log_error_errno(r, "tuner: %m");
-		r = timeouts_recover(m->timeouts, msg, sizeof(msg));
-		if (r < 0)
-			return log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
-		if (r > 0)
-			log_warning("tuner: restored the timeout files a previous run left tuned: %s",
-				    msg);
-	}
-	m->max_daemons = t->max_daemons;
-	if (!m->max_daemons) {
-		r = timeouts_read_maxdaemons(t->esmtpd, &m->max_daemons);
-		if (r < 0)
-			log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
-					     "connections is not a signal",
-					  t->esmtpd);
-	}
-	struct tuner_params p;
-	config_tuner_params(t, &p);
-	r = tuner_new(&p, &m->tuner);
-	if (r < 0)
-		return log_error_errno(r, "tuner: %m");
-	snprintf(m->tuner_reason, sizeof(m->tuner_reason), "normal");
-	return 0;
-}
-
-/* At stop the admin's values come back: waveguard's tuning never outlives it. */
-static void stop_tuner(struct manager *m)
-{
-	char msg[512];
-	if (!m->timeouts || timeouts_level(m->timeouts) == TUNER_NORMAL)
-		return;
-	int r = timeouts_apply(m->timeouts, TUNER_NORMAL, msg, sizeof(msg));
-	if (r < 0)
-		log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
-	else
-		log_notice("tuner: restored Courier's timeout files: %s", msg);
-}
-
-static const struct watch_ops watch_ops = {
-	.hit = on_watch_hit,
-	.active_bans = on_watch_active_bans,
-	.row = on_watch_row,
+static const struct wave_ops wave_ops = {
+	.hit = on_wave_hit,
+	.active_bans = on_wave_active_bans,
+	.row = on_wave_row,
 };
+
+/* ---- timers, reload, signals ---- */
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct manager *m = userdata;
-	update_status(m);
+	publish(userdata, false);
 	sd_event_source_set_time(s, usec + STATUS_PERIOD_USEC);
 	return 0;
 }
@@ -797,29 +277,40 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_maintain_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
-	int r = bans_maintain(m->bans, realtime_now(m));
+	int r = bans_maintain(m->bans, manager_now(m));
 	if (r < 0)
 		log_warning_errno(r, "cannot compact the ban table: %m");
 	sd_event_source_set_time(s, usec + MAINTAIN_PERIOD_USEC);
 	return 0;
 }
 
-/* Reads the configuration again and swaps it whole; a broken one is refused and the running
- * one stays. Positions are saved first, so the new sources resume exactly there. */
-static int reload(struct manager *m)
+/* A new configuration and its jails, or the errors logged. */
+static int load_config(struct manager *m, struct config **ret_c, struct engine **ret_e)
 {
 	struct config_errors errs = { 0 };
+	int r = config_load(m->config_dir, ret_c, &errs);
+
+	if (r >= 0)
+		r = engine_new(*ret_c, NULL, ret_e, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msgs[i]);
+	config_errors_clear(&errs);
+	return r;
+}
+
+/* Reads the configuration again and swaps it whole; a broken one is refused and the running
+ * one stays. The sources stop first (saving their positions), so the new ones resume exactly
+ * there. */
+static int reload(struct manager *m)
+{
 	_cleanup_(config_freep) struct config *c = NULL;
 	_cleanup_(engine_freep) struct engine *e = NULL;
 	int r;
 
 	log_info("reloading the configuration from %s", m->config_dir);
-	r = config_load(m->config_dir, &c, &errs);
+	r = load_config(m, &c, &e);
 	if (r >= 0)
-		r = engine_new(c, NULL, &e, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		log_error("%s", errs.msgs[i]);
-	config_errors_clear(&errs);
+		r = actions_reconfigure(m->actions, c);
 	if (r < 0)
 		return log_error_errno(r, "reload refused, the running configuration stays: %m");
 	if (strcmp(c->state_dir, m->config->state_dir) != 0 ||
@@ -827,13 +318,7 @@ static int reload(struct manager *m)
 	    strcmp(c->nft.table, m->config->nft.table) != 0)
 		log_warning("state_dir, control_socket and [nft] changes take effect at the next "
 			    "start");
-	r = actions_reconfigure(m->actions, c);
-	if (r < 0)
-		return log_error_errno(r, "reload refused, the running configuration stays: %m");
-
-	if (m->positions_dirty)
-		save_positions(m);
-	stop_sources(m);
+	sources_stop(m->sources);
 	/* The running values that a restart keeps anyway stay too. */
 	free(c->state_dir);
 	c->state_dir = strdup(m->config->state_dir);
@@ -847,9 +332,9 @@ static int reload(struct manager *m)
 	m->config = TAKE_PTR(c);
 	log_max_level = m->config->log_level;
 	restore_jails(m);
-	r = start_sources(m);
+	r = sources_start(m->sources, m->config, m->engine);
 	m->reloads++;
-	update_status(m);
+	publish(m, false);
 	return r;
 }
 
@@ -862,211 +347,24 @@ static int on_reload_defer(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+void manager_request_reload(struct manager *m)
+{
+	/* Not from inside a handler: a reload replaces what the handler is using. */
+	sd_event_source_set_enabled(m->reload_defer, SD_EVENT_ONESHOT);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
 	(void)s;
 
 	if (si->ssi_signo == SIGHUP) {
-		sd_event_source_set_enabled(m->reload_defer, SD_EVENT_ONESHOT);
+		manager_request_reload(m);
 		return 0;
 	}
 	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
 	sd_notify(0, "STOPPING=1");
 	return sd_event_exit(m->event, 0);
-}
-
-/* ---- control socket ---- */
-
-static int cmd_status(struct manager *m, const struct control_request *req, FILE *out)
-{
-	uint64_t now = realtime_now(m);
-	const struct actions_stats *as = actions_get_stats(m->actions);
-
-	if (req->json) {
-		fprintf(out,
-			"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64
-			",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
-			",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
-			",\"tuner\":\"%s\",\"jails\":[",
-			(uint64_t)((now - m->start_usec) / USEC_PER_SEC), m->dry_run ? "true" : "false", m->lines,
-			m->decisions, m->events, m->reloads, bans_active(m->bans, now), as->nft_sent,
-			as->nft_errors, m->tuner ? tuner_level_to_string(tuner_level(m->tuner)) : "off");
-		for (size_t i = 0; i < m->engine->n_jails; i++) {
-			const struct engine_jail *ej = &m->engine->jails[i];
-			const struct jail_stats *js = jail_get_stats(ej->jail);
-			fprintf(out, "%s{\"name\":", i ? "," : "");
-			text_json_string(out, ej->conf->name);
-			fprintf(out,
-				",\"filter\":\"%s\",\"tracked\":%zu,\"active_bans\":%zu,\"hits\":%" PRIu64
-				",\"bans\":%" PRIu64 ",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 "}",
-				ej->conf->filter_name, jail_tracked(ej->jail),
-				active_in_jail(m, ej->conf->name, now), js->hits, js->bans, js->allowed,
-				ej->events);
-		}
-		fprintf(out, "]}\n");
-		return 0;
-	}
-	fprintf(out, "waveguard %s%s, up %" PRIu64 " s, %" PRIu64 " lines, %" PRIu64
-		     " ban decisions, %zu active bans, %" PRIu64 " reloads\n",
-		WAVEGUARD_VERSION, m->dry_run ? " (dry run)" : "", (uint64_t)((now - m->start_usec) / USEC_PER_SEC),
-		m->lines, m->decisions, bans_active(m->bans, now), m->reloads);
-	if (m->tuner)
-		fprintf(out, "tuner: %s (%s)\n", tuner_level_to_string(tuner_level(m->tuner)),
-			m->tuner_reason);
-	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
-		"HITS", "BANS", "ALLOWED");
-	for (size_t i = 0; i < m->engine->n_jails; i++) {
-		const struct engine_jail *ej = &m->engine->jails[i];
-		const struct jail_stats *js = jail_get_stats(ej->jail);
-		fprintf(out, "%-16s %-16s %9zu %7zu %9" PRIu64 " %9" PRIu64 " %8" PRIu64 "\n",
-			ej->conf->name, ej->conf->filter_name, jail_tracked(ej->jail),
-			active_in_jail(m, ej->conf->name, now), js->hits, js->bans, js->allowed);
-	}
-	return 0;
-}
-
-static int cmd_list(struct manager *m, const struct control_request *req, FILE *out)
-{
-	uint64_t now = realtime_now(m);
-	bool first = true;
-
-	if (req->jail[0] && !find_conf_jail(m, req->jail) && strcmp(req->jail, MANUAL_JAIL) != 0) {
-		fprintf(out, "no jail named %s", req->jail);
-		return -ENOENT;
-	}
-	if (req->json)
-		fputc('[', out);
-	else
-		fprintf(out, "%-40s %-16s %10s %7s\n", "ADDRESS", "JAIL", "REMAINING", "OFFENCE");
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		char s[ADDR_STRLEN];
-		if (b->until_usec <= now || (req->jail[0] && strcmp(b->jail, req->jail) != 0))
-			continue;
-		addr_format(&b->addr, s, sizeof(s));
-		uint64_t left = (b->until_usec - now + USEC_PER_SEC - 1) / USEC_PER_SEC;
-		if (req->json) {
-			fprintf(out, "%s{\"address\":\"%s\",\"jail\":", first ? "" : ",", s);
-			text_json_string(out, b->jail);
-			fprintf(out, ",\"remaining\":%" PRIu64 ",\"offence\":%" PRIu32 "}", left,
-				b->offence);
-		} else
-			fprintf(out, "%-40s %-16s %9" PRIu64 "s %7" PRIu32 "\n", s, b->jail, left,
-				b->offence);
-		first = false;
-	}
-	if (req->json)
-		fprintf(out, "]\n");
-	return 0;
-}
-
-static int cmd_ban(struct manager *m, const struct control_request *req, FILE *out)
-{
-	const struct config_jail *j = NULL;
-	uint64_t now = realtime_now(m);
-	char s[ADDR_STRLEN];
-	struct ban ban = { .addr = req->addr, .host = req->addr, .since_usec = now };
-
-	addr_format(&req->addr, s, sizeof(s));
-	/* The same bounds as prefix4/prefix6: nobody means to drop a quarter of the Internet. */
-	if (req->addr.prefix < (req->addr.family == AF_INET ? 8 : 16)) {
-		fprintf(out, "%s is too wide a network to ban (at least /8 or /16 for IPv6)", s);
-		return -EINVAL;
-	}
-	if (req->jail[0]) {
-		j = find_conf_jail(m, req->jail);
-		if (!j) {
-			fprintf(out, "no jail named %s", req->jail);
-			return -ENOENT;
-		}
-	}
-	bool allowed = allowed_globally(m, &req->addr);
-	for (size_t i = 0; j && !allowed && i < j->n_allow; i++)
-		allowed = addr_overlaps(&req->addr, &j->allow[i]);
-	if (allowed) {
-		fprintf(out, "%s is allowlisted: not banned", s);
-		return -EPERM;
-	}
-	const struct ban *old = bans_find(m->bans, &req->addr);
-	ban.offence = old ? old->offence + 1 : 1;
-	ban.until_usec = now + (req->time_usec ? req->time_usec
-					       : j ? j->bantime_usec : MANUAL_BANTIME_USEC);
-	snprintf(ban.jail, sizeof(ban.jail), "%s", j ? j->name : MANUAL_JAIL);
-	/* The admin's word replaces whatever ban there was, shorter or longer. */
-	int r = bans_add(m->bans, &ban);
-	if (r < 0)
-		log_warning_errno(r, "cannot record the ban of %s: %m", s);
-	log_ban_event(&ban, false, ", by the admin");
-	if (j)
-		actions_ban(m->actions, j, &ban, now, false);
-	else
-		actions_ban_kernel(m->actions, &ban, now, false);
-	actions_flush(m->actions);
-	fprintf(out, "banned %s for %llus\n", s,
-		(unsigned long long)((ban.until_usec - now) / USEC_PER_SEC));
-	return 0;
-}
-
-static void unban_one(struct manager *m, const struct ban *b, uint64_t now)
-{
-	struct ban copy = *b;
-	struct engine_jail *ej = find_engine_jail(m, b->jail);
-	const struct config_jail *j = find_conf_jail(m, b->jail);
-
-	bans_lift(m->bans, &b->addr, now);
-	if (ej) {
-		jail_forget_ban(ej->jail, &copy.host);
-		ej->unbans++;
-	}
-	actions_unban(m->actions, j, &copy);
-	log_ban_event(&copy, true, ", by the admin");
-}
-
-static int cmd_unban(struct manager *m, const struct control_request *req, FILE *out)
-{
-	uint64_t now = realtime_now(m);
-	size_t n = 0;
-
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		if (b->until_usec <= now)
-			continue;
-		if (!req->all && !addr_equal(&b->addr, &req->addr))
-			continue;
-		unban_one(m, b, now);
-		n++;
-	}
-	actions_flush(m->actions);
-	if (!req->all && n == 0) {
-		char s[ADDR_STRLEN];
-		fprintf(out, "%s is not banned", addr_format(&req->addr, s, sizeof(s)));
-		return -ENOENT;
-	}
-	fprintf(out, "unbanned %zu\n", n);
-	return 0;
-}
-
-static int on_control(const struct control_request *req, FILE *out, void *userdata)
-{
-	struct manager *m = userdata;
-
-	switch (req->cmd) {
-	case CONTROL_STATUS:
-		return cmd_status(m, req, out);
-	case CONTROL_LIST:
-		return cmd_list(m, req, out);
-	case CONTROL_BAN:
-		return cmd_ban(m, req, out);
-	case CONTROL_UNBAN:
-		return cmd_unban(m, req, out);
-	case CONTROL_RELOAD:
-		/* Not from inside the handler: a reload replaces what the handler is using. */
-		sd_event_source_set_enabled(m->reload_defer, SD_EVENT_ONESHOT);
-		fprintf(out, "reloading\n");
-		return 0;
-	}
-	return -EINVAL;
 }
 
 /* ---- life cycle ---- */
@@ -1089,93 +387,22 @@ int manager_new(const char *config_dir, struct config *config, bool dry_run,
 }
 
 static int add_timer(struct manager *m, sd_event_source **s, uint64_t usec,
-		     sd_event_time_handler_t fn, const char *name, bool on)
+		     sd_event_time_handler_t fn, const char *name)
 {
 	uint64_t now = 0;
 	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-	int r = sd_event_add_time(m->event, s, CLOCK_MONOTONIC, on ? now + usec : UINT64_MAX, 0,
-				  fn, m);
+	int r = sd_event_add_time(m->event, s, CLOCK_MONOTONIC, now + usec, 0, fn, m);
 	if (r < 0)
 		return log_error_errno(r, "cannot add the %s timer: %m", name);
 	sd_event_source_set_description(*s, name);
-	sd_event_source_set_enabled(*s, on ? SD_EVENT_ON : SD_EVENT_OFF);
+	sd_event_source_set_enabled(*s, SD_EVENT_ON);
 	return 0;
 }
 
-int manager_start(struct manager *m)
+static int add_signals(struct manager *m)
 {
-	struct config *c = m->config;
-	struct config_errors errs = { 0 };
-	_cleanup_free_ char *bans_path = NULL;
-	unsigned bad = 0;
 	sigset_t mask;
 	int r;
-
-	r = state_ensure_dir(c->state_dir);
-	if (r < 0)
-		return log_error_errno(r, "state directory %s is not usable: %m", c->state_dir);
-	if (asprintf(&m->positions_path, "%s/" POSITIONS_FILE, c->state_dir) < 0 ||
-	    asprintf(&bans_path, "%s/" BANS_FILE, c->state_dir) < 0)
-		return -ENOMEM;
-
-	r = sd_event_new(&m->event);
-	if (r < 0)
-		return log_error_errno(r, "cannot create the event loop: %m");
-	m->start_usec = realtime_now(m);
-
-	r = start_tuner(m);
-	if (r < 0)
-		return r;
-
-	r = engine_new(c, NULL, &m->engine, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		log_error("%s", errs.msgs[i]);
-	config_errors_clear(&errs);
-	if (r < 0)
-		return log_error_errno(r, "cannot build the jails: %m");
-	if (m->engine->n_jails == 0)
-		log_warning("no enabled jail: nothing to do but wait");
-
-	r = bans_open(bans_path, m->start_usec, c->offence_memory_usec, &m->bans, &bad);
-	if (r < 0)
-		return log_error_errno(r, "cannot open the ban table %s: %m", bans_path);
-	if (bad)
-		log_warning("%s: %u unreadable lines skipped", bans_path, bad);
-
-	r = actions_new(m->event, c, m->dry_run, stdout, &m->actions);
-	if (r < 0)
-		return r;
-	actions_set_lost_handler(m->actions, on_nft_lost, m);
-	r = actions_setup(m->actions);
-	if (r < 0)
-		return r;
-	restore_jails(m);
-	restore_kernel(m);
-
-	r = start_sources(m);
-	if (r < 0)
-		return r;
-
-	r = watch_new(m->event, c, &watch_ops, m, &m->watch);
-	if (r < 0)
-		return r;
-
-	r = control_new(m->event, c->control_socket, on_control, m, &m->control);
-	if (r < 0)
-		return log_error_errno(r, "control socket %s: %m", c->control_socket);
-
-	if ((r = add_timer(m, &m->save_timer, SAVE_DELAY_USEC, on_save_timer, "save-positions",
-			   false)) < 0 ||
-	    (r = add_timer(m, &m->status_timer, STATUS_PERIOD_USEC, on_status_timer, "status",
-			   true)) < 0 ||
-	    (r = add_timer(m, &m->maintain_timer, MAINTAIN_PERIOD_USEC, on_maintain_timer,
-			   "maintain-bans", true)) < 0)
-		return r;
-	r = sd_event_add_defer(m->event, &m->reload_defer, on_reload_defer, m);
-	if (r < 0)
-		return log_error_errno(r, "cannot add the reload source: %m");
-	sd_event_source_set_description(m->reload_defer, "reload");
-	sd_event_source_set_enabled(m->reload_defer, SD_EVENT_OFF);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1189,7 +416,26 @@ int manager_start(struct manager *m)
 	sd_event_source_set_description(m->sigterm_source, "sigterm");
 	sd_event_source_set_description(m->sigint_source, "sigint");
 	sd_event_source_set_description(m->sighup_source, "sighup");
+	return 0;
+}
 
+/* The loop's own sources: timers, the deferred reload, signals, the watchdog. */
+static int add_loop_sources(struct manager *m)
+{
+	int r;
+
+	if ((r = add_timer(m, &m->status_timer, STATUS_PERIOD_USEC, on_status_timer, "status")) < 0 ||
+	    (r = add_timer(m, &m->maintain_timer, MAINTAIN_PERIOD_USEC, on_maintain_timer,
+			   "maintain-bans")) < 0)
+		return r;
+	r = sd_event_add_defer(m->event, &m->reload_defer, on_reload_defer, m);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the reload source: %m");
+	sd_event_source_set_description(m->reload_defer, "reload");
+	sd_event_source_set_enabled(m->reload_defer, SD_EVENT_OFF);
+	r = add_signals(m);
+	if (r < 0)
+		return r;
 	/* WATCHDOG=1 from the loop itself when WATCHDOG_USEC is set: a hung loop stops it. */
 	r = sd_event_set_watchdog(m->event, true);
 	if (r < 0)
@@ -1197,20 +443,85 @@ int manager_start(struct manager *m)
 	return 0;
 }
 
+/* The ban table, the actions, and what they give back to the jails and the kernel. */
+static int start_bans(struct manager *m)
+{
+	_cleanup_free_ char *path = NULL;
+	unsigned bad = 0;
+	int r;
+
+	if (asprintf(&path, "%s/" BANS_FILE, m->config->state_dir) < 0)
+		return -ENOMEM;
+	r = bans_open(path, m->start_usec, m->config->offence_memory_usec, &m->bans, &bad);
+	if (r < 0)
+		return log_error_errno(r, "cannot open the ban table %s: %m", path);
+	if (bad)
+		log_warning("%s: %u unreadable lines skipped", path, bad);
+	r = actions_new(m->event, m->config, m->dry_run, stdout, &m->actions);
+	if (r < 0)
+		return r;
+	actions_set_lost_handler(m->actions, on_nft_lost, m);
+	r = actions_setup(m->actions);
+	if (r < 0)
+		return r;
+	restore_jails(m);
+	restore_kernel(m);
+	return 0;
+}
+
+int manager_start(struct manager *m)
+{
+	struct config *c = m->config;
+	struct config_errors errs = { 0 };
+	int r;
+
+	r = state_ensure_dir(c->state_dir);
+	if (r < 0)
+		return log_error_errno(r, "state directory %s is not usable: %m", c->state_dir);
+	r = sd_event_new(&m->event);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the event loop: %m");
+	m->start_usec = manager_now(m);
+
+	/* The originals a crash left tuned come back first of all. */
+	r = wave_new(m->event, c, m->dry_run, &m->wave);
+	if (r < 0)
+		return r;
+	r = engine_new(c, NULL, &m->engine, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msgs[i]);
+	config_errors_clear(&errs);
+	if (r < 0)
+		return log_error_errno(r, "cannot build the jails: %m");
+	if (m->engine->n_jails == 0)
+		log_warning("no enabled jail: nothing to do but wait");
+	if ((r = start_bans(m)) < 0)
+		return r;
+	if ((r = sources_new(m->event, c->state_dir, feed, m, &m->sources)) < 0 ||
+	    (r = sources_start(m->sources, c, m->engine)) < 0)
+		return r;
+	r = wave_start(m->wave, c, &wave_ops, m);
+	if (r < 0)
+		return r;
+	r = control_new(m->event, c->control_socket, commands_handle, m, &m->control);
+	if (r < 0)
+		return log_error_errno(r, "control socket %s: %m", c->control_socket);
+	return add_loop_sources(m);
+}
+
 int manager_run(struct manager *m)
 {
 	int r;
 
 	sd_notify(0, "READY=1");
-	update_status(m);
+	publish(m, false);
 	log_info("ready: %zu jails, %zu log files, %zu active bans%s", m->engine->n_jails,
-		 m->n_sources, bans_active(m->bans, realtime_now(m)),
+		 sources_n_files(m->sources), bans_active(m->bans, manager_now(m)),
 		 m->dry_run ? ", dry run" : "");
 	r = sd_event_loop(m->event);
-	if (m->positions_dirty)
-		save_positions(m);
+	sources_save(m->sources);
 	actions_flush(m->actions);
-	stop_tuner(m);
+	wave_stop(m->wave);
 	log_info("stopped: %" PRIu64 " lines, %" PRIu64 " ban decisions, %" PRIu64 " events",
 		 m->lines, m->decisions, m->events);
 	return r < 0 ? log_error_errno(r, "event loop failed: %m") : 0;
@@ -1220,12 +531,9 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
-	stop_sources(m);
+	sources_free(m->sources);
 	control_free(m->control);
-	watch_free(m->watch);
-	tuner_free(m->tuner);
-	timeouts_free(m->timeouts);
-	sd_event_source_disable_unref(m->save_timer);
+	wave_free(m->wave);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->maintain_timer);
 	sd_event_source_disable_unref(m->reload_defer);
@@ -1237,7 +545,6 @@ struct manager *manager_free(struct manager *m)
 	engine_free(m->engine);
 	sd_event_unref(m->event);
 	config_free(m->config);
-	free(m->positions_path);
 	free(m->config_dir);
 	free(m);
 	return NULL;

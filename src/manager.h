@@ -1,14 +1,33 @@
 /* The daemon: one manager on one sd-event loop owns the configuration, the runtime jails, the
- * log sources, the ban table, the actions and the control socket, and carries each line from a
- * source to a ban. */
+ * sources, the ban table, the actions, the wave room and the control socket, and carries each
+ * line from a source to a ban. The commands room (commands.c) reads its parts and asks it to
+ * ban, lift and reload; nothing else changes them. */
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-event.h>
 
+#include "bans.h"
 #include "config.h"
+#include "engine.h"
 #include "macro.h"
 
-struct manager;
+struct manager {
+	sd_event *event;
+	char *config_dir;
+	struct config *config;
+	struct engine *engine;
+	struct sources *sources;
+	struct bans *bans;
+	struct actions *actions;
+	struct control *control;
+	struct wave *wave;
+	bool dry_run;
+	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+	sd_event_source *status_timer, *maintain_timer, *reload_defer;
+	uint64_t start_usec;
+	uint64_t lines, decisions, events, reloads;
+};
 
 /* Takes ownership of config; config_dir is where a reload reads it again. dry_run: decisions
  * are printed and logged, the kernel and commands are left alone. Returns 0 or -errno. */
@@ -22,6 +41,24 @@ int manager_start(struct manager *m);
 
 /* Runs the loop until SIGTERM/SIGINT; saves positions on the way out. Returns 0 or -errno. */
 int manager_run(struct manager *m);
+
+/* The loop's realtime clock, in microseconds. */
+uint64_t manager_now(const struct manager *m);
+
+/* The configured (enabled or not) and the running jail named name, or NULL. */
+const struct config_jail *manager_find_conf_jail(const struct manager *m, const char *name);
+struct engine_jail *manager_find_engine_jail(const struct manager *m, const char *name);
+
+/* Records a ban decided by the admin (it replaces any ban of the same network, shorter or
+ * longer), logs it and sends it to the jail's actions (j NULL: the kernel only), at once. */
+void manager_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban);
+
+/* Lifts ban b (still in force): ban table, jail memory, actions, journal. The caller flushes
+ * the actions (actions_flush) after a series. */
+void manager_lift(struct manager *m, const struct ban *b, uint64_t now_usec);
+
+/* Reads the configuration again from the loop, after the current handler returns. */
+void manager_request_reload(struct manager *m);
 
 struct manager *manager_free(struct manager *m);
 DEFINE_FREE_FUNC(struct manager, manager_free)

@@ -1,0 +1,140 @@
+/* The daemon's counters rendered from one snapshot: text and JSON for `waveguard status`,
+ * Prometheus metrics for node_exporter's textfile collector, and the STATUS= line systemctl
+ * shows. Every rendering walks the same struct, so the four cannot drift apart. */
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "status.h"
+#include "text.h"
+
+void status_write_text(const struct status *st, FILE *out)
+{
+	fprintf(out,
+		"waveguard %s%s, up %" PRIu64 " s, %" PRIu64 " lines, %" PRIu64
+		" ban decisions, %zu active bans, %" PRIu64 " reloads\n",
+		WAVEGUARD_VERSION, st->dry_run ? " (dry run)" : "", st->uptime_sec, st->lines,
+		st->decisions, st->active_bans, st->reloads);
+	if (st->tuning)
+		fprintf(out, "tuner: %s (%s)\n", st->tuner_level, st->tuner_reason);
+	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
+		"HITS", "BANS", "ALLOWED");
+	for (size_t i = 0; i < st->n_jails; i++) {
+		const struct status_jail *j = &st->jails[i];
+		fprintf(out, "%-16s %-16s %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %8" PRIu64 "\n",
+			j->name, j->filter, j->tracked, j->active_bans, j->hits, j->bans, j->allowed);
+	}
+}
+
+void status_write_json(const struct status *st, FILE *out)
+{
+	fprintf(out,
+		"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64 ",\"decisions\":%" PRIu64
+		",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64 ",\"active_bans\":%zu,\"nft_sent\":%" PRIu64
+		",\"nft_errors\":%" PRIu64 ",\"tuner\":\"%s\",\"jails\":[",
+		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions, st->events,
+		st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
+		st->tuning ? st->tuner_level : "off");
+	for (size_t i = 0; i < st->n_jails; i++) {
+		const struct status_jail *j = &st->jails[i];
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		text_json_string(out, j->name);
+		fprintf(out, ",\"filter\":");
+		text_json_string(out, j->filter);
+		fprintf(out,
+			",\"tracked\":%" PRIu64 ",\"active_bans\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"bans\":%" PRIu64
+			",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 "}",
+			j->tracked, j->active_bans, j->hits, j->bans, j->allowed, j->events);
+	}
+	fprintf(out, "]}\n");
+}
+
+/* One family with a sample per jail, the value picked by field. */
+static void jail_family(struct metrics *x, const struct status *st, const char *name,
+			const char *type, const char *help, size_t field)
+{
+	metrics_family(x, name, type, help);
+	for (size_t i = 0; i < st->n_jails; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&st->jails[i] + field, sizeof(v));
+		metrics_sample(x, name, "jail", st->jails[i].name, (double)v);
+	}
+}
+
+static void row_families(struct metrics *x, const struct history_row *r)
+{
+	static const char *const levels[] = { "normal", "elevated", "wave" };
+
+	metrics_family(x, "waveguard_connections", "gauge", "TCP connections on the SMTP ports.");
+	metrics_sample(x, "waveguard_connections", "state", "established", r->established);
+	metrics_sample(x, "waveguard_connections", "state", "syn_recv", r->syn_recv);
+	metrics_sample(x, "waveguard_connections", "state", "other", r->other);
+	metrics_family(x, "waveguard_listen_backlog", "gauge",
+		       "Connections waiting unaccepted in the SMTP listeners' queues.");
+	metrics_sample(x, "waveguard_listen_backlog", NULL, NULL, r->backlog);
+	metrics_family(x, "waveguard_probe_up", "gauge", "1 when the last probe got a 220 banner.");
+	metrics_sample(x, "waveguard_probe_up", NULL, NULL, strcmp(r->probe_status, "ok") == 0);
+	metrics_family(x, "waveguard_probe_latency_seconds", "gauge",
+		       "Time to the 220 banner in the last probe (NaN when it failed).");
+	metrics_sample(x, "waveguard_probe_latency_seconds", NULL, NULL,
+		       r->probe_ms >= 0 ? (double)r->probe_ms / 1000.0 : NAN);
+	metrics_family(x, "waveguard_tuner_level", "gauge", "1 for the tuner's current level.");
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+		metrics_sample(x, "waveguard_tuner_level", "level", levels[i],
+			       strcmp(r->tuner, levels[i]) == 0);
+}
+
+int status_write_metrics(const struct status *st, const char *path)
+{
+	struct metrics x;
+	int r = metrics_begin(&x);
+
+	if (r < 0)
+		return r;
+	metrics_family(&x, "waveguard_lines_total", "counter", "Log lines or journal entries read.");
+	for (size_t i = 0; i < st->n_sources; i++)
+		metrics_sample(&x, "waveguard_lines_total", "source", st->sources[i].name,
+			       (double)st->sources[i].lines);
+	jail_family(&x, st, "waveguard_hits_total", "counter", "Filter matches counted by a jail.",
+		    offsetof(struct status_jail, hits));
+	jail_family(&x, st, "waveguard_bans_total", "counter", "Bans decided by a jail.",
+		    offsetof(struct status_jail, bans));
+	jail_family(&x, st, "waveguard_unbans_total", "counter", "Bans lifted by the admin.",
+		    offsetof(struct status_jail, unbans));
+	jail_family(&x, st, "waveguard_active_bans", "gauge", "Bans in force.",
+		    offsetof(struct status_jail, active_bans));
+	jail_family(&x, st, "waveguard_tracked_addresses", "gauge",
+		    "Addresses a jail is counting hits for.", offsetof(struct status_jail, tracked));
+	if (st->row)
+		row_families(&x, st->row);
+	return metrics_commit(&x, path);
+}
+
+void status_format_line(const struct status *st, char *buf, size_t size)
+{
+	const struct history_row *r = st->row;
+	size_t len = 0;
+
+	if (size)
+		buf[0] = '\0';
+	if (r)
+		text_appendf(buf, size, &len, "%u connections, backlog %u, probe %s, ",
+			     r->established, r->backlog, r->probe_status);
+	text_appendf(buf, size, &len,
+		     "%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64 " lines, %" PRIu64
+		     " ban decisions since start%s",
+		     st->active_bans, st->n_jails, st->n_files, st->n_journals, st->lines,
+		     st->decisions, st->dry_run ? " (dry run)" : "");
+}
+
+void status_clear(struct status *st)
+{
+	free(st->jails);
+	free(st->sources);
+	st->jails = NULL;
+	st->sources = NULL;
+	st->n_jails = st->n_sources = 0;
+}

@@ -1,0 +1,363 @@
+/* The wave room. One interval timer drives a sock_diag sample, a probe and a history row; the
+ * probe answers asynchronously and its row is completed then (or marked "pending" when the next
+ * interval comes first, so that there is exactly one row per interval). Each completed row is
+ * the tuner's input; a level change rewrites Courier's timeout files, and the rows from then on
+ * carry the new level. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "probe.h"
+#include "sampler.h"
+#include "timeouts.h"
+#include "wave.h"
+
+#define DEFAULT_FLOOR_USEC (10 * USEC_PER_SEC)
+
+struct wave {
+	sd_event *event;
+	const struct wave_ops *ops;
+	void *userdata;
+	uint64_t interval_usec;
+	unsigned max_concurrent;
+	struct sampler *sampler;
+	struct probe *probe;
+	struct history *history;
+	sd_event_source *timer;
+	struct history_row pending; /* the row waiting for its probe */
+	bool has_pending;
+	struct history_row last;
+	bool has_last;
+	uint32_t new_bans;
+	bool history_failed; /* logged once */
+
+	struct tuner *tuner;	   /* NULL: [tuner] off */
+	struct timeouts *timeouts; /* NULL in dry-run mode: levels are decided, files untouched */
+	unsigned max_daemons;
+	bool overload_event; /* an address-less event ("maximum active connections") since the last row */
+	char reason[256];
+};
+
+/* ---- the tuner and Courier's files ---- */
+
+/* While tuned, the admin may edit a file: theirs becomes the value to restore. */
+static void adopt_edits(struct wave *w)
+{
+	char msg[512];
+
+	if (w->timeouts && tuner_level(w->tuner) != TUNER_NORMAL &&
+	    timeouts_check(w->timeouts, msg, sizeof(msg)) > 0)
+		log_warning("Courier timeout files edited during the wave, adopted as the originals: %s",
+			    msg);
+}
+
+static void tune(struct wave *w, const struct history_row *r)
+{
+	enum tuner_level level;
+	char msg[512] = "";
+	int k;
+
+	struct tuner_input in = {
+		.now_usec = r->time_usec,
+		.established = r->established,
+		.backlog = r->backlog,
+		.max_daemons = w->max_daemons,
+		.new_bans = r->new_bans,
+		.probe_failed = strcmp(r->probe_status, "ok") != 0 &&
+				strcmp(r->probe_status, "off") != 0,
+		.maxconn_event = w->overload_event,
+	};
+	w->overload_event = false;
+	if (tuner_feed(w->tuner, &in, &level, w->reason, sizeof(w->reason)) <= 0) {
+		adopt_edits(w);
+		return;
+	}
+	if (w->timeouts) {
+		k = timeouts_apply(w->timeouts, (int)level, msg, sizeof(msg));
+		if (k < 0)
+			log_error_errno(k, "cannot write Courier's timeout files: %m");
+		else if (k > 0)
+			log_warning("Courier timeout files edited by the admin, adopted: %s", msg);
+	}
+	char f_level[48], f_reason[300];
+	snprintf(f_level, sizeof(f_level), "WAVEGUARD_LEVEL=%s", tuner_level_to_string(level));
+	snprintf(f_reason, sizeof(f_reason), "WAVEGUARD_REASON=%s", w->reason);
+	const char *const fields[] = { f_level, f_reason, NULL };
+	log_event(LOG_NOTICE, LOG_MESSAGE_TUNER, fields, "tuner: %s%s%s%s", w->reason,
+		  msg[0] ? " (" : "", msg, msg[0] ? ")" : (w->timeouts ? "" : " (no file written)"));
+}
+
+/* The timeout files of the configured action, with a crash's leftovers restored. */
+static int open_timeouts(struct wave *w, const struct config *c)
+{
+	const struct config_action *a = c->tuner.timeouts;
+	struct timeouts_file files[ELEMENTSOF(a->files)];
+	_cleanup_free_ char *state = NULL;
+	char msg[512];
+	int r;
+
+	if (asprintf(&state, "%s/tuner", c->state_dir) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_files; i++)
+		files[i] = (struct timeouts_file){
+			.name = a->files[i].name,
+			.level_usec = { 0, a->files[i].elevated_usec, a->files[i].wave_usec },
+		};
+	r = timeouts_new(a->directory ? a->directory : "/etc/courier", state, files, a->n_files,
+			 a->floor_usec ? a->floor_usec : DEFAULT_FLOOR_USEC, &w->timeouts);
+	if (r < 0)
+		return log_error_errno(r, "tuner: %m");
+	r = timeouts_recover(w->timeouts, msg, sizeof(msg));
+	if (r < 0)
+		return log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
+	if (r > 0)
+		log_warning("tuner: restored the timeout files a previous run left tuned: %s", msg);
+	return 0;
+}
+
+int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **ret)
+{
+	_cleanup_(wave_freep) struct wave *w = calloc(1, sizeof(*w));
+	const struct config_tuner *t = &c->tuner;
+	struct tuner_params p;
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->event = sd_event_ref(e);
+	snprintf(w->reason, sizeof(w->reason), "normal");
+	if (!t->enabled || !t->timeouts) {
+		*ret = TAKE_PTR(w);
+		return 0;
+	}
+	if (!dry_run && !t->dry_run && (r = open_timeouts(w, c)) < 0)
+		return r;
+	w->max_daemons = t->max_daemons;
+	if (!w->max_daemons && (r = timeouts_read_maxdaemons(t->esmtpd, &w->max_daemons)) < 0)
+		log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
+				     "connections is not a signal",
+				  t->esmtpd);
+	config_tuner_params(t, &p);
+	r = tuner_new(&p, &w->tuner);
+	if (r < 0)
+		return log_error_errno(r, "tuner: %m");
+	*ret = TAKE_PTR(w);
+	return 0;
+}
+
+void wave_stop(struct wave *w)
+{
+	char msg[512];
+
+	if (!w || !w->timeouts || timeouts_level(w->timeouts) == TUNER_NORMAL)
+		return;
+	int r = timeouts_apply(w->timeouts, TUNER_NORMAL, msg, sizeof(msg));
+	if (r < 0)
+		log_error_errno(r, "tuner: cannot restore Courier's timeout files: %m");
+	else
+		log_notice("tuner: restored Courier's timeout files: %s", msg);
+}
+
+/* ---- the interval: sample, probe, row ---- */
+
+void wave_feed_row(struct wave *w, const struct history_row *r)
+{
+	int k;
+
+	if (w->history && (k = history_append(w->history, r)) < 0) {
+		if (!w->history_failed)
+			log_warning_errno(k, "cannot append to the history: %m");
+		w->history_failed = true;
+	} else
+		w->history_failed = false;
+	w->last = *r;
+	w->has_last = true;
+	if (w->tuner)
+		tune(w, r);
+	if (w->ops && w->ops->row)
+		w->ops->row(r, w->userdata);
+}
+
+static void finish_row(struct wave *w)
+{
+	if (!w->has_pending)
+		return;
+	w->has_pending = false;
+	wave_feed_row(w, &w->pending);
+}
+
+static void on_probe(enum probe_status status, uint64_t latency_usec, int error, void *userdata)
+{
+	struct wave *w = userdata;
+	(void)error;
+
+	if (!w->has_pending)
+		return;
+	snprintf(w->pending.probe_status, sizeof(w->pending.probe_status), "%s",
+		 probe_status_to_string(status));
+	w->pending.probe_ms = status == PROBE_OK ? (int64_t)(latency_usec / 1000) : -1;
+	finish_row(w);
+}
+
+/* The connection counts of the row; addresses holding too many are the owner's hits. */
+static void sample(struct wave *w)
+{
+	struct sample s;
+	int r = sampler_sample(w->sampler, &s);
+
+	if (r < 0) {
+		log_warning_errno(r, "cannot count the connections: %m");
+		return;
+	}
+	w->pending.established = s.established;
+	w->pending.syn_recv = s.syn_recv;
+	w->pending.other = s.other;
+	w->pending.backlog = s.backlog;
+	w->pending.distinct = s.distinct;
+	for (size_t i = 0; w->max_concurrent && i < s.n_top; i++)
+		if (s.top[i].count > w->max_concurrent && w->ops->hit)
+			w->ops->hit(&s.top[i].addr, s.top[i].count, w->userdata);
+}
+
+static void tick(struct wave *w)
+{
+	uint64_t now = 0;
+
+	/* The previous interval's probe has not answered within a whole interval. */
+	if (w->has_pending) {
+		snprintf(w->pending.probe_status, sizeof(w->pending.probe_status), "pending");
+		w->pending.probe_ms = -1;
+		finish_row(w);
+	}
+
+	sd_event_now(w->event, CLOCK_REALTIME, &now);
+	w->pending = (struct history_row){ .time_usec = now, .probe_ms = -1 };
+	snprintf(w->pending.tuner, sizeof(w->pending.tuner), "%s",
+		 tuner_level_to_string(wave_level(w)));
+	snprintf(w->pending.probe_status, sizeof(w->pending.probe_status), "off");
+	w->pending.new_bans = w->new_bans;
+	w->new_bans = 0;
+	w->pending.active_bans = w->ops->active_bans ? (uint32_t)w->ops->active_bans(w->userdata) : 0;
+	if (w->sampler)
+		sample(w);
+	w->has_pending = true;
+	if (w->probe) {
+		if (!probe_running(w->probe)) {
+			if (probe_start(w->probe) >= 0)
+				return; /* the row is finished by on_probe() */
+		} else
+			/* The last probe is still waiting for its banner after a whole interval: the
+			 * server is not answering, and this row says so (not "off"). */
+			snprintf(w->pending.probe_status, sizeof(w->pending.probe_status),
+				 "pending");
+	}
+	finish_row(w);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct wave *w = userdata;
+	tick(w);
+	sd_event_source_set_time(s, usec + w->interval_usec);
+	return 0;
+}
+
+static int open_history(struct wave *w, const struct config *c)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (c->sampler.history)
+		path = strdup(c->sampler.history);
+	else if (asprintf(&path, "%s/history.csv", c->state_dir) < 0)
+		path = NULL;
+	if (!path)
+		return -ENOMEM;
+	r = history_open(path, c->sampler.history_max, &w->history);
+	if (r < 0)
+		return log_error_errno(r, "history %s: %m", path);
+	return 0;
+}
+
+int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops,
+	       void *userdata)
+{
+	uint64_t now = 0;
+	int r;
+
+	w->ops = ops;
+	w->userdata = userdata;
+	w->interval_usec = c->sampler.interval_usec;
+	w->max_concurrent = c->sampler.max_concurrent;
+	if (c->sampler.enabled) {
+		r = sampler_new(c->sampler.ports, c->sampler.n_ports, &w->sampler);
+		if (r < 0)
+			return log_error_errno(r, "cannot open the connection sampler (sock_diag): %m");
+		r = open_history(w, c);
+		if (r < 0)
+			return r;
+	}
+	if (c->probe.enabled) {
+		r = probe_new(w->event, c->probe.address, c->probe.port, c->probe.timeout_usec,
+			      on_probe, w, &w->probe);
+		if (r < 0)
+			return log_error_errno(r, "cannot prepare the probe of %s port %u: %m",
+					       c->probe.address, c->probe.port);
+	}
+	if (!w->sampler && !w->probe)
+		return 0;
+	sd_event_now(w->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_add_time(w->event, &w->timer, CLOCK_MONOTONIC, now + w->interval_usec, 0,
+			      on_timer, w);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the watch timer: %m");
+	sd_event_source_set_description(w->timer, "watch");
+	sd_event_source_set_enabled(w->timer, SD_EVENT_ON);
+	return 0;
+}
+
+void wave_note_ban(struct wave *w)
+{
+	w->new_bans++;
+}
+
+void wave_note_overload(struct wave *w)
+{
+	w->overload_event = true;
+}
+
+const struct history_row *wave_last(const struct wave *w)
+{
+	return w->has_last ? &w->last : NULL;
+}
+
+bool wave_tuning(const struct wave *w)
+{
+	return w->tuner;
+}
+
+enum tuner_level wave_level(const struct wave *w)
+{
+	return w->tuner ? tuner_level(w->tuner) : TUNER_NORMAL;
+}
+
+const char *wave_reason(const struct wave *w)
+{
+	return w->reason;
+}
+
+struct wave *wave_free(struct wave *w)
+{
+	if (!w)
+		return NULL;
+	sd_event_source_disable_unref(w->timer);
+	probe_free(w->probe);
+	sampler_free(w->sampler);
+	history_free(w->history);
+	tuner_free(w->tuner);
+	timeouts_free(w->timeouts);
+	sd_event_unref(w->event);
+	free(w);
+	return NULL;
+}

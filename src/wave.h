@@ -1,0 +1,58 @@
+/* The wave room: at every interval a connection sample (sampler), a liveness probe (probe) and
+ * one history row; the row goes to the tuner, whose level change rewrites Courier's timeout
+ * files (timeouts). Courier's "maximum active connections" event comes here directly.
+ * Addresses holding too many connections are reported to the owner as hits. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "addr.h"
+#include "config.h"
+#include "history.h"
+#include "tuner.h"
+
+struct wave_ops {
+	/* An address held more than max_concurrent connections at a sample. */
+	void (*hit)(const struct addr *a, uint32_t connections, void *userdata);
+	/* Active bans now, for the history row. */
+	size_t (*active_bans)(void *userdata);
+	/* A row was completed and the tuner has seen it (for STATUS= and the metrics). */
+	void (*row)(const struct history_row *r, void *userdata);
+};
+
+struct wave;
+
+/* Builds the tuner and, unless dry_run or [tuner] dry_run, its Courier files: the originals a
+ * crash left tuned come back first of all. No timer yet. Returns 0 or -errno (logged). */
+int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **ret);
+
+/* Opens the sampler's netlink socket, the history file and the probe, as the configuration
+ * asks, and starts the interval timer. Returns 0 or -errno (logged). */
+int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops,
+	       void *userdata);
+
+/* Counts a new ban for the current interval's row. */
+void wave_note_ban(struct wave *w);
+
+/* Courier said its connection limit was reached: a wave signal for the next row. */
+void wave_note_overload(struct wave *w);
+
+/* One completed row: the tuner decides, the files follow, the owner hears of it. The timer
+ * calls it; tests call it with rows of their own. */
+void wave_feed_row(struct wave *w, const struct history_row *r);
+
+/* The last completed row, or NULL before the first. */
+const struct history_row *wave_last(const struct wave *w);
+
+/* Whether a tuner runs, its level and the reason of its last change ("normal" at start). */
+bool wave_tuning(const struct wave *w);
+enum tuner_level wave_level(const struct wave *w);
+const char *wave_reason(const struct wave *w);
+
+/* Gives Courier the admin's values back: waveguard's tuning never outlives it. */
+void wave_stop(struct wave *w);
+
+struct wave *wave_free(struct wave *w);
+DEFINE_FREE_FUNC(struct wave, wave_free)
