@@ -467,6 +467,43 @@ static int on_retry(sd_event_source *es _unused_, uint64_t usec _unused_, void *
 	return 0;
 }
 
+/* The loop's sources of a follower: inotify, the "more to read" defer, and the two timers,
+ * all created off so that nothing runs before source_file_start(). */
+static int add_event_sources(struct source_file *s)
+{
+	int r;
+
+	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inotify_fd < 0)
+		return -errno;
+	r = sd_event_add_io(s->event, &s->inotify_source, s->inotify_fd, EPOLLIN, on_inotify, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(s->inotify_source, "source-file-inotify");
+
+	r = sd_event_add_defer(s->event, &s->defer_source, on_defer, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(s->defer_source, "source-file-more");
+	r = sd_event_source_set_enabled(s->defer_source, SD_EVENT_OFF);
+	if (r < 0)
+		return r;
+
+	r = sd_event_add_time(s->event, &s->grace_source, CLOCK_MONOTONIC, 0, 0, on_grace, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(s->grace_source, "source-file-grace");
+	r = sd_event_source_set_enabled(s->grace_source, SD_EVENT_OFF);
+	if (r < 0)
+		return r;
+
+	r = sd_event_add_time(s->event, &s->retry_source, CLOCK_MONOTONIC, 0, 0, on_retry, s);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_description(s->retry_source, "source-file-dir-retry");
+	return sd_event_source_set_enabled(s->retry_source, SD_EVENT_OFF);
+}
+
 int source_file_new(sd_event *e, const char *path, size_t max_line, source_file_line_fn on_line,
 		    source_file_batch_fn on_batch, void *userdata, struct source_file **ret)
 {
@@ -504,49 +541,16 @@ int source_file_new(sd_event *e, const char *path, size_t max_line, source_file_
 	s->cur.line = malloc(max_line);
 	s->old.line = malloc(max_line);
 	if (!s->path || !s->dir || !s->base || !s->cur.line || !s->old.line) {
-		r = -ENOMEM;
-		goto fail;
+		source_file_free(s);
+		return -ENOMEM;
 	}
-
-	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->inotify_fd < 0) {
-		r = -errno;
-		goto fail;
+	r = add_event_sources(s);
+	if (r < 0) {
+		source_file_free(s);
+		return r;
 	}
-	r = sd_event_add_io(e, &s->inotify_source, s->inotify_fd, EPOLLIN, on_inotify, s);
-	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_description(s->inotify_source, "source-file-inotify");
-
-	r = sd_event_add_defer(e, &s->defer_source, on_defer, s);
-	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_description(s->defer_source, "source-file-more");
-	r = sd_event_source_set_enabled(s->defer_source, SD_EVENT_OFF);
-	if (r < 0)
-		goto fail;
-
-	r = sd_event_add_time(e, &s->grace_source, CLOCK_MONOTONIC, 0, 0, on_grace, s);
-	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_description(s->grace_source, "source-file-grace");
-	r = sd_event_source_set_enabled(s->grace_source, SD_EVENT_OFF);
-	if (r < 0)
-		goto fail;
-
-	r = sd_event_add_time(e, &s->retry_source, CLOCK_MONOTONIC, 0, 0, on_retry, s);
-	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_description(s->retry_source, "source-file-dir-retry");
-	r = sd_event_source_set_enabled(s->retry_source, SD_EVENT_OFF);
-	if (r < 0)
-		goto fail;
-
 	*ret = s;
 	return 0;
-fail:
-	source_file_free(s);
-	return r;
 }
 
 int source_file_start(struct source_file *s, const struct source_file_pos *resume)
