@@ -55,10 +55,19 @@ $(BUILD)/waveguard: $(BUILD)/main.o $(BUILD)/libwaveguard.a
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
+# Test helpers (test/NAME.c + test/NAME.h, not part of the daemon): a check binary that needs
+# one lists its object below, and links every object among its prerequisites.
+$(BUILD)/test/%.o: test/%.c test/%.h $(wildcard src/*.h) | $(STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+$(BUILD)/check_ban_nft: $(BUILD)/test/nftlist.o
+
 $(BUILD)/check_%: test/check_%.c test/testutil.h $(BUILD)/libwaveguard.a | $(STAMP)
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(BUILD)/libwaveguard.a \
-		$(CHECK_LIBS) $(PKG_LIBS) $(LDFLAGS)
+	@$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(filter %.o,$^) \
+		$(BUILD)/libwaveguard.a $(CHECK_LIBS) $(PKG_LIBS) $(LDFLAGS)
 
 # Config files drive a root daemon and are refused when group/world-writable: a checkout made
 # under a lax umask must not fail for that reason.

@@ -170,12 +170,74 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The next blank-separated word of *s: its start (NULL at the end of the text) and *ret_len;
+ * *s moves past it. */
+static const char *next_word(const char **s, size_t *ret_len)
+{
+	const char *w;
+
+	while (is_blank(**s))
+		(*s)++;
+	if (!**s)
+		return NULL;
+	w = *s;
+	while (**s && !is_blank(**s))
+		(*s)++;
+	*ret_len = (size_t)(*s - w);
+	return w;
+}
+
+/* Checks one word of a template (program: the first one). Returns 0, or -EINVAL with err set. */
+static int check_word(const char *w, size_t len, bool program, char *err, size_t errsize)
+{
+	size_t bad = 0;
+	ssize_t r;
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
+			set_err(err, errsize, "control character (0x%02x) in command",
+				(unsigned char)w[i]);
+			return -EINVAL;
+		}
+	r = word_expand(w, len, NULL, NULL, NULL, &bad);
+	if (r == -EBADMSG) {
+		set_err(err, errsize, "unterminated %% in \"%.*s\" (write %%%% for a literal %%)",
+			(int)len, w);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		const char *name = w + bad + 1;
+		const char *end = memchr(name, '%', len - bad - 1);
+
+		set_err(err, errsize,
+			"unknown placeholder %%%.*s%% in \"%.*s\" "
+			"(expected %%ip%%, %%jail%%, %%bantime%% or %%%% for a literal %%)",
+			(int)(end - name), name, (int)len, w);
+		return -EINVAL;
+	}
+	if (!program)
+		return 0;
+	if (w[0] != '/') {
+		set_err(err, errsize,
+			"program \"%.*s\" is not an absolute path (no shell, no PATH search)",
+			(int)len, w);
+		return -EINVAL;
+	}
+	if (memchr(w, '%', len)) {
+		set_err(err, errsize,
+			"program \"%.*s\" contains %%: the program path must be literal", (int)len,
+			w);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, char *err,
 			    size_t errsize)
 {
-	size_t n = 0, bytes = 0;
+	size_t n = 0, bytes = 0, len;
 	char **argv, *p;
-	const char *s;
+	const char *s, *w;
 
 	set_err(err, errsize, "%s", "");
 	if (!text || !ret_argv || !ret_n) {
@@ -184,58 +246,10 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
 	}
 
 	/* First pass: validate each word, count words and bytes. */
-	for (s = text; *s;) {
-		const char *w;
-		size_t len, bad = 0;
-		ssize_t r;
-
-		if (is_blank(*s)) {
-			s++;
-			continue;
-		}
-		w = s;
-		while (*s && !is_blank(*s)) {
-			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-				set_err(err, errsize, "control character (0x%02x) in command",
-					(unsigned char)*s);
-				return -EINVAL;
-			}
-			s++;
-		}
-		len = (size_t)(s - w);
-		r = word_expand(w, len, NULL, NULL, NULL, &bad);
-		if (r == -EBADMSG) {
-			set_err(err, errsize,
-				"unterminated %% in \"%.*s\" (write %%%% for a literal %%)",
-				(int)len, w);
-			return -EINVAL;
-		}
-		if (r < 0) {
-			const char *name = w + bad + 1;
-			const char *end = memchr(name, '%', len - bad - 1);
-
-			set_err(err, errsize,
-				"unknown placeholder %%%.*s%% in \"%.*s\" "
-				"(expected %%ip%%, %%jail%%, %%bantime%% or %%%% for a literal %%)",
-				(int)(end - name), name, (int)len, w);
-			return -EINVAL;
-		}
-		if (n == 0) {
-			if (w[0] != '/') {
-				set_err(err, errsize,
-					"program \"%.*s\" is not an absolute path "
-					"(no shell, no PATH search)",
-					(int)len, w);
-				return -EINVAL;
-			}
-			if (memchr(w, '%', len)) {
-				set_err(err, errsize,
-					"program \"%.*s\" contains %%: "
-					"the program path must be literal",
-					(int)len, w);
-				return -EINVAL;
-			}
-		}
+	for (s = text; (w = next_word(&s, &len));) {
+		int r = check_word(w, len, n == 0, err, errsize);
+		if (r < 0)
+			return r;
 		n++;
 		bytes += len + 1;
 	}
@@ -252,20 +266,11 @@ int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, c
 	}
 	p = (char *)(argv + n + 1);
 	n = 0;
-	for (s = text; *s;) {
-		const char *w;
-
-		if (is_blank(*s)) {
-			s++;
-			continue;
-		}
-		w = s;
-		while (*s && !is_blank(*s))
-			s++;
-		memcpy(p, w, (size_t)(s - w));
-		p[s - w] = '\0';
+	for (s = text; (w = next_word(&s, &len));) {
+		memcpy(p, w, len);
+		p[len] = '\0';
 		argv[n++] = p;
-		p += s - w + 1;
+		p += len + 1;
 	}
 	argv[n] = NULL;
 
@@ -402,18 +407,10 @@ static int on_start(sd_event_source *s _unused_, void *userdata)
 	return 0;
 }
 
-int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
-		 const struct ban_exec_vars *vars)
+/* The placeholders' values (NULL: empty) and their lengths. Returns 0 or -E2BIG. */
+static int vars_values(const struct ban_exec_vars *vars, const char *vals[VAR_COUNT],
+		       size_t lens[VAR_COUNT])
 {
-	const char *vals[VAR_COUNT];
-	size_t lens[VAR_COUNT], bytes = 0, size;
-	struct job *j;
-	char *p;
-
-	if (!x || !argv_template || n == 0 || !argv_template[0] || argv_template[0][0] != '/' ||
-	    strchr(argv_template[0], '%'))
-		return -EINVAL;
-
 	vals[VAR_IP] = vars && vars->ip ? vars->ip : "";
 	vals[VAR_JAIL] = vars && vars->jail ? vars->jail : "";
 	vals[VAR_BANTIME] = vars && vars->bantime ? vars->bantime : "";
@@ -422,8 +419,16 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		if (lens[v] > ARGV_MAX_BYTES)
 			return -E2BIG;
 	}
+	return 0;
+}
 
-	/* Validate and measure first: a bad template is the caller's error even when full. */
+/* Validates the template and measures its expansion: *ret_bytes for the words with their NULs.
+ * Returns 0, -EINVAL or -E2BIG. */
+static int template_measure(char *const *argv_template, size_t n, const char *const *vals,
+			    const size_t *lens, size_t *ret_bytes)
+{
+	size_t bytes = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		size_t bad;
 		ssize_t len;
@@ -440,21 +445,35 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		if (bytes > ARGV_MAX_BYTES)
 			return -E2BIG;
 	}
+	*ret_bytes = bytes;
+	return 0;
+}
 
-	if (x->running.n + x->queue.n >= x->max_running + x->max_queued) {
-		struct ban_exec_vars copy = {vals[VAR_IP], vals[VAR_JAIL], vals[VAR_BANTIME]};
+/* Copies len bytes of s and a NUL to *p, which moves past them; returns the copy. */
+static const char *put_str(char **p, const char *s, size_t len)
+{
+	char *copy = *p;
 
-		if (x->done)
-			x->done(argv_template[0], &copy, -ENOBUFS, x->userdata);
-		return 0;
-	}
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	*p += len + 1;
+	return copy;
+}
 
-	size = sizeof(struct job) + (n + 1) * sizeof(char *) + bytes;
+/* A job whose argv (the expanded template) and vars live in its own allocation; bytes: the
+ * expansion's size as template_measure() found it. NULL when out of memory. */
+static struct job *job_new(struct ban_exec *x, char *const *argv_template, size_t n,
+			   const char *const *vals, const size_t *lens, size_t bytes)
+{
+	size_t size = sizeof(struct job) + (n + 1) * sizeof(char *) + bytes;
+	struct job *j;
+	char *p;
+
 	for (int v = 0; v < VAR_COUNT; v++)
 		size += lens[v] + 1;
 	j = calloc(1, size);
 	if (!j)
-		return -ENOMEM;
+		return NULL;
 	j->owner = x;
 
 	p = (char *)(j->argv + n + 1);
@@ -470,15 +489,42 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 	}
 	j->argv[n] = NULL;
 
-	memcpy(p, vals[VAR_IP], lens[VAR_IP] + 1);
-	j->vars.ip = p;
-	p += lens[VAR_IP] + 1;
-	memcpy(p, vals[VAR_JAIL], lens[VAR_JAIL] + 1);
-	j->vars.jail = p;
-	p += lens[VAR_JAIL] + 1;
-	memcpy(p, vals[VAR_BANTIME], lens[VAR_BANTIME] + 1);
-	j->vars.bantime = p;
+	j->vars.ip = put_str(&p, vals[VAR_IP], lens[VAR_IP]);
+	j->vars.jail = put_str(&p, vals[VAR_JAIL], lens[VAR_JAIL]);
+	j->vars.bantime = put_str(&p, vals[VAR_BANTIME], lens[VAR_BANTIME]);
+	return j;
+}
 
+int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
+		 const struct ban_exec_vars *vars)
+{
+	const char *vals[VAR_COUNT];
+	size_t lens[VAR_COUNT], bytes = 0;
+	struct job *j;
+	int r;
+
+	if (!x || !argv_template || n == 0 || !argv_template[0] || argv_template[0][0] != '/' ||
+	    strchr(argv_template[0], '%'))
+		return -EINVAL;
+	r = vars_values(vars, vals, lens);
+	if (r < 0)
+		return r;
+	/* Validate and measure first: a bad template is the caller's error even when full. */
+	r = template_measure(argv_template, n, vals, lens, &bytes);
+	if (r < 0)
+		return r;
+
+	if (x->running.n + x->queue.n >= x->max_running + x->max_queued) {
+		struct ban_exec_vars copy = {vals[VAR_IP], vals[VAR_JAIL], vals[VAR_BANTIME]};
+
+		if (x->done)
+			x->done(argv_template[0], &copy, -ENOBUFS, x->userdata);
+		return 0;
+	}
+
+	j = job_new(x, argv_template, n, vals, lens, bytes);
+	if (!j)
+		return -ENOMEM;
 	list_append(&x->queue, j);
 	(void)sd_event_source_set_enabled(x->start_source, SD_EVENT_ONESHOT);
 	return 0;

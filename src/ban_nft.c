@@ -46,9 +46,6 @@
 #define NFT_TYPE_IP6ADDR 8
 #define NFT_TYPE_INET_SERVICE 13
 
-/* The host sets are named after the interval sets with this suffix. */
-#define HOST_SUFFIX "_host"
-
 /* Largest element (key of 16 bytes, timeout or flags). */
 #define ELEM_SIZE_MAX (4 + 4 + 4 + 16 + 12)
 
@@ -141,9 +138,74 @@ static void set_bufsize(int fd, int force_opt, int opt, int size)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
+/* The names, the ports and the mode of c (checked by the caller) into b. Returns 0, -EINVAL or
+ * -ENAMETOOLONG. */
+static int config_copy(struct ban_nft *b, const struct ban_nft_config *c)
 {
 	static const uint16_t default_ports[] = { 25, 465, 587 };
+	int r;
+
+	if ((r = copy_name(b->table, c->table, BAN_NFT_TABLE)) < 0 ||
+	    (r = copy_name(b->set4, c->set4, BAN_NFT_SET4)) < 0 ||
+	    (r = copy_name(b->set6, c->set6, BAN_NFT_SET6)) < 0 ||
+	    (r = copy_name(b->chain, c->chain, BAN_NFT_CHAIN)) < 0)
+		return r;
+	if (strlen(b->set4) + strlen(BAN_NFT_HOST_SUFFIX) > NAME_MAX_LEN ||
+	    strlen(b->set6) + strlen(BAN_NFT_HOST_SUFFIX) > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	memcpy(stpcpy(b->set4h, b->set4), BAN_NFT_HOST_SUFFIX, sizeof(BAN_NFT_HOST_SUFFIX));
+	memcpy(stpcpy(b->set6h, b->set6), BAN_NFT_HOST_SUFFIX, sizeof(BAN_NFT_HOST_SUFFIX));
+	b->sets[SET_NET4] = b->set4;
+	b->sets[SET_HOST4] = b->set4h;
+	b->sets[SET_NET6] = b->set6;
+	b->sets[SET_HOST6] = b->set6h;
+	for (int i = 0; i < N_SETS; i++)
+		for (int k = i + 1; k < N_SETS; k++)
+			if (strcmp(b->sets[i], b->sets[k]) == 0)
+				return -EINVAL;
+	if (c->n_ports > 0) {
+		memcpy(b->ports, c->ports, c->n_ports * sizeof(uint16_t));
+		b->n_ports = c->n_ports;
+	} else {
+		memcpy(b->ports, default_ports, sizeof(default_ports));
+		b->n_ports = ELEMENTSOF(default_ports);
+	}
+	b->all_ports = c->all_ports;
+	return 0;
+}
+
+/* Opens and binds the netlink socket and sizes the batch (b->page) after its send buffer.
+ * Returns 0, -ENOBUFS (a send buffer too small for a batch) or the socket's -errno. */
+static int socket_open(struct ban_nft *b)
+{
+	b->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!b->nl)
+		return -errno;
+	if (mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	b->portid = mnl_socket_get_portid(b->nl);
+
+	int fd = mnl_socket_get_fd(b->nl), one = 1;
+	/* Errors name the failing attribute and do not echo our (large) messages back. Both are
+	 * optional: without them errors fall back to one message per element. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, PAGE_SIZE_MAX);
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, RCVBUF_SIZE);
+
+	/* netlink_sendmsg() refuses a datagram larger than sk_sndbuf - 32. */
+	int sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0)
+		return -errno;
+	b->page = MIN((size_t)PAGE_SIZE_MAX, sndbuf > 1024 ? (size_t)sndbuf - 512 : 0);
+	if (b->page < 64 * 1024 + 1024)
+		return -ENOBUFS;
+	return 0;
+}
+
+int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
+{
 	static const struct ban_nft_config empty = { 0 };
 	struct ban_nft *b;
 	int r;
@@ -161,68 +223,11 @@ int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	if ((r = copy_name(b->table, c->table, "waveguard")) < 0 ||
-	    (r = copy_name(b->set4, c->set4, "ban4")) < 0 ||
-	    (r = copy_name(b->set6, c->set6, "ban6")) < 0 ||
-	    (r = copy_name(b->chain, c->chain, "input")) < 0)
+	r = config_copy(b, c);
+	if (r >= 0)
+		r = socket_open(b);
+	if (r < 0)
 		goto fail;
-	if (strlen(b->set4) + strlen(HOST_SUFFIX) > NAME_MAX_LEN ||
-	    strlen(b->set6) + strlen(HOST_SUFFIX) > NAME_MAX_LEN) {
-		r = -ENAMETOOLONG;
-		goto fail;
-	}
-	memcpy(stpcpy(b->set4h, b->set4), HOST_SUFFIX, sizeof(HOST_SUFFIX));
-	memcpy(stpcpy(b->set6h, b->set6), HOST_SUFFIX, sizeof(HOST_SUFFIX));
-	b->sets[SET_NET4] = b->set4;
-	b->sets[SET_HOST4] = b->set4h;
-	b->sets[SET_NET6] = b->set6;
-	b->sets[SET_HOST6] = b->set6h;
-	for (int i = 0; i < N_SETS; i++)
-		for (int k = i + 1; k < N_SETS; k++)
-			if (strcmp(b->sets[i], b->sets[k]) == 0) {
-				r = -EINVAL;
-				goto fail;
-			}
-	if (c->n_ports > 0) {
-		memcpy(b->ports, c->ports, c->n_ports * sizeof(uint16_t));
-		b->n_ports = c->n_ports;
-	} else {
-		memcpy(b->ports, default_ports, sizeof(default_ports));
-		b->n_ports = ELEMENTSOF(default_ports);
-	}
-	b->all_ports = c->all_ports;
-
-	b->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!b->nl) {
-		r = -errno;
-		goto fail;
-	}
-	if (mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	b->portid = mnl_socket_get_portid(b->nl);
-
-	int fd = mnl_socket_get_fd(b->nl), one = 1;
-	/* Errors name the failing attribute and do not echo our (large) messages back. Both are
-	 * optional: without them errors fall back to one message per element. */
-	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, PAGE_SIZE_MAX);
-	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, RCVBUF_SIZE);
-
-	/* netlink_sendmsg() refuses a datagram larger than sk_sndbuf - 32. */
-	int sndbuf = 0;
-	socklen_t sl = sizeof(sndbuf);
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	b->page = MIN((size_t)PAGE_SIZE_MAX, sndbuf > 1024 ? (size_t)sndbuf - 512 : 0);
-	if (b->page < 64 * 1024 + 1024) {
-		r = -ENOBUFS;
-		goto fail;
-	}
 
 	b->buf = calloc(1, b->page); /* libmnl 1.0.4 leaves attribute padding unwritten */
 	b->rbuf = malloc(RECV_BUF_SIZE);
@@ -355,6 +360,18 @@ static void put_batch_end(struct ban_nft *b, size_t *len)
 	*len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+/* Sets NLM_F_ACK on the last message in b->buf[0..len) and returns its seq: the kernel answers
+ * it after every other message of the batch. */
+static uint32_t ack_last(struct ban_nft *b, size_t len)
+{
+	struct nlmsghdr *last = NULL;
+
+	for (size_t off = 0; off < len; off += NLMSG_ALIGN(last->nlmsg_len))
+		last = (struct nlmsghdr *)(b->buf + off);
+	last->nlmsg_flags |= NLM_F_ACK;
+	return last->nlmsg_seq;
+}
+
 /* ---- elements ---- */
 
 static size_t key_len(const struct addr *a)
@@ -438,27 +455,45 @@ static void put_elem(struct nlmsghdr *nlh, const uint8_t *key, size_t len, uint6
 	mnl_attr_nest_end(nlh, e);
 }
 
-/* Message builder state for one set while a transaction is filled. */
+/* Message builder state for one set while a transaction is filled; the count that precedes the
+ * build follows the same runs without building. */
 struct run {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh; /* the message being built (the build only) */
 	struct nlattr *nest;
+	bool open; /* a message is under way */
 	bool del;
 	bool single;
+	size_t nest_used; /* bytes of elements in it */
 };
+
+/* Offset of the end of nlh's payload from its start. */
+static uint32_t tail_off(const struct nlmsghdr *nlh)
+{
+	return (uint32_t)((const char *)mnl_nlmsg_get_payload_tail(nlh) - (const char *)nlh);
+}
+
+/* A new message of r starts with op o. */
+static void run_begin(struct run *r, const struct op *o)
+{
+	r->open = true;
+	r->del = o->del;
+	r->single = o->state == OP_SINGLE;
+	r->nest_used = 0;
+}
 
 static void run_close(struct ban_nft *b, struct run *r, size_t *len)
 {
 	if (!r->nlh)
 		return;
 	struct msgrec *m = &b->msgs[b->n_msgs - 1];
-	m->elems_hi = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r->nlh) - (char *)r->nlh);
+	m->elems_hi = tail_off(r->nlh);
 	mnl_attr_nest_end(r->nlh, r->nest);
 	*len += NLMSG_ALIGN(r->nlh->nlmsg_len);
 	r->nlh = NULL;
 }
 
 static void run_open(struct ban_nft *b, struct run *r, size_t *len, const struct op *o,
-		     uint32_t idx, bool single)
+		     uint32_t idx)
 {
 	uint16_t type = o->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
 	uint16_t flags = o->del ? 0 : NLM_F_CREATE;
@@ -468,20 +503,85 @@ static void run_open(struct ban_nft *b, struct run *r, size_t *len, const struct
 	mnl_attr_put_strz(r->nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
 	mnl_attr_put_strz(r->nlh, NFTA_SET_ELEM_LIST_SET, op_set(b, o));
 	r->nest = mnl_attr_nest_start(r->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-	r->del = o->del;
-	r->single = single;
+	run_begin(r, o);
 
 	struct msgrec *m = &b->msgs[b->n_msgs++];
 	m->first_op = m->last_op = idx;
-	m->elems_lo = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r->nlh) - (char *)r->nlh);
+	m->elems_lo = tail_off(r->nlh);
 	m->del = o->del;
 }
 
 /* Whether op o starts a new message after the run r. */
-static bool run_breaks(const struct run *r, size_t nest_used, const struct op *o, size_t osize)
+static bool run_breaks(const struct run *r, const struct op *o, size_t osize)
 {
-	return !r->nlh || r->single || o->state == OP_SINGLE || r->del != o->del ||
-	       nest_used + osize > NEST_PAYLOAD_MAX;
+	return !r->open || r->single || o->state == OP_SINGLE || r->del != o->del ||
+	       r->nest_used + osize > NEST_PAYLOAD_MAX;
+}
+
+/* The index past the last op from ops[from] on that fits in one transaction: the page, the
+ * message table and the singles bound (the same runs as the build, all sets at once). */
+static size_t ops_fitting(const struct ban_nft *b, size_t from)
+{
+	const size_t end_size = NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	struct run st[N_SETS] = { { 0 } };
+	size_t to, budget = end_size * 2, singles = 0, msgs = 0;
+
+	for (to = from; to < b->n_ops; to++) {
+		const struct op *o = &b->ops[to];
+		if (o->state == OP_DONE || o->state == OP_FAILED)
+			continue;
+		struct run *r = &st[op_set_index(o)];
+		size_t osize = op_size(o), need = osize;
+		bool brk = run_breaks(r, o, osize);
+		if (brk)
+			need += msg_overhead(b, op_set(b, o)) + 3; /* + nest alignment */
+		if (budget + need > b->page || (brk && msgs + 1 > MSGS_MAX) ||
+		    (o->state == OP_SINGLE && singles + 1 > SINGLES_MAX))
+			break;
+		budget += need;
+		if (brk) {
+			msgs++;
+			run_begin(r, o);
+			singles += o->state == OP_SINGLE;
+		}
+		r->nest_used += osize;
+	}
+	return to;
+}
+
+/* Appends op o's element (and its interval end) to r's message and records where it went. */
+static void put_op(struct ban_nft *b, struct run *r, struct op *o, uint32_t idx)
+{
+	size_t klen = key_len(&o->a);
+	uint8_t endkey[16];
+
+	o->msg = b->n_msgs - 1;
+	o->off_lo = tail_off(r->nlh);
+	put_elem(r->nlh, o->a.bytes, klen, o->del ? 0 : o->timeout_ms, false);
+	if (op_end(o, endkey))
+		put_elem(r->nlh, endkey, klen, 0, true);
+	o->off_hi = tail_off(r->nlh);
+	b->msgs[o->msg].last_op = idx;
+}
+
+/* Appends the messages of set f's ops among ops[from..to), in queue order. */
+static void build_set(struct ban_nft *b, int f, size_t from, size_t to, size_t *len)
+{
+	struct run r = { 0 };
+
+	for (size_t i = from; i < to; i++) {
+		struct op *o = &b->ops[i];
+		if (o->state == OP_DONE || o->state == OP_FAILED || op_set_index(o) != f)
+			continue;
+		size_t osize = op_size(o);
+		if (run_breaks(&r, o, osize)) {
+			run_close(b, &r, len);
+			run_open(b, &r, len, o, (uint32_t)i);
+		}
+		put_op(b, &r, o, (uint32_t)i);
+		r.nest_used += osize;
+	}
+	run_close(b, &r, len);
 }
 
 /* Fills b->buf with one transaction: begin, then the ops of ops[from..] set by set (IPv4
@@ -492,85 +592,17 @@ static bool run_breaks(const struct run *r, size_t nest_used, const struct op *o
 static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 			     uint32_t *ret_seq_begin, uint32_t *ret_seq_ack)
 {
-	const size_t end_size = NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
-	size_t len = 0, to, budget, singles = 0, msgs = 0;
+	size_t len = 0, to = ops_fitting(b, from);
 	uint32_t seq_begin;
 
-	/* Pass 1: how many ops fit (same arithmetic as pass 2, all sets at once). */
-	{
-		struct {
-			bool open, del, single;
-			size_t nest;
-		} st[N_SETS] = { { 0 } };
-		budget = end_size * 2;
-		for (to = from; to < b->n_ops; to++) {
-			const struct op *o = &b->ops[to];
-			if (o->state == OP_DONE || o->state == OP_FAILED)
-				continue;
-			int f = op_set_index(o);
-			size_t osize = op_size(o), need = osize;
-			bool brk = !st[f].open || st[f].single || o->state == OP_SINGLE ||
-				   st[f].del != o->del || st[f].nest + osize > NEST_PAYLOAD_MAX;
-			if (brk)
-				need += msg_overhead(b, op_set(b, o)) + 3; /* + nest alignment */
-			if (budget + need > b->page || (brk && msgs + 1 > MSGS_MAX) ||
-			    (o->state == OP_SINGLE && singles + 1 > SINGLES_MAX))
-				break;
-			budget += need;
-			if (brk) {
-				msgs++;
-				st[f].open = true;
-				st[f].nest = 0;
-				st[f].del = o->del;
-				st[f].single = o->state == OP_SINGLE;
-				singles += o->state == OP_SINGLE;
-			}
-			st[f].nest += osize;
-		}
-	}
-
-	/* Pass 2: build. */
 	put_batch_begin(b, &len, &seq_begin);
 	b->n_msgs = 0;
-	for (int f = 0; f < N_SETS; f++) {
-		struct run r = { 0 };
-		size_t nest_used = 0;
-		for (size_t i = from; i < to; i++) {
-			struct op *o = &b->ops[i];
-			if (o->state == OP_DONE || o->state == OP_FAILED || op_set_index(o) != f)
-				continue;
-			size_t osize = op_size(o);
-			if (run_breaks(&r, nest_used, o, osize)) {
-				run_close(b, &r, &len);
-				run_open(b, &r, &len, o, (uint32_t)i, o->state == OP_SINGLE);
-				nest_used = 0;
-			}
-			size_t klen = key_len(&o->a);
-			uint8_t endkey[16];
-			o->msg = b->n_msgs - 1;
-			o->off_lo = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
-					       (char *)r.nlh);
-			put_elem(r.nlh, o->a.bytes, klen, o->del ? 0 : o->timeout_ms, false);
-			if (op_end(o, endkey))
-				put_elem(r.nlh, endkey, klen, 0, true);
-			o->off_hi = (uint32_t)((char *)mnl_nlmsg_get_payload_tail(r.nlh) -
-					       (char *)r.nlh);
-			b->msgs[o->msg].last_op = (uint32_t)i;
-			nest_used += osize;
-		}
-		run_close(b, &r, &len);
-	}
+	for (int f = 0; f < N_SETS; f++)
+		build_set(b, f, from, to, &len);
 
 	/* Only the last message asks for an ack: errors are reported anyway, and its ack tells
 	 * that the kernel is through with the batch. */
-	*ret_seq_ack = 0;
-	if (b->n_msgs > 0) {
-		struct nlmsghdr *last = NULL;
-		for (size_t off = 0; off < len; off += NLMSG_ALIGN(last->nlmsg_len))
-			last = (struct nlmsghdr *)(b->buf + off);
-		last->nlmsg_flags |= NLM_F_ACK;
-		*ret_seq_ack = last->nlmsg_seq;
-	}
+	*ret_seq_ack = b->n_msgs > 0 ? ack_last(b, len) : 0;
 	put_batch_end(b, &len);
 	b->stats.messages += b->n_msgs;
 
@@ -994,12 +1026,8 @@ static int finish_and_talk(struct ban_nft *b, size_t len, uint32_t seq_begin,
 			   uint32_t *ret_failed_seq)
 {
 	struct first_error fe = { 0 };
-	struct nlmsghdr *last = NULL;
+	uint32_t seq_ack = ack_last(b, len);
 
-	for (size_t off = 0; off < len; off += NLMSG_ALIGN(last->nlmsg_len))
-		last = (struct nlmsghdr *)(b->buf + off);
-	last->nlmsg_flags |= NLM_F_ACK;
-	uint32_t seq_ack = last->nlmsg_seq;
 	put_batch_end(b, &len);
 
 	int r = batch_talk(b, len, seq_begin, seq_ack, record_first_error, &fe);
@@ -1138,326 +1166,6 @@ int ban_nft_cleanup(struct ban_nft *b)
 
 	int r = finish_and_talk(b, len, seq_begin, NULL);
 	return r == -ENOENT ? 0 : r;
-}
-
-/* ---- listing ---- */
-
-struct elem {
-	uint8_t key[16];
-	bool end;
-	bool has_timeout;
-	uint64_t expires_ms;
-};
-
-struct dump {
-	struct elem *v;
-	size_t n, cap;
-	size_t klen;
-	int error;
-};
-
-static int elem_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-	if (type >= 0 && type <= NFTA_SET_ELEM_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int dump_elem(struct dump *d, const struct nlattr *nest)
-{
-	const struct nlattr *tb[NFTA_SET_ELEM_MAX + 1] = { 0 };
-	if (mnl_attr_parse_nested(nest, elem_attr_cb, tb) < 0)
-		return -EBADMSG;
-	if (!tb[NFTA_SET_ELEM_KEY])
-		return 0;
-	const struct nlattr *val = NULL, *a;
-	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_KEY])
-		if (mnl_attr_get_type(a) == NFTA_DATA_VALUE)
-			val = a;
-	if (!val || mnl_attr_get_payload_len(val) != d->klen)
-		return -EBADMSG;
-
-	if (ARRAY_RESERVE(d->v, d->cap, d->n + 1) < 0)
-		return -ENOMEM;
-	struct elem *e = &d->v[d->n++];
-	memset(e, 0, sizeof(*e));
-	memcpy(e->key, mnl_attr_get_payload(val), d->klen);
-	if (tb[NFTA_SET_ELEM_FLAGS] && mnl_attr_get_payload_len(tb[NFTA_SET_ELEM_FLAGS]) == 4)
-		e->end = ntohl(mnl_attr_get_u32(tb[NFTA_SET_ELEM_FLAGS])) &
-			 NFT_SET_ELEM_INTERVAL_END;
-	if (tb[NFTA_SET_ELEM_TIMEOUT])
-		e->has_timeout = true;
-	if (tb[NFTA_SET_ELEM_EXPIRATION] &&
-	    mnl_attr_get_payload_len(tb[NFTA_SET_ELEM_EXPIRATION]) == 8) {
-		e->has_timeout = true;
-		e->expires_ms = be64toh(mnl_attr_get_u64(tb[NFTA_SET_ELEM_EXPIRATION]));
-	}
-	return 0;
-}
-
-static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct dump *d = data;
-	const struct nlattr *a;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-	{
-		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
-			continue;
-		const struct nlattr *e;
-		mnl_attr_for_each_nested(e, a)
-		{
-			if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
-				continue;
-			int r = dump_elem(d, e);
-			if (r < 0) {
-				d->error = r;
-				return MNL_CB_ERROR;
-			}
-		}
-	}
-	return MNL_CB_OK;
-}
-
-/* One dump of a set's elements into d. Always reads the dump to its end (a dump left half-read
- * would make the next request on the socket fail with EBUSY). Returns 0, -EINTR when the set
- * changed during the dump (d then holds a mix), or -errno. */
-static int dump_set_once(struct ban_nft *b, const char *set, struct dump *d)
-{
-	uint32_t seq = b->seq++;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(b->buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-						     NLM_F_DUMP, seq);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	if (mnl_socket_sendto(b->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-
-	int r = 0;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(b->nl, b->rbuf, RECV_BUF_SIZE);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		const struct nlmsghdr *m = (const struct nlmsghdr *)b->rbuf;
-		int left = (int)n;
-		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != b->portid)
-				continue; /* left over from an earlier exchange */
-			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				r = r ?: -EINTR;
-			if (m->nlmsg_type == NLMSG_DONE)
-				return r;
-			if (m->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-				if (m->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-					return -EBADMSG;
-				return e->error < 0 ? e->error : r; /* the error ends the dump */
-			}
-			if (r == 0 && dump_msg_cb(m, d) != MNL_CB_OK)
-				r = d->error < 0 ? d->error : -EBADMSG;
-		}
-	}
-}
-
-static int dump_set(struct ban_nft *b, const char *set, struct dump *d)
-{
-	int r;
-	for (unsigned tries = 0;; tries++) {
-		d->n = 0;
-		r = dump_set_once(b, set, d);
-		if (r != -EINTR || tries == 3)
-			return r;
-	}
-}
-
-static int elem_cmp(const void *x, const void *y)
-{
-	const struct elem *a = x, *b = y;
-	int c = memcmp(a->key, b->key, 16);
-	if (c)
-		return c;
-	return (int)b->end - (int)a->end; /* at equal keys, the end of [x, k) before [k, y) */
-}
-
-static bool key_is_zero_bits(const uint8_t *k, size_t len, unsigned nbits)
-{
-	/* The lowest nbits bits of the big-endian number are 0. */
-	for (size_t n = 0; n < len && nbits > 0; n++) {
-		unsigned take = MIN(nbits, 8u);
-		if (k[len - 1 - n] & (uint8_t)((1u << take) - 1))
-			return false;
-		nbits -= take;
-	}
-	return true;
-}
-
-/* last = k | (2^nbits - 1) */
-static void key_fill_bits(const uint8_t *k, uint8_t *last, size_t len, unsigned nbits)
-{
-	memcpy(last, k, len);
-	for (size_t n = 0; n < len && nbits > 0; n++) {
-		unsigned take = MIN(nbits, 8u);
-		last[len - 1 - n] |= (uint8_t)((1u << take) - 1);
-		nbits -= take;
-	}
-}
-
-/* What one family's two sets hold, as CIDR blocks, before they are sorted and reported. */
-struct listed {
-	struct addr a;
-	uint64_t expires;
-};
-
-struct listing {
-	struct listed *v;
-	size_t n, cap;
-};
-
-static int listing_push(struct listing *l, const uint8_t *key, size_t len, int family,
-			unsigned prefix, uint64_t expires)
-{
-	if (ARRAY_RESERVE(l->v, l->cap, l->n + 1) < 0)
-		return -ENOMEM;
-	struct listed *e = &l->v[l->n++];
-	memset(e, 0, sizeof(*e));
-	e->a.family = (uint8_t)family;
-	e->a.prefix = (uint8_t)prefix;
-	memcpy(e->a.bytes, key, len);
-	e->expires = expires;
-	return 0;
-}
-
-static int listed_cmp(const void *x, const void *y)
-{
-	const struct listed *a = x, *b = y;
-	int c = memcmp(a->a.bytes, b->a.bytes, sizeof(a->a.bytes));
-	if (c)
-		return c;
-	return (int)a->a.prefix - (int)b->a.prefix;
-}
-
-/* Adds [lo, hi] (inclusive) as CIDR blocks. Returns their number or -ENOMEM. */
-static int report_range(const uint8_t *lo_in, const uint8_t *hi, size_t len, int family,
-			uint64_t expires, struct listing *l)
-{
-	uint8_t lo[16], last[16];
-	unsigned bits = (unsigned)len * 8;
-	int count = 0;
-
-	memcpy(lo, lo_in, len);
-	for (;;) {
-		unsigned host = 0;
-		while (host < bits && key_is_zero_bits(lo, len, host + 1)) {
-			key_fill_bits(lo, last, len, host + 1);
-			if (memcmp(last, hi, len) > 0)
-				break;
-			host++;
-		}
-		if (listing_push(l, lo, len, family, bits - host, expires) < 0)
-			return -ENOMEM;
-		count++;
-		key_fill_bits(lo, last, len, host);
-		if (memcmp(last, hi, len) >= 0)
-			return count;
-		/* lo = last + 1 */
-		memcpy(lo, last, len);
-		for (size_t i = len; i-- > 0;)
-			if (++lo[i] != 0)
-				break;
-	}
-}
-
-/* Adds the elements of the interval set to l. Returns their number (in CIDR blocks) or
- * -errno. */
-static int list_net_set(struct ban_nft *b, const char *set, int family, struct listing *l)
-{
-	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
-	int r = dump_set(b, set, &d), count = 0;
-	if (r < 0)
-		goto out;
-
-	if (d.n > 1)
-		qsort(d.v, d.n, sizeof(*d.v), elem_cmp);
-	for (size_t i = 0; i < d.n; i++) {
-		const struct elem *s = &d.v[i];
-		uint8_t hi[16];
-		if (s->end)
-			continue; /* an end without a start (e.g. nft's 0.0.0.0 end marker) */
-		if (i + 1 < d.n && d.v[i + 1].end) {
-			memcpy(hi, d.v[i + 1].key, d.klen);
-			for (size_t k = d.klen; k-- > 0;)
-				if (hi[k]-- != 0)
-					break;
-			i++;
-		} else
-			memset(hi, 0xff, d.klen);
-		uint64_t expires = s->has_timeout ? s->expires_ms * USEC_PER_MSEC : UINT64_MAX;
-		r = report_range(s->key, hi, d.klen, family, expires, l);
-		if (r < 0)
-			goto out;
-		count += r;
-	}
-	r = count;
-out:
-	free(d.v);
-	return r;
-}
-
-/* Adds the elements of the host set to l (prefix 32 or 128). Returns their number or -errno. */
-static int list_host_set(struct ban_nft *b, const char *set, int family, struct listing *l)
-{
-	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
-	int r = dump_set(b, set, &d), count = 0;
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < d.n; i++) {
-		const struct elem *e = &d.v[i];
-		uint64_t expires = e->has_timeout ? e->expires_ms * USEC_PER_MSEC : UINT64_MAX;
-		if (e->end)
-			continue;
-		r = listing_push(l, e->key, d.klen, family, (unsigned)d.klen * 8, expires);
-		if (r < 0)
-			goto out;
-		count++;
-	}
-	r = count;
-out:
-	free(d.v);
-	return r;
-}
-
-/* Reports the elements of one family's interval and host sets, in ascending order. */
-static int list_family(struct ban_nft *b, int net_set, int family, ban_nft_elem_fn fn,
-		       void *userdata)
-{
-	struct listing l = { 0 };
-	int r = list_net_set(b, b->sets[net_set], family, &l);
-	if (r >= 0)
-		r = list_host_set(b, b->sets[net_set + 1], family, &l);
-	if (r >= 0) {
-		if (l.n > 1)
-			qsort(l.v, l.n, sizeof(*l.v), listed_cmp);
-		for (size_t i = 0; fn && i < l.n; i++)
-			fn(&l.v[i].a, l.v[i].expires, userdata);
-		r = (int)MIN(l.n, (size_t)INT32_MAX);
-	}
-	free(l.v);
-	return r;
-}
-
-int ban_nft_list(struct ban_nft *b, ban_nft_elem_fn fn, void *userdata)
-{
-	int r4 = list_family(b, SET_NET4, AF_INET, fn, userdata);
-	if (r4 < 0)
-		return r4;
-	int r6 = list_family(b, SET_NET6, AF_INET6, fn, userdata);
-	if (r6 < 0)
-		return r6;
-	return r4 + r6;
 }
 
 /* ---- change monitor ---- */

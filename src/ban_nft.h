@@ -17,6 +17,14 @@
 
 struct ban_nft;
 
+/* The names ban_nft_new() uses where the configuration gives none, and the suffix that makes a
+ * host set's name from its interval set's. */
+#define BAN_NFT_TABLE       "waveguard"
+#define BAN_NFT_SET4        "ban4"
+#define BAN_NFT_SET6        "ban6"
+#define BAN_NFT_CHAIN       "input"
+#define BAN_NFT_HOST_SUFFIX "_host"
+
 struct ban_nft_config {
 	const char *table;       /* family inet; NULL: "waveguard" */
 	const char *set4;        /* type ipv4_addr, flags interval,timeout; NULL: "ban4" */
@@ -101,19 +109,6 @@ struct ban_nft_stats {
 	size_t bytes;
 };
 void ban_nft_last_stats(const struct ban_nft *b, struct ban_nft_stats *ret);
-
-/* expires_usec: remaining time in microseconds, UINT64_MAX for an element without timeout.
- * a is a network (an element of a host set: prefix 32 or 128); an interval that is no CIDR
- * block (added by hand) is reported as the CIDR blocks that cover it exactly, each with the
- * same expiry. */
-typedef void (*ban_nft_elem_fn)(const struct addr *a, uint64_t expires_usec, void *userdata);
-
-/* Dumps the four sets (IPv4 first, then IPv6, each family's interval and host sets merged in
- * ascending order of address, then prefix) and calls fn for each element. An address in both
- * sets of its family (put in the interval set by an earlier version) is reported twice.
- * Returns the number of elements reported, or -errno (-ENOENT when a set is missing).
- * Allocates (not a hot-path call). */
-int ban_nft_list(struct ban_nft *b, ban_nft_elem_fn fn, void *userdata);
 
 /* Deletes the whole table with its sets, chain and bans. A missing table is success. Returns 0
  * or -errno. */

@@ -192,6 +192,77 @@ static int send_request(int fd, const char *line, size_t len, uint64_t timeout_u
 	return 0;
 }
 
+/* A failed recv() while reading the reply (started: some of it came). Returns 0 to read again
+ * (interrupted, or input arrived within the idle timeout), else a sysexits code. */
+static int recv_failed(int fd, uint64_t timeout_usec, bool started, bool body, FILE *err)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		/* Idle timeout: a long reply may take long, a silent daemon not. */
+		int r = wait_fd(fd, POLLIN, timeutil_now(CLOCK_MONOTONIC) + timeout_usec);
+		if (r > 0)
+			return 0;
+		if (r < 0) {
+			fprintf(err, "waveguard: %s\n", strerror(-r));
+			return EX_IOERR;
+		}
+		if (!started) {
+			fprintf(err, "waveguard: the daemon does not answer\n");
+			return EX_UNAVAILABLE;
+		}
+		fprintf(err, "waveguard: timed out reading the daemon's reply\n");
+		return EX_IOERR;
+	}
+	if (body)
+		fprintf(err, "waveguard: connection lost while reading the reply: %s\n",
+			strerror(errno));
+	else
+		fprintf(err, "waveguard: no reply from the daemon: %s\n", strerror(errno));
+	return EX_IOERR;
+}
+
+/* The daemon closed the connection: the end of the reply if its body had begun. */
+static int reply_closed(bool body, FILE *out, FILE *err)
+{
+	if (!body) {
+		fprintf(err, "waveguard: the daemon closed the connection without a complete "
+			     "reply\n");
+		return EX_IOERR;
+	}
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(err, "waveguard: cannot write the output: %s\n", strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
+/* Adds what *p holds (*len bytes) up to a newline to the head line; *p and *len move past it.
+ * Returns -EAGAIN while the line is incomplete, 0 once it is "OK" (the body follows), else the
+ * exit code (1 for "ERR <message>", which goes to err). */
+static int take_head(char *head, size_t *head_len, size_t head_size, const char **p,
+		     size_t *len, FILE *err)
+{
+	size_t take = MIN(*len, head_size - *head_len);
+	const char *nl = memchr(*p, '\n', take);
+	if (nl)
+		take = (size_t)(nl - *p) + 1;
+	memcpy(head + *head_len, *p, take);
+	*head_len += take;
+	*p += take;
+	*len -= take;
+	if (!nl && *head_len < head_size)
+		return -EAGAIN;
+	if (nl && *head_len == 3 && memcmp(head, "OK\n", 3) == 0)
+		return 0;
+	if (nl && *head_len > 4 && memcmp(head, "ERR ", 4) == 0) {
+		fprintf(err, "waveguard: %.*s\n", (int)(*head_len - 5), head + 4);
+		return 1;
+	}
+	fprintf(err, "waveguard: malformed reply from the daemon\n");
+	return EX_IOERR;
+}
+
 /* Reads the reply: "OK\n" then the body (copied to out), or "ERR <message>\n". */
 static int read_reply(int fd, uint64_t timeout_usec, FILE *out, FILE *err)
 {
@@ -203,81 +274,29 @@ static int read_reply(int fd, uint64_t timeout_usec, FILE *out, FILE *err)
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				/* Idle timeout: a long reply may take long, a silent daemon not. */
-				int r = wait_fd(fd, POLLIN, timeutil_now(CLOCK_MONOTONIC) + timeout_usec);
-				if (r > 0)
-					continue;
-				if (r < 0) {
-					fprintf(err, "waveguard: %s\n", strerror(-r));
-					return EX_IOERR;
-				}
-				if (!body && head_len == 0) {
-					fprintf(err, "waveguard: the daemon does not answer\n");
-					return EX_UNAVAILABLE;
-				}
-				fprintf(err, "waveguard: timed out reading the daemon's reply\n");
-				return EX_IOERR;
-			}
-			if (body)
-				fprintf(err,
-					"waveguard: connection lost while reading the reply: %s\n",
-					strerror(errno));
-			else
-				fprintf(err, "waveguard: no reply from the daemon: %s\n",
-					strerror(errno));
-			return EX_IOERR;
+			int r = recv_failed(fd, timeout_usec, body || head_len > 0, body, err);
+			if (r != 0)
+				return r;
+			continue;
 		}
-		if (n == 0) {
-			if (!body) {
-				fprintf(err,
-					"waveguard: the daemon closed the connection without a "
-					"complete reply\n");
-				return EX_IOERR;
-			}
-			if (fflush(out) != 0 || ferror(out)) {
-				fprintf(err, "waveguard: cannot write the output: %s\n",
-					strerror(errno));
-				return EX_IOERR;
-			}
-			return EX_OK;
-		}
+		if (n == 0)
+			return reply_closed(body, out, err);
 
 		const char *p = buf;
 		size_t len = (size_t)n;
 		if (!body) {
-			size_t take = MIN(len, sizeof(head) - head_len);
-			char *nl = memchr(buf, '\n', take);
-			if (nl)
-				take = (size_t)(nl - buf) + 1;
-			memcpy(head + head_len, buf, take);
-			head_len += take;
-			p += take;
-			len -= take;
-			if (!nl) {
-				if (head_len == sizeof(head))
-					goto malformed;
+			int r = take_head(head, &head_len, sizeof(head), &p, &len, err);
+			if (r == -EAGAIN)
 				continue;
-			}
-			if (head_len == 3 && memcmp(head, "OK\n", 3) == 0)
-				body = true;
-			else if (head_len > 4 && memcmp(head, "ERR ", 4) == 0) {
-				fprintf(err, "waveguard: %.*s\n", (int)(head_len - 5), head + 4);
-				return 1;
-			} else
-				goto malformed;
+			if (r != 0)
+				return r;
+			body = true;
 		}
 		if (len > 0 && fwrite(p, 1, len, out) != len) {
 			fprintf(err, "waveguard: cannot write the output: %s\n", strerror(errno));
 			return EX_IOERR;
 		}
 	}
-
-malformed:
-	fprintf(err, "waveguard: malformed reply from the daemon\n");
-	return EX_IOERR;
 }
 
 int cli_control_full(const char *socket_path, int argc, char **argv, uint64_t timeout_usec,

@@ -360,7 +360,28 @@ static int collect_row(const struct history_row *r, void *userdata)
 	return 0;
 }
 
-static int cmd_history(const char *dir, int argc, char **argv)
+/* What `waveguard history` was asked for. */
+struct history_args {
+	const char *file, *svg;
+	uint64_t since; /* microseconds since the epoch; 0: from the start */
+	unsigned long last;
+};
+
+/* --since: an RFC 3339 time, or a duration back from now. */
+static bool parse_since(const char *s, uint64_t *ret)
+{
+	uint64_t d;
+
+	if (timeutil_parse_rfc3339(s, strlen(s), ret) == strlen(s))
+		return true;
+	if (timeutil_parse_duration(s, &d) < 0)
+		return false;
+	*ret = (uint64_t)time(NULL) * 1000000ULL - d;
+	return true;
+}
+
+/* Parses the options into *a. Returns -1 to go on, else the exit code (usage error, --help). */
+static int history_options(int argc, char **argv, struct history_args *a)
 {
 	static const struct option opts[] = {
 		{ "file", required_argument, NULL, 'f' },
@@ -370,38 +391,24 @@ static int cmd_history(const char *dir, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_(config_freep) struct config *cfg = NULL;
-	_cleanup_free_ char *path = NULL;
-	struct config_errors errs = { 0 };
-	const char *file = NULL, *svg = NULL;
-	uint64_t since = 0;
-	unsigned long last = 60;
-	struct rows rows = { 0 };
-	unsigned bad = 0;
-	int c, r;
+	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'f':
-			file = optarg;
+			a->file = optarg;
 			break;
-		case 's': {
-			uint64_t d;
-			if (timeutil_parse_rfc3339(optarg, strlen(optarg), &since) == strlen(optarg))
+		case 's':
+			if (parse_since(optarg, &a->since))
 				break;
-			if (timeutil_parse_duration(optarg, &d) < 0) {
-				fprintf(stderr, "waveguard: --since %s: expected an RFC 3339 time or a "
-						"duration such as 1h\n",
-					optarg);
-				return EX_USAGE;
-			}
-			since = (uint64_t)time(NULL) * 1000000ULL - d;
-			break;
-		}
+			fprintf(stderr, "waveguard: --since %s: expected an RFC 3339 time or a "
+					"duration such as 1h\n",
+				optarg);
+			return EX_USAGE;
 		case 'n': {
 			char *end;
-			last = strtoul(optarg, &end, 10);
+			a->last = strtoul(optarg, &end, 10);
 			if (*end || end == optarg) {
 				fprintf(stderr, "waveguard: --last %s: expected a number\n", optarg);
 				return EX_USAGE;
@@ -409,7 +416,7 @@ static int cmd_history(const char *dir, int argc, char **argv)
 			break;
 		}
 		case 'g':
-			svg = optarg;
+			a->svg = optarg;
 			break;
 		case 'h':
 			help(stdout);
@@ -422,47 +429,83 @@ static int cmd_history(const char *dir, int argc, char **argv)
 		fprintf(stderr, "Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT]\n");
 		return EX_USAGE;
 	}
-	if (!file) {
-		if (config_load_main(dir, &cfg, &errs) < 0) {
-			print_errors(&errs);
-			return EX_CONFIG;
-		}
-		if (cfg->sampler.history)
-			path = strdup(cfg->sampler.history);
-		else if (asprintf(&path, "%s/history.csv", cfg->state_dir) < 0)
-			path = NULL;
-		if (!path)
-			return EX_OSERR;
-		file = path;
+	return -1;
+}
+
+/* The history file the configuration in dir names (malloc'ed in *ret). Returns -1 to go on,
+ * else the exit code. */
+static int history_default_path(const char *dir, char **ret)
+{
+	_cleanup_(config_freep) struct config *cfg = NULL;
+	struct config_errors errs = { 0 };
+	char *path = NULL;
+
+	if (config_load_main(dir, &cfg, &errs) < 0) {
+		print_errors(&errs);
+		return EX_CONFIG;
 	}
-	r = history_read(file, since, collect_row, &rows, &bad);
-	if (r < 0) {
-		free(rows.v);
-		log_error_errno(r, "%s: %m", file);
-		return r == -ENOENT ? EX_NOINPUT : EX_IOERR;
-	}
-	if (bad)
-		log_warning("%s: %u unreadable lines skipped", file, bad);
-	if (svg) {
-		FILE *f = strcmp(svg, "-") == 0 ? stdout : fopen(svg, "we");
+	if (cfg->sampler.history)
+		path = strdup(cfg->sampler.history);
+	else if (asprintf(&path, "%s/history.csv", cfg->state_dir) < 0)
+		path = NULL;
+	if (!path)
+		return EX_OSERR;
+	*ret = path;
+	return -1;
+}
+
+/* The chart to a->svg ("-": standard output), or else the table of the last rows. Returns an
+ * exit code. */
+static int history_output(const struct history_args *a, const struct rows *rows)
+{
+	int r;
+
+	if (a->svg) {
+		FILE *f = strcmp(a->svg, "-") == 0 ? stdout : fopen(a->svg, "we");
 		if (!f) {
-			free(rows.v);
-			log_error_errno(errno, "%s: %m", svg);
+			log_error_errno(errno, "%s: %m", a->svg);
 			return EX_CANTCREAT;
 		}
-		r = plot_svg(f, rows.v, rows.n, "waveguard: open SMTP connections");
+		r = plot_svg(f, rows->v, rows->n, "waveguard: open SMTP connections");
 		if (f != stdout && fclose(f) != 0 && r >= 0)
 			r = -errno;
 		if (r >= 0 && f != stdout)
-			fprintf(stderr, "waveguard: %zu samples drawn in %s\n", rows.n, svg);
+			fprintf(stderr, "waveguard: %zu samples drawn in %s\n", rows->n, a->svg);
 	} else
-		r = history_print_table(stdout, rows.v, rows.n, last);
-	free(rows.v);
+		r = history_print_table(stdout, rows->v, rows->n, a->last);
 	if (r < 0) {
 		log_error_errno(r, "cannot write: %m");
 		return EX_IOERR;
 	}
 	return EX_OK;
+}
+
+static int cmd_history(const char *dir, int argc, char **argv)
+{
+	_cleanup_free_ char *path = NULL;
+	struct history_args a = { .last = 60 };
+	struct rows rows = { 0 };
+	unsigned bad = 0;
+	int r;
+
+	r = history_options(argc, argv, &a);
+	if (r < 0 && !a.file) {
+		r = history_default_path(dir, &path);
+		a.file = path;
+	}
+	if (r >= 0)
+		return r;
+	r = history_read(a.file, a.since, collect_row, &rows, &bad);
+	if (r < 0) {
+		free(rows.v);
+		log_error_errno(r, "%s: %m", a.file);
+		return r == -ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	if (bad)
+		log_warning("%s: %u unreadable lines skipped", a.file, bad);
+	r = history_output(&a, &rows);
+	free(rows.v);
+	return r;
 }
 
 int main(int argc, char **argv)

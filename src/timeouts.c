@@ -414,13 +414,19 @@ static bool parse_uint(const char *tok, int base, unsigned long max, unsigned lo
 	return true;
 }
 
+/* Frees f's contents; its name stays. */
+static void tfile_clear(struct tfile *f)
+{
+	content_clear(&f->original);
+	content_clear(&f->expected);
+	content_clear(&f->prev);
+}
+
 static void tfiles_free(struct tfile *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(f[i].name);
-		content_clear(&f[i].original);
-		content_clear(&f[i].expected);
-		content_clear(&f[i].prev);
+		tfile_clear(&f[i]);
 	}
 	free(f);
 }
@@ -567,13 +573,35 @@ int timeouts_level(const struct timeouts *t)
 static void untune(struct timeouts *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		content_clear(&t->files[i].original);
-		content_clear(&t->files[i].expected);
-		content_clear(&t->files[i].prev);
+		tfile_clear(&t->files[i]);
 		t->files[i].has_prev = false;
 		t->files[i].held = false;
 	}
 	t->level = TUNER_NORMAL;
+}
+
+/* Whether the disk content is one waveguard wrote (or left) for f. */
+static bool is_ours(const struct tfile *f, const struct content *disk)
+{
+	return content_eq(disk, &f->expected) || (f->has_prev && content_eq(disk, &f->prev));
+}
+
+/* Writes want to dir/name and reports "<sep>name <from> -> <want>", or the error. Returns 0 or
+ * -errno. */
+static int put_reporting(const struct timeouts *t, const char *name, const struct content *from,
+			 const struct content *want, const struct owner *o, const char *sep,
+			 char *msg, size_t size, size_t *len)
+{
+	char a[64], b[64];
+	int r = file_put(t->dir, name, want, o);
+
+	if (r < 0) {
+		text_appendf(msg, size, len, "%s%s: %s", sep, name, strerror(-r));
+		return r;
+	}
+	text_appendf(msg, size, len, "%s%s %s -> %s", sep, name, describe(from, a, sizeof(a)),
+		     describe(want, b, sizeof(b)));
+	return 0;
 }
 
 static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
@@ -594,27 +622,21 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 	       tuner_level_to_string((enum tuner_level)level));
 	for (size_t i = 0; i < n; i++) {
 		struct content disk = {};
-		char a[64], b[64];
+		const char *sep = i ? ", " : " "; /* after the colon */
+		char a[64];
 
 		remove_stale_temps(t->dir, f[i].name);
 		r = file_read(t->dir, f[i].name, &disk, NULL);
 		if (r < 0) {
-			text_appendf(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name, strerror(-r));
+			text_appendf(msg, size, len, "%s%s: %s", sep, f[i].name, strerror(-r));
 		} else if (content_eq(&disk, &f[i].original)) {
-			text_appendf(msg, size, len, "%s %s %s (already)", i ? "," : "", f[i].name,
+			text_appendf(msg, size, len, "%s%s %s (already)", sep, f[i].name,
 			       describe(&disk, a, sizeof(a)));
-		} else if (content_eq(&disk, &f[i].expected) ||
-			   (f[i].has_prev && content_eq(&disk, &f[i].prev))) {
-			r = file_put(t->dir, f[i].name, &f[i].original, &f[i].original_owner);
-			if (r < 0)
-				text_appendf(msg, size, len, "%s %s: %s", i ? "," : "", f[i].name,
-				       strerror(-r));
-			else
-				text_appendf(msg, size, len, "%s %s %s -> %s", i ? "," : "", f[i].name,
-				       describe(&disk, a, sizeof(a)),
-				       describe(&f[i].original, b, sizeof(b)));
+		} else if (is_ours(&f[i], &disk)) {
+			r = put_reporting(t, f[i].name, &disk, &f[i].original, &f[i].original_owner,
+					  sep, msg, size, len);
 		} else {
-			text_appendf(msg, size, len, "%s %s %s kept (changed by the admin)", i ? "," : "",
+			text_appendf(msg, size, len, "%s%s %s kept (changed by the admin)", sep,
 			       f[i].name, describe(&disk, a, sizeof(a)));
 		}
 		if (r < 0 && first_error == 0)
@@ -688,12 +710,6 @@ static void disks_free(struct content *disk, size_t n)
 	free(disk);
 }
 
-/* Whether the disk content is one waveguard wrote (or left) for f. */
-static bool is_ours(const struct tfile *f, const struct content *disk)
-{
-	return content_eq(disk, &f->expected) || (f->has_prev && content_eq(disk, &f->prev));
-}
-
 /* Adopts the disk content of f as its new original. */
 static int adopt(struct tfile *f, const struct content *disk, const struct owner *o)
 {
@@ -718,7 +734,7 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 	for (size_t i = 0; i < t->n; i++) {
 		struct tfile *f = &t->files[i];
 		const char *sep = i ? ", " : "";
-		char a[64], b[64];
+		char a[64];
 
 		f->held = false; /* a level change */
 		if (content_eq(&disk[i], &f->original)) {
@@ -735,15 +751,10 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 			       f->name, describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
-		r = file_put(t->dir, f->name, &f->original, &f->original_owner);
-		if (r < 0) {
-			text_appendf(msg, size, len, "%s%s: %s", sep, f->name, strerror(-r));
-			if (first_error == 0)
-				first_error = r;
-			continue;
-		}
-		text_appendf(msg, size, len, "%s%s %s -> %s", sep, f->name,
-		       describe(&disk[i], a, sizeof(a)), describe(&f->original, b, sizeof(b)));
+		r = put_reporting(t, f->name, &disk[i], &f->original, &f->original_owner, sep, msg,
+				  size, len);
+		if (r < 0 && first_error == 0)
+			first_error = r;
 	}
 	if (first_error < 0)
 		return first_error; /* still tuned: the state file keeps the originals */
@@ -752,83 +763,88 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 	return r < 0 ? r : adopted;
 }
 
-static int apply_tuned(struct timeouts *t, int level, struct content *disk, struct owner *owners,
-		       char *msg, size_t size, size_t *len)
+/* Copies f's bookkeeping for a move to level into w (names borrowed), adopting a disk content
+ * that is not waveguard's. A first tuning takes the disk as the originals. Returns 1 when it
+ * adopted, 0, or -ENOMEM. */
+static int work_init(const struct timeouts *t, int level, const struct tfile *f, struct tfile *w,
+		     const struct content *disk, const struct owner *owner)
 {
-	struct content *target = NULL;
-	struct tfile *work = NULL;
-	int r = 0, adopted = 0, first_error = 0;
-	bool first = t->level == TUNER_NORMAL;
+	int r;
 
-	/* Work on a copy so that a failure before the state file is written changes nothing. */
-	target = calloc(t->n, sizeof(*target));
-	work = calloc(t->n, sizeof(*work));
-	if (!target || !work) {
-		r = -ENOMEM;
-		goto finish;
+	w->name = f->name; /* borrowed */
+	memcpy(w->level_usec, f->level_usec, sizeof(f->level_usec));
+	if (t->level == TUNER_NORMAL) {
+		w->original_owner = *owner;
+		return content_copy(&w->original, disk);
 	}
-	for (size_t i = 0; r >= 0 && i < t->n; i++) {
-		const struct tfile *f = &t->files[i];
-		struct tfile *w = &work[i];
+	r = content_copy(&w->original, &f->original);
+	if (r >= 0)
+		r = content_copy(&w->expected, &f->expected);
+	if (r >= 0)
+		r = content_copy(&w->prev, &f->prev);
+	w->has_prev = f->has_prev;
+	w->original_owner = f->original_owner;
+	w->held = level == t->level && f->held;
+	if (r < 0 || is_ours(w, disk))
+		return r;
+	r = adopt(w, disk, owner);
+	return r < 0 ? r : 1;
+}
 
-		w->name = f->name; /* borrowed */
-		memcpy(w->level_usec, f->level_usec, sizeof(f->level_usec));
-		if (first) {
-			r = content_copy(&w->original, &disk[i]);
-			w->original_owner = owners[i];
-			continue;
-		}
-		r = content_copy(&w->original, &f->original);
-		if (r >= 0)
-			r = content_copy(&w->expected, &f->expected);
-		if (r >= 0)
-			r = content_copy(&w->prev, &f->prev);
-		w->has_prev = f->has_prev;
-		w->original_owner = f->original_owner;
-		w->held = level == t->level && f->held;
-		if (r >= 0 && !is_ours(w, &disk[i])) {
-			r = adopt(w, &disk[i], &owners[i]);
-			adopted++;
-		}
-	}
-	for (size_t i = 0; r >= 0 && i < t->n; i++) {
-		struct tfile *w = &work[i];
-		if (w->held) {
-			r = content_copy(&target[i], &disk[i]);
-			continue;
-		}
-		r = tuned_content(t, w, level, &target[i]);
-		if (r >= 0)
-			r = content_copy(&w->prev, &disk[i]);
-		w->has_prev = true;
-		if (r >= 0)
-			r = content_copy(&w->expected, &target[i]);
-	}
-	if (r < 0)
-		goto finish;
+/* What w's file is to hold at level (a held file: what it holds now); w then expects it, and
+ * remembers the disk content as its prev until the write completes. */
+static int work_target(const struct timeouts *t, int level, struct tfile *w,
+		       const struct content *disk, struct content *target)
+{
+	int r;
 
-	/* The originals are on disk before any Courier file changes. */
-	r = state_save(t->state_path, level, work, t->n);
-	if (r < 0) {
-		text_appendf(msg, size, len, "cannot write the state file %s: %s", t->state_path,
-		       strerror(-r));
-		goto finish;
+	if (w->held)
+		return content_copy(target, disk);
+	r = tuned_content(t, w, level, target);
+	if (r >= 0)
+		r = content_copy(&w->prev, disk);
+	w->has_prev = true;
+	if (r >= 0)
+		r = content_copy(&w->expected, target);
+	return r;
+}
+
+static void work_free(struct tfile *work, size_t n)
+{
+	if (!work)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		work[i].name = NULL;
+		tfile_clear(&work[i]);
 	}
+	free(work);
+}
+
+/* Moves the work copies into t's files (which keep their names). */
+static void work_commit(struct timeouts *t, struct tfile *work)
+{
 	for (size_t i = 0; i < t->n; i++) {
 		struct tfile *f = &t->files[i], *w = &work[i];
-		content_clear(&f->original);
-		content_clear(&f->expected);
-		content_clear(&f->prev);
 		char *name = f->name;
+		tfile_clear(f);
 		*f = *w;
 		f->name = name;
 		*w = (struct tfile){};
 	}
+}
+
+/* Writes each file's target (a held one is left alone) and reports. Returns 0 or the first
+ * -errno (the other files are still written). */
+static int write_targets(struct timeouts *t, const struct content *disk,
+			 const struct owner *owners, const struct content *target, char *msg,
+			 size_t size, size_t *len)
+{
+	int first_error = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		struct tfile *f = &t->files[i];
+		const struct tfile *f = &t->files[i];
 		const char *sep = i ? ", " : "";
-		char a[64], b[64];
+		char a[64];
 
 		if (f->held) {
 			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
@@ -841,48 +857,73 @@ static int apply_tuned(struct timeouts *t, int level, struct content *disk, stru
 			continue;
 		}
 		struct owner o = disk[i].present ? owners[i] : owner_for_new(t, f->name);
-		int k = file_put(t->dir, f->name, &target[i], &o);
-		if (k < 0) {
-			text_appendf(msg, size, len, "%s%s: %s", sep, f->name, strerror(-k));
-			if (first_error == 0)
-				first_error = k;
-			continue;
-		}
-		text_appendf(msg, size, len, "%s%s %s -> %s", sep, f->name,
-		       describe(&disk[i], a, sizeof(a)), describe(&target[i], b, sizeof(b)));
+		int k = put_reporting(t, f->name, &disk[i], &target[i], &o, sep, msg, size, len);
+		if (k < 0 && first_error == 0)
+			first_error = k;
 	}
-	if (first_error < 0) {
-		r = first_error;
-		goto finish;
-	}
-	t->level = level;
+	return first_error;
+}
 
-	/* Every file is written: what was there before no longer counts as ours. Best effort: a
-	 * stale prev only makes one old value look like waveguard's. */
+/* Every file is written: what was there before no longer counts as ours. Best effort: a stale
+ * prev only makes one old value look like waveguard's. */
+static void forget_prev(struct timeouts *t)
+{
 	bool had_prev[TIMEOUTS_MAX_FILES];
+
 	for (size_t i = 0; i < t->n; i++) {
 		had_prev[i] = t->files[i].has_prev;
 		t->files[i].has_prev = false;
 	}
-	if (state_save(t->state_path, level, t->files, t->n) >= 0) {
+	if (state_save(t->state_path, t->level, t->files, t->n) >= 0) {
 		for (size_t i = 0; i < t->n; i++)
 			content_clear(&t->files[i].prev);
 	} else {
 		for (size_t i = 0; i < t->n; i++)
 			t->files[i].has_prev = had_prev[i];
 	}
+}
+
+static int apply_tuned(struct timeouts *t, int level, struct content *disk, struct owner *owners,
+		       char *msg, size_t size, size_t *len)
+{
+	struct content *target = NULL;
+	struct tfile *work = NULL;
+	int r = 0, adopted = 0;
+
+	/* Work on a copy so that a failure before the state file is written changes nothing. */
+	target = calloc(t->n, sizeof(*target));
+	work = calloc(t->n, sizeof(*work));
+	if (!target || !work) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	for (size_t i = 0; r >= 0 && i < t->n; i++) {
+		r = work_init(t, level, &t->files[i], &work[i], &disk[i], &owners[i]);
+		adopted += r > 0;
+	}
+	for (size_t i = 0; r >= 0 && i < t->n; i++)
+		r = work_target(t, level, &work[i], &disk[i], &target[i]);
+	if (r < 0)
+		goto finish;
+
+	/* The originals are on disk before any Courier file changes. */
+	r = state_save(t->state_path, level, work, t->n);
+	if (r < 0) {
+		text_appendf(msg, size, len, "cannot write the state file %s: %s", t->state_path,
+		       strerror(-r));
+		goto finish;
+	}
+	work_commit(t, work);
+
+	r = write_targets(t, disk, owners, target, msg, size, len);
+	if (r < 0)
+		goto finish;
+	t->level = level;
+	forget_prev(t);
 	r = adopted;
 
 finish:
-	if (work) {
-		for (size_t i = 0; i < t->n; i++) {
-			work[i].name = NULL;
-			content_clear(&work[i].original);
-			content_clear(&work[i].expected);
-			content_clear(&work[i].prev);
-		}
-		free(work);
-	}
+	work_free(work, t->n);
 	disks_free(target, t->n);
 	return r;
 }

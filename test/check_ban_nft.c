@@ -2,6 +2,7 @@
  * batches with timeouts, error mapping, listing, a 10,000-ban burst, and real packets dropped on
  * loopback. Needs root (skips with 77 otherwise); observes the outcome through `nft list`. */
 #include "ban_nft.h"
+#include "nftlist.h"
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -85,7 +86,7 @@ static void on_error(const struct addr *a, int error, void *userdata)
 	e->n++;
 }
 
-/* Collects the elements ban_nft_list() reports. */
+/* Collects the elements nftlist_bans() reports. */
 struct listing {
 	unsigned n;
 	struct addr a[64];
@@ -389,7 +390,7 @@ START_TEST(test_setup_upgrades_previous_version)
 		      "bans lost by the upgrade: %s", out);
 	free(out);
 	struct listing l = { 0 };
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 3);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 3);
 	ck_assert_int_ge(find(&l, "192.0.2.1"), 0);
 	ck_assert_int_ge(find(&l, "2001:db8::1"), 0);
 
@@ -399,7 +400,7 @@ START_TEST(test_setup_upgrades_previous_version)
 	ck_assert_int_eq(ban_nft_add(b, &h, 600 * USEC_PER_SEC), 0);
 	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 4); /* listed from both sets */
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 4); /* listed from both sets */
 	struct errs e = { 0 };
 	ck_assert_int_eq(ban_nft_del(b, &h), 0);
 	ck_assert_int_eq(ban_nft_del(b, &h6), 0);
@@ -412,7 +413,7 @@ START_TEST(test_setup_upgrades_previous_version)
 		      "%s", out);
 	free(out);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 1);
 	ban_nft_free(b);
 }
 END_TEST
@@ -445,7 +446,7 @@ START_TEST(test_add_list_del)
 	free(out);
 
 	struct listing l = { 0 };
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 2);
 	ck_assert_int_eq(l.n, 2);
 	int i4 = find(&l, "192.0.2.1"), i6 = find(&l, "2001:db8:1:2::/64");
 	ck_assert_int_eq(i4, 0); /* IPv4 first */
@@ -462,7 +463,7 @@ START_TEST(test_add_list_del)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 1);
 	ck_assert_int_eq(e.n, 0);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 1);
 	ck_assert_int_eq(find(&l, "192.0.2.1"), 0);
 	out = run("nft list set inet waveguard ban6", NULL);
 	ck_assert_msg(!strstr(out, "2001:db8"), "%s", out);
@@ -477,13 +478,13 @@ START_TEST(test_add_list_del)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
 	ck_assert_int_eq(e.n, 0);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 0);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 0);
 
 	/* No timeout: listed with UINT64_MAX. */
 	ck_assert_int_eq(ban_nft_add(b, &a4, 0), 0);
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 1);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 1);
 	ck_assert_uint_eq(l.expires[0], UINT64_MAX);
 	ban_nft_free(b);
 }
@@ -540,7 +541,7 @@ START_TEST(test_hosts_and_networks)
 					     "192.0.2.200", "255.255.255.255", "::",
 					     "2001:db8:1::/64", "2001:db8:1::1",
 					     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(order));
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), (int)ELEMENTSOF(order));
 	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
 		ck_assert_msg(find(&l, order[i]) == (int)i, "%s at %d, not %zu", order[i],
 			      find(&l, order[i]), i);
@@ -568,7 +569,7 @@ START_TEST(test_hosts_and_networks)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
 	ck_assert_int_eq(e.n, 0);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(order) - 2);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), (int)ELEMENTSOF(order) - 2);
 	ck_assert_int_lt(find(&l, "192.0.2.1"), 0);
 	ck_assert_int_ge(find(&l, "192.0.2.0/24"), 0);
 	ck_assert_int_lt(find(&l, "2001:db8:1::/64"), 0);
@@ -577,7 +578,7 @@ START_TEST(test_hosts_and_networks)
 	ck_assert_int_eq(ban_nft_del(b, &n0), 0);
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
 	ck_assert_int_eq(e.n, 0);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), (int)ELEMENTSOF(order) - 4);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), (int)ELEMENTSOF(order) - 4);
 	ban_nft_free(b);
 }
 END_TEST
@@ -601,7 +602,7 @@ START_TEST(test_readd_refreshes)
 	ck_assert_msg(e.n == 0, "re-add failed: %s %s", e.n ? fmt(&e.a[0]) : "",
 		      e.n ? strerror(-e.error[0]) : "");
 
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 2);
 	int ia = find(&l, "192.0.2.7"), in = find(&l, "198.51.100.0/24");
 	ck_assert_int_ge(ia, 0);
 	ck_assert_int_ge(in, 0);
@@ -631,7 +632,7 @@ START_TEST(test_readd_refreshes)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 4);
 	ck_assert_int_eq(e.n, 0);
 	l.n = 0;
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 1);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 1);
 	ck_assert_int_eq(find(&l, "192.0.2.7"), 0);
 	ck_assert_uint_le(l.expires[0], 60 * USEC_PER_SEC);
 	ban_nft_free(b);
@@ -676,7 +677,7 @@ START_TEST(test_errors_map_to_addresses)
 	}
 	ck_assert_msg(!addr_equal(&e.a[0], &e.a[1]), "reported twice");
 
-	int n = ban_nft_list(b, NULL, NULL);
+	int n = nftlist_bans(NULL, NULL, NULL);
 	ck_assert_int_eq(n, 6000 + 1 + 2);
 	ban_nft_free(b);
 }
@@ -694,7 +695,7 @@ START_TEST(test_missing_set_reported)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 0);
 	ck_assert_int_eq(e.n, 2);
 	ck_assert_int_eq(e.error[0], -ENOENT);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), -ENOENT);
 	ban_nft_free(b);
 }
 END_TEST
@@ -740,7 +741,7 @@ START_TEST(test_burst_10000)
 	ck_assert_uint_eq(s.sends, 1);
 
 	uint64_t t3 = now_usec();
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 10000);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 10000);
 	printf("listing 10,000 bans: %.1f ms\n", (double)(now_usec() - t3) / 1000.0);
 	char *out = run("nft list set inet waveguard ban4_host", NULL);
 	ck_assert_int_eq(count(out, " timeout 1h expires "), 10000);
@@ -785,7 +786,7 @@ START_TEST(test_burst_10000)
 	       (double)(t1 - tq0) / 1000.0, (double)(t2 - t1) / 1000.0, s.sends, s.messages,
 	       s.bytes);
 	ck_assert_uint_le(s.messages, 8 + 12 + 2);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 30000);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 30000);
 
 	/* Larger than one 1 MiB transaction: split, all applied. */
 	queue_burst(b, 20000, 40000, 600 * USEC_PER_SEC);
@@ -797,7 +798,7 @@ START_TEST(test_burst_10000)
 	printf("40,000 IPv4 bans: flush %.1f ms, %u sendmsg, %u messages, %zu bytes\n",
 	       (double)(t2 - t1) / 1000.0, s.sends, s.messages, s.bytes);
 	ck_assert_uint_ge(s.sends, 2);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 70000);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 70000);
 	ban_nft_free(b);
 }
 END_TEST
@@ -820,7 +821,7 @@ START_TEST(test_ranges_and_edges)
 	ck_assert_int_eq(system("nft add element inet waveguard ban4 "
 				"'{ 198.51.100.1-198.51.100.6 timeout 30s }'"),
 			 0);
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), (int)ELEMENTSOF(nets) + 4);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), (int)ELEMENTSOF(nets) + 4);
 	for (size_t i = 0; i < ELEMENTSOF(nets); i++)
 		ck_assert_msg(find(&l, nets[i]) >= 0, "%s not listed", nets[i]);
 	static const char *const blocks[] = { "198.51.100.1", "198.51.100.2/31", "198.51.100.4/31",
@@ -841,7 +842,7 @@ START_TEST(test_ranges_and_edges)
 	}
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), (int)ELEMENTSOF(nets));
 	ck_assert_int_eq(e.n, 0);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 4);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 4);
 
 	/* Refused before anything is sent. */
 	struct addr bad = { .family = AF_UNIX };
@@ -863,12 +864,12 @@ START_TEST(test_expiry_and_rebans)
 	ck_assert_int_eq(ban_nft_add(b, &a, 800 * USEC_PER_MSEC), 0);
 	ck_assert_int_eq(ban_nft_add(b, &a6, 800 * USEC_PER_MSEC), 0);
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 2);
-	ck_assert_int_eq(ban_nft_list(b, NULL, NULL), 2);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 2);
 
 	/* The kernel expires them (poll with a deadline). */
 	uint64_t deadline = now_usec() + 10 * USEC_PER_SEC;
 	int n;
-	while ((n = ban_nft_list(b, NULL, NULL)) > 0 && now_usec() < deadline)
+	while ((n = nftlist_bans(NULL, NULL, NULL)) > 0 && now_usec() < deadline)
 		usleep(20 * 1000);
 	ck_assert_msg(n == 0, "still %d elements after 10 s", n);
 	char *out = run("nft list table inet waveguard", NULL);
@@ -895,7 +896,7 @@ START_TEST(test_expiry_and_rebans)
 	ck_assert_int_eq(ban_nft_flush(b, on_error, &e), 3);
 	ck_assert_int_eq(e.n, 0);
 	struct listing l = { 0 };
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 3);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 3);
 	ck_assert_int_eq(find(&l, "192.0.2.0/25"), 0);
 	ck_assert_int_eq(find(&l, "192.0.2.128/25"), 1);
 	ck_assert_uint_le(l.expires[0], 30 * USEC_PER_SEC);
@@ -918,7 +919,7 @@ START_TEST(test_bad_timeout_reported)
 	ck_assert_msg(addr_equal(&e.a[0], &bad), "%s", fmt(&e.a[0]));
 	printf("timeout of UINT64_MAX us: %s\n", strerror(-e.error[0]));
 	struct listing l = { 0 };
-	ck_assert_int_eq(ban_nft_list(b, on_elem, &l), 2);
+	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), 2);
 	ck_assert_int_ge(find(&l, "192.0.2.20"), 0);
 	ck_assert_int_ge(find(&l, "192.0.2.22"), 0);
 	ban_nft_free(b);
