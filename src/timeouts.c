@@ -1,6 +1,6 @@
 /* Courier's timeout control files: tuned values written atomically with Courier's owner and
  * mode, the admin's originals kept in a state file (hex-encoded, byte exact) and restored at
- * normal, at stop and after a crash; admin edits adopted. Also MAXDAEMONS and the time syntax. */
+ * normal, at stop and after a crash; admin edits adopted. Also Courier's time syntax. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1090,69 +1090,3 @@ int timeouts_parse_value(const char *s, uint64_t *ret_usec)
 	return 0;
 }
 
-int timeouts_read_maxdaemons(const char *esmtpd_path, unsigned *ret)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	bool found = false;
-	unsigned value = 0;
-	int r = 0;
-
-	if (!esmtpd_path || !ret)
-		return -EINVAL;
-	f = fopen(esmtpd_path, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) >= 0) {
-		char *p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t')) {
-			p += 6;
-			while (*p == ' ' || *p == '\t')
-				p++;
-		}
-		if (strncmp(p, "MAXDAEMONS=", 11) != 0)
-			continue;
-		p += 11;
-		char quote = 0;
-		if (*p == '"' || *p == '\'')
-			quote = *p++;
-		char *start = p;
-		while (isdigit((unsigned char)*p))
-			p++;
-		char *end = p;
-		if (quote) {
-			if (*p != quote) {
-				r = -EINVAL;
-				continue;
-			}
-			p++;
-		}
-		while (*p == ' ' || *p == '\t' || *p == '\r')
-			p++;
-		if (*p != '\0' && *p != '\n' && *p != '#') {
-			r = -EINVAL;
-			found = true;
-			continue;
-		}
-		found = true;
-		errno = 0;
-		unsigned long v = end > start ? strtoul(start, NULL, 10) : 0;
-		if (end == start || errno != 0 || v == 0 || v > 1000000) {
-			r = -EINVAL;
-			continue;
-		}
-		value = (unsigned)v;
-		r = 0; /* the last assignment wins */
-	}
-	if (ferror(f))
-		return -EIO;
-	if (r < 0)
-		return r;
-	if (!found)
-		return -ENOENT;
-	*ret = value;
-	return 0;
-}

@@ -72,13 +72,6 @@ int timeouts_check(struct timeouts *t, char *msg, size_t size);
 /* The level last applied (TUNER_NORMAL when not tuned). */
 int timeouts_level(const struct timeouts *t);
 
-/* Parses MAXDAEMONS from an esmtpd shell-variable file: lines like MAXDAEMONS=40,
- * MAXDAEMONS="40", MAXDAEMONS='40', export MAXDAEMONS=40, leading blanks, # comments (whole
- * lines or after the value); the last assignment wins, as in the shell. Returns 0 and sets *ret,
- * -ENOENT when the file or the variable is missing, -EINVAL when the value is not a positive
- * decimal number (e.g. a $VARIABLE), or -errno. */
-int timeouts_read_maxdaemons(const char *esmtpd_path, unsigned *ret);
-
 /* Parses a Courier timeout value as Courier reads it (first line only): numbers with an
  * optional unit s, m, h, d or w (either case, blanks allowed before it), summed; a bare number is
  * seconds: "90", "90s", "2m", "1h 30m", "600\n". Returns 0 and sets *ret_usec; -EINVAL for

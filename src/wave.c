@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esmtpd.h"
 #include "log.h"
 #include "probe.h"
 #include "sampler.h"
@@ -134,7 +135,7 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 	if (!dry_run && !t->dry_run && (r = open_timeouts(w, c)) < 0)
 		return r;
 	w->max_daemons = t->max_daemons;
-	if (!w->max_daemons && (r = timeouts_read_maxdaemons(t->esmtpd, &w->max_daemons)) < 0)
+	if (!w->max_daemons && (r = esmtpd_read_maxdaemons(t->esmtpd, &w->max_daemons)) < 0)
 		log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
 				     "connections is not a signal",
 				  t->esmtpd);

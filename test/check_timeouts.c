@@ -1,6 +1,6 @@
 /* timeouts: Courier's timeout files in a temporary "Courier directory": content per level, byte
  * exact restores, no file, the floor, a reader that never sees a bad file, crash recovery, admin
- * edits, owner and mode, MAXDAEMONS and the time syntax. */
+ * edits, owner and mode, and the time syntax. */
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -136,52 +136,6 @@ START_TEST(test_parse_value)
 			ck_assert_uint_eq(v, 12345);
 	}
 	ck_assert_int_eq(timeouts_parse_value(NULL, NULL), -EINVAL);
-}
-END_TEST
-
-START_TEST(test_maxdaemons)
-{
-	_cleanup_free_ char *dir = test_mkdtemp();
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/esmtpd", dir);
-	static const struct {
-		const char *text;
-		int r;
-		unsigned v;
-	} table[] = {
-		{"MAXDAEMONS=40\n", 0, 40},
-		{"MAXDAEMONS=\"300\"\n", 0, 300},
-		{"MAXDAEMONS='25'\n", 0, 25},
-		{"##NAME: MAXDAEMONS:0\n#\n# Maximum number of ESMTP servers started\n#\n"
-		 "#MAXDAEMONS=999\n\nMAXDAEMONS=40  # the default\nMAXPERIP=4\n",
-		 0, 40},
-		{"  export MAXDAEMONS=50\n", 0, 50},
-		{"MAXDAEMONS=40\nMAXDAEMONS=60\n", 0, 60}, /* the last one wins */
-		{"MAXDAEMONS=40\r\n", 0, 40},
-		{"MAXDAEMONS=40", 0, 40}, /* no final newline */
-		{"MAXPERIP=4\nMAXPERC=8\n", -ENOENT, 0},
-		{"# MAXDAEMONS=40\n", -ENOENT, 0},
-		{"XMAXDAEMONS=40\nMAXDAEMONSX=3\n", -ENOENT, 0},
-		{"", -ENOENT, 0},
-		{"MAXDAEMONS=\n", -EINVAL, 0},
-		{"MAXDAEMONS=0\n", -EINVAL, 0},
-		{"MAXDAEMONS=$X\n", -EINVAL, 0},
-		{"MAXDAEMONS=40x\n", -EINVAL, 0},
-		{"MAXDAEMONS=\"40\n", -EINVAL, 0},
-		{"MAXDAEMONS=-1\n", -EINVAL, 0},
-		{"MAXDAEMONS=40\nMAXDAEMONS=oops\n", -EINVAL, 0},
-	};
-	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
-		unsigned v = 7;
-		test_write(dir, "esmtpd", "w", table[i].text);
-		int r = timeouts_read_maxdaemons(path, &v);
-		ck_assert_msg(r == table[i].r, "case %zu: %d, want %d", i, r, table[i].r);
-		ck_assert_uint_eq(v, r == 0 ? table[i].v : 7);
-	}
-	unlink(path);
-	unsigned v;
-	ck_assert_int_eq(timeouts_read_maxdaemons(path, &v), -ENOENT);
-	test_rm_rf(dir);
 }
 END_TEST
 
@@ -689,7 +643,6 @@ static Suite *timeouts_suite(void)
 	Suite *s = suite_create("timeouts");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_value);
-	tcase_add_test(tc, test_maxdaemons);
 	tcase_add_test(tc, test_new_invalid);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_restore_byte_exact);
