@@ -78,10 +78,12 @@ int commands_snapshot(const struct manager *m, struct status *st)
 		.tuning = wave_tuning(m->wave),
 		.tuner_level = tuner_level_to_string(wave_level(m->wave)),
 		.tuner_reason = wave_reason(m->wave),
+		.down_why = "",
 		.n_files = sources_n_files(m->sources),
 		.n_journals = sources_n_journals(m->sources),
 		.row = wave_last(m->wave),
 	};
+	st->server_down = wave_server_down(m->wave, &st->down_since_usec, &st->down_why);
 	int r = snapshot_lists(m, st, now);
 	if (r < 0)
 		status_clear(st);

@@ -21,6 +21,8 @@ int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
 #define LOG_MESSAGE_TUNER "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b12"
 #define LOG_MESSAGE_SOURCE_ERROR "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b13"
 #define LOG_MESSAGE_EVENT "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b14"
+#define LOG_MESSAGE_SERVER_DOWN "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b15"
+#define LOG_MESSAGE_SERVER_UP "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b16"
 
 /* An event: under journald (stderr is the journal stream) an entry with MESSAGE_ID and the
  * given "KEY=value" fields (NULL-terminated list); elsewhere the same plain line as

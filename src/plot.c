@@ -30,6 +30,7 @@
 #define COLOR_ELEVATED	  "#fff1c2"
 #define COLOR_WAVE	  "#fbd5d5"
 #define COLOR_OTHER_LEVEL "#e4e4e4"
+#define COLOR_DOWN	  "#9a9a9a"
 
 struct scale {
 	double t0, t1; /* seconds */
@@ -228,6 +229,24 @@ static bool is_normal(const char *tuner)
 	return strcmp(tuner, "normal") == 0;
 }
 
+/* The bands of the tuner column's values other than normal; the last one serves any other. */
+static const struct {
+	const char *level, *color, *label;
+} bands[] = {
+	{ "elevated", COLOR_ELEVATED, "tuner: elevated" },
+	{ "wave", COLOR_WAVE, "tuner: wave" },
+	{ "down", COLOR_DOWN, "mail server down" },
+	{ NULL, COLOR_OTHER_LEVEL, "tuner: other" },
+};
+
+static size_t band_of(const char *level)
+{
+	size_t i = 0;
+	while (bands[i].level && strcmp(bands[i].level, level) != 0)
+		i++;
+	return i;
+}
+
 /* Bands behind the lines for each run of rows at one tuner level other than normal, from the
  * run's first sample to the sample after it. */
 static void write_bands(FILE *out, const struct scale *s, const struct history_row *rows, size_t n)
@@ -243,9 +262,7 @@ static void write_bands(FILE *out, const struct scale *s, const struct history_r
 			double x1 = x_of(s, rows[j < n ? j : j - 1].time_usec);
 			if (x1 - x0 < 3)
 				x1 = x0 + 3;
-			const char *color = strcmp(level, "elevated") == 0 ? COLOR_ELEVATED
-					    : strcmp(level, "wave") == 0   ? COLOR_WAVE
-									   : COLOR_OTHER_LEVEL;
+			const char *color = bands[band_of(level)].color;
 			fputs("<rect class=\"band-", out);
 			xml_escape(out, level);
 			fprintf(out,
@@ -320,7 +337,7 @@ static void write_markers(FILE *out, const struct scale *s, const struct history
 }
 
 /* The legend under the axis: one swatch and label per kind of mark present. */
-static void write_legend(FILE *out, bool backlog, bool elevated, bool wave, bool other_level)
+static void write_legend(FILE *out, bool backlog, const bool *present)
 {
 	double x = PLOT_L, y = HEIGHT - 22;
 
@@ -349,16 +366,8 @@ static void write_legend(FILE *out, bool backlog, bool elevated, bool wave, bool
 		"stroke-width=\"1\"/>\n",
 		x + 9, y, COLOR_FAIL);
 	LEGEND_TEXT("probe failed");
-	const struct {
-		bool present;
-		const char *color, *label;
-	} bands[] = {
-		{elevated, COLOR_ELEVATED, "tuner: elevated"},
-		{wave, COLOR_WAVE, "tuner: wave"},
-		{other_level, COLOR_OTHER_LEVEL, "tuner: other"},
-	};
 	for (size_t i = 0; i < ELEMENTSOF(bands); i++) {
-		if (!bands[i].present)
+		if (!present[i])
 			continue;
 		fprintf(out,
 			"<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"12\" fill=\"%s\" "
@@ -373,7 +382,7 @@ static void write_legend(FILE *out, bool backlog, bool elevated, bool wave, bool
 int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *title)
 {
 	struct scale s;
-	bool backlog = false, elevated = false, wave = false, other_level = false;
+	bool backlog = false, present[ELEMENTSOF(bands)] = { false };
 
 	if (!out || (!rows && n > 0))
 		return -EINVAL;
@@ -382,12 +391,8 @@ int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *ti
 
 	for (size_t i = 0; i < n; i++) {
 		backlog = backlog || rows[i].backlog > 0;
-		if (strcmp(rows[i].tuner, "elevated") == 0)
-			elevated = true;
-		else if (strcmp(rows[i].tuner, "wave") == 0)
-			wave = true;
-		else if (!is_normal(rows[i].tuner))
-			other_level = true;
+		if (!is_normal(rows[i].tuner))
+			present[band_of(rows[i].tuner)] = true;
 	}
 	compute_scale(rows, n, &s);
 
@@ -422,7 +427,7 @@ int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *ti
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 			x_of(&s, rows[0].time_usec), y_of(&s, rows[0].established), COLOR_EST);
 	write_markers(out, &s, rows, n);
-	write_legend(out, backlog, elevated, wave, other_level);
+	write_legend(out, backlog, present);
 	fputs("</svg>\n", out);
 
 	if (fflush(out) != 0 || ferror(out))

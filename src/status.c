@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "status.h"
 #include "text.h"
+#include "timeutil.h"
 
 void status_write_text(const struct status *st, FILE *out)
 {
@@ -18,6 +19,11 @@ void status_write_text(const struct status *st, FILE *out)
 		" ban decisions, %zu active bans, %" PRIu64 " reloads\n",
 		WAVEGUARD_VERSION, st->dry_run ? " (dry run)" : "", st->uptime_sec, st->lines,
 		st->decisions, st->active_bans, st->reloads);
+	if (st->server_down) {
+		char t[32];
+		fprintf(out, "server: DOWN since %s (probe %s); the tuner leaves Courier alone\n",
+			timeutil_format_rfc3339(st->down_since_usec, t, sizeof(t)), st->down_why);
+	}
 	if (st->tuning)
 		fprintf(out, "tuner: %s (%s)\n", st->tuner_level, st->tuner_reason);
 	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
@@ -34,10 +40,12 @@ void status_write_json(const struct status *st, FILE *out)
 	fprintf(out,
 		"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64 ",\"decisions\":%" PRIu64
 		",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64 ",\"active_bans\":%zu,\"nft_sent\":%" PRIu64
-		",\"nft_errors\":%" PRIu64 ",\"tuner\":\"%s\",\"jails\":[",
+		",\"nft_errors\":%" PRIu64 ",\"tuner\":\"%s\",\"server\":\"%s\",\"jails\":[",
 		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions, st->events,
 		st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
-		st->tuning ? st->tuner_level : "off");
+		st->tuning ? st->tuner_level : "off",
+		st->server_down ? "down" : st->row && strcmp(st->row->probe_status, "off") != 0 ? "up"
+											 : "unknown");
 	for (size_t i = 0; i < st->n_jails; i++) {
 		const struct status_jail *j = &st->jails[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -110,6 +118,9 @@ int status_write_metrics(const struct status *st, const char *path)
 		    "Addresses a jail is counting hits for.", offsetof(struct status_jail, tracked));
 	if (st->row)
 		row_families(&x, st->row);
+	metrics_family(&x, "waveguard_server_down", "gauge",
+		       "1 while the probe finds the mail server down (refused, or silent while not busy).");
+	metrics_sample(&x, "waveguard_server_down", NULL, NULL, st->server_down);
 	return metrics_commit(&x, path);
 }
 
@@ -120,6 +131,8 @@ void status_format_line(const struct status *st, char *buf, size_t size)
 
 	if (size)
 		buf[0] = '\0';
+	if (st->server_down)
+		text_appendf(buf, size, &len, "MAIL SERVER DOWN (probe %s), ", st->down_why);
 	if (r)
 		text_appendf(buf, size, &len, "%u connections, backlog %u, probe %s, ",
 			     r->established, r->backlog, r->probe_status);

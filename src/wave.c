@@ -15,6 +15,8 @@
 #include "wave.h"
 
 #define DEFAULT_FLOOR_USEC (10 * USEC_PER_SEC)
+/* A server that stays down is reported again this often, not at every sample. */
+#define DOWN_REMINDER_USEC (15 * 60 * USEC_PER_SEC)
 
 struct wave {
 	sd_event *event;
@@ -38,7 +40,81 @@ struct wave {
 	unsigned max_daemons;
 	bool overload_event; /* an address-less event ("maximum active connections") since the last row */
 	char reason[256];
+	struct tuner_params params; /* for telling a quiet server from a flooded one */
+
+	/* The probe's target, and the server-down alert. */
+	char target[WAVE_TARGET_MAX];
+	bool startup_probe; /* the probe started at start-up, before the first row */
+	bool down;
+	uint64_t down_since_usec, down_alert_usec;
+	char down_why[64];
 };
+
+/* ---- server down or flooded ---- */
+
+static bool probe_failed(const struct history_row *r)
+{
+	return strcmp(r->probe_status, "ok") != 0 && strcmp(r->probe_status, "off") != 0;
+}
+
+/* Nothing says the server is busy: connections well under the calm share of MAXDAEMONS (none
+ * at all when MAXDAEMONS is unknown), no queue to speak of, no limit reached. */
+static bool quiet(const struct wave *w, const struct history_row *r)
+{
+	bool few = w->max_daemons ? r->established < w->params.calm_fraction * w->max_daemons
+				  : r->established == 0;
+	return few && r->backlog <= w->params.elevated_backlog / 2 && !w->overload_event;
+}
+
+/* A refusal or an unreachable address means nothing listens there: down, however busy. A
+ * probe that connects but gets no banner is overload only when the other signals agree; on a
+ * quiet server it is a hung or stopped one. Either way down is no reason to tune. */
+static bool server_down(const struct wave *w, const struct history_row *r)
+{
+	if (!probe_failed(r))
+		return false;
+	if (strcmp(r->probe_status, "refused") == 0 || strcmp(r->probe_status, "error") == 0)
+		return true;
+	return quiet(w, r);
+}
+
+static void alert_down(struct wave *w, const struct history_row *r, bool reminder)
+{
+	char f_target[WAVE_TARGET_MAX + 32], f_probe[96];
+
+	snprintf(f_target, sizeof(f_target), "WAVEGUARD_PROBE_TARGET=%s", w->target);
+	snprintf(f_probe, sizeof(f_probe), "WAVEGUARD_PROBE=%s", w->down_why);
+	const char *const fields[] = { f_target, f_probe, NULL };
+	log_event(LOG_ERR, LOG_MESSAGE_SERVER_DOWN, fields,
+		  "mail server %s at %s: probe %s with %u connections; not tuning Courier's timeouts%s",
+		  reminder ? "still down" : "down", w->target, w->down_why, r->established,
+		  reminder ? "" : " (is it running, and listening there?)");
+	w->down_alert_usec = r->time_usec;
+}
+
+/* Follows the server's state from row to row: one alert when it goes down, a reminder every
+ * DOWN_REMINDER_USEC, one notice when it answers again. The row says "down" in its tuner
+ * column, which the chart marks. */
+static void watch_server(struct wave *w, struct history_row *r)
+{
+	bool down = server_down(w, r);
+
+	if (down) {
+		snprintf(w->down_why, sizeof(w->down_why), "%s", r->probe_status);
+		if (!w->down) {
+			w->down = true;
+			w->down_since_usec = r->time_usec;
+			alert_down(w, r, false);
+		} else if (r->time_usec - w->down_alert_usec >= DOWN_REMINDER_USEC)
+			alert_down(w, r, true);
+		snprintf(r->tuner, sizeof(r->tuner), "down");
+	} else if (w->down && strcmp(r->probe_status, "ok") == 0) {
+		w->down = false;
+		log_event(LOG_NOTICE, LOG_MESSAGE_SERVER_UP, NULL,
+			  "mail server at %s answers again after %llu s", w->target,
+			  (unsigned long long)((r->time_usec - w->down_since_usec) / USEC_PER_SEC));
+	}
+}
 
 /* ---- the tuner and Courier's files ---- */
 
@@ -65,8 +141,7 @@ static void tune(struct wave *w, const struct history_row *r)
 		.backlog = r->backlog,
 		.max_daemons = w->max_daemons,
 		.new_bans = r->new_bans,
-		.probe_failed = strcmp(r->probe_status, "ok") != 0 &&
-				strcmp(r->probe_status, "off") != 0,
+		.probe_failed = probe_failed(r) && !w->down,
 		.maxconn_event = w->overload_event,
 	};
 	w->overload_event = false;
@@ -121,13 +196,13 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 {
 	_cleanup_(wave_freep) struct wave *w = calloc(1, sizeof(*w));
 	const struct config_tuner *t = &c->tuner;
-	struct tuner_params p;
 	int r;
 
 	if (!w)
 		return -ENOMEM;
 	w->event = sd_event_ref(e);
 	snprintf(w->reason, sizeof(w->reason), "normal");
+	config_tuner_params(t, &w->params);
 	if (!t->enabled || !t->timeouts) {
 		*ret = TAKE_PTR(w);
 		return 0;
@@ -139,8 +214,7 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 		log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
 				     "connections is not a signal",
 				  t->esmtpd);
-	config_tuner_params(t, &p);
-	r = tuner_new(&p, &w->tuner);
+	r = tuner_new(&w->params, &w->tuner);
 	if (r < 0)
 		return log_error_errno(r, "tuner: %m");
 	*ret = TAKE_PTR(w);
@@ -162,10 +236,12 @@ void wave_stop(struct wave *w)
 
 /* ---- the interval: sample, probe, row ---- */
 
-void wave_feed_row(struct wave *w, const struct history_row *r)
+void wave_feed_row(struct wave *w, const struct history_row *row)
 {
+	struct history_row copy = *row, *r = &copy;
 	int k;
 
+	watch_server(w, r);
 	if (w->history && (k = history_append(w->history, r)) < 0) {
 		if (!w->history_failed)
 			log_warning_errno(k, "cannot append to the history: %m");
@@ -188,11 +264,39 @@ static void finish_row(struct wave *w)
 	wave_feed_row(w, &w->pending);
 }
 
+/* The first probe, at start: one clear line on whether the server can be reached at all, so
+ * that a wrong target or a stopped server shows at once, not after three samples. */
+static void startup_result(struct wave *w, enum probe_status status, uint64_t latency_usec,
+			   int error)
+{
+	w->startup_probe = false;
+	if (status == PROBE_OK) {
+		log_info("probe: the mail server at %s answers (220 in %llu ms)", w->target,
+			 (unsigned long long)(latency_usec / 1000));
+		return;
+	}
+	if (status != PROBE_REFUSED && status != PROBE_ERROR) {
+		log_warning("probe: the mail server at %s gave no banner at start (%s: %s)",
+			    w->target, probe_status_to_string(status), strerror(error));
+		return;
+	}
+	struct history_row r = { .probe_ms = -1 };
+	sd_event_now(w->event, CLOCK_REALTIME, &r.time_usec);
+	snprintf(r.probe_status, sizeof(r.probe_status), "%s", probe_status_to_string(status));
+	w->down = true;
+	w->down_since_usec = r.time_usec;
+	snprintf(w->down_why, sizeof(w->down_why), "%s (%s)", r.probe_status, strerror(error));
+	alert_down(w, &r, false);
+}
+
 static void on_probe(enum probe_status status, uint64_t latency_usec, int error, void *userdata)
 {
 	struct wave *w = userdata;
-	(void)error;
 
+	if (w->startup_probe) {
+		startup_result(w, status, latency_usec, error);
+		return;
+	}
 	if (!w->has_pending)
 		return;
 	snprintf(w->pending.probe_status, sizeof(w->pending.probe_status), "%s",
@@ -281,6 +385,54 @@ static int open_history(struct wave *w, const struct config *c)
 	return 0;
 }
 
+int wave_probe_target(const struct config *c, char *addr, size_t size, uint16_t *ret_port,
+		      const char **ret_origin)
+{
+	uint16_t port = 25;
+	int r;
+
+	if (c->probe.address && c->probe.port) {
+		snprintf(addr, size, "%s", c->probe.address);
+		*ret_port = c->probe.port;
+		*ret_origin = "[probe]";
+		return 0;
+	}
+	*ret_origin = c->tuner.esmtpd;
+	r = esmtpd_listen_target(c->tuner.esmtpd, addr, size, &port);
+	if (r < 0) {
+		snprintf(addr, size, "127.0.0.1");
+		port = 25;
+	}
+	/* Half a target in [probe] still wins over the file. */
+	if (c->probe.address)
+		snprintf(addr, size, "%s", c->probe.address);
+	if (c->probe.port)
+		port = c->probe.port;
+	*ret_port = port;
+	return r;
+}
+
+static int start_probe(struct wave *w, const struct config *c)
+{
+	char addr[64];
+	uint16_t port;
+	const char *origin;
+	int r = wave_probe_target(c, addr, sizeof(addr), &port, &origin);
+
+	if (r < 0)
+		log_warning_errno(r, "probe: cannot tell from %s where Courier listens (%m); "
+				     "probing %s port %u",
+				  origin, addr, port);
+	snprintf(w->target, sizeof(w->target), strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr,
+		 port);
+	r = probe_new(w->event, addr, port, c->probe.timeout_usec, on_probe, w, &w->probe);
+	if (r < 0)
+		return log_error_errno(r, "cannot prepare the probe of %s: %m", w->target);
+	if (probe_start(w->probe) >= 0)
+		w->startup_probe = true;
+	return 0;
+}
+
 int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops,
 	       void *userdata)
 {
@@ -300,11 +452,9 @@ int wave_start(struct wave *w, const struct config *c, const struct wave_ops *op
 			return r;
 	}
 	if (c->probe.enabled) {
-		r = probe_new(w->event, c->probe.address, c->probe.port, c->probe.timeout_usec,
-			      on_probe, w, &w->probe);
+		r = start_probe(w, c);
 		if (r < 0)
-			return log_error_errno(r, "cannot prepare the probe of %s port %u: %m",
-					       c->probe.address, c->probe.port);
+			return r;
 	}
 	if (!w->sampler && !w->probe)
 		return 0;
@@ -346,6 +496,15 @@ enum tuner_level wave_level(const struct wave *w)
 const char *wave_reason(const struct wave *w)
 {
 	return w->reason;
+}
+
+bool wave_server_down(const struct wave *w, uint64_t *ret_since_usec, const char **ret_why)
+{
+	if (w->down) {
+		*ret_since_usec = w->down_since_usec;
+		*ret_why = w->down_why;
+	}
+	return w->down;
 }
 
 struct wave *wave_free(struct wave *w)

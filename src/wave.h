@@ -22,6 +22,9 @@ struct wave_ops {
 	void (*row)(const struct history_row *r, void *userdata);
 };
 
+/* Longest probe target text, "[address]:port". */
+#define WAVE_TARGET_MAX 72
+
 struct wave;
 
 /* Builds the tuner and, unless dry_run or [tuner] dry_run, its Courier files: the originals a
@@ -50,6 +53,16 @@ const struct history_row *wave_last(const struct wave *w);
 bool wave_tuning(const struct wave *w);
 enum tuner_level wave_level(const struct wave *w);
 const char *wave_reason(const struct wave *w);
+
+/* Whether the last rows found the mail server down (refused, unreachable, or silent while
+ * nothing else says it is busy), since when and why. */
+bool wave_server_down(const struct wave *w, uint64_t *ret_since_usec, const char **ret_why);
+
+/* The probe's target: [probe] address and port where given, else where Courier's esmtpd file
+ * ([tuner] esmtpd) says it listens, 127.0.0.1 port 25 when that cannot be read (then returns
+ * -errno, with the target still set). *ret_origin names where it came from. */
+int wave_probe_target(const struct config *c, char *addr, size_t size, uint16_t *ret_port,
+		      const char **ret_origin);
 
 /* Gives Courier the admin's values back: waveguard's tuning never outlives it. */
 void wave_stop(struct wave *w);

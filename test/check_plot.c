@@ -246,6 +246,26 @@ START_TEST(test_all_zero)
 }
 END_TEST
 
+/* A stopped server: its rows say "down" in the tuner column, drawn as their own band with its
+ * own legend entry, distinct from the tuner's levels. */
+START_TEST(test_server_down)
+{
+	struct history_row rows[4];
+	for (size_t i = 0; i < 4; i++) {
+		rows[i] = (struct history_row){ .time_usec = (1795761409ULL + 5 * i) * USEC_PER_SEC,
+						.probe_ms = -1 };
+		snprintf(rows[i].probe_status, sizeof(rows[i].probe_status), "refused");
+		snprintf(rows[i].tuner, sizeof(rows[i].tuner), i < 3 ? "down" : "normal");
+	}
+	_cleanup_free_ char *svg = render(rows, 4, "down");
+	assert_valid_xml(svg);
+	ck_assert_uint_eq(count(svg, "<rect class=\"band-down\""), 1);
+	ck_assert_ptr_nonnull(strstr(svg, ">mail server down</text>"));
+	ck_assert_ptr_null(strstr(svg, ">tuner: other</text>"));
+	ck_assert_uint_eq(count(svg, "<g class=\"probe-fail\">"), 4);
+}
+END_TEST
+
 START_TEST(test_title_escaped)
 {
 	struct rows rows = load_fixture();
@@ -282,6 +302,7 @@ static Suite *plot_suite(void)
 	tcase_add_test(tc, test_wave);
 	tcase_add_test(tc, test_empty_and_single);
 	tcase_add_test(tc, test_all_zero);
+	tcase_add_test(tc, test_server_down);
 	tcase_add_test(tc, test_title_escaped);
 	tcase_add_test(tc, test_write_error);
 	suite_add_tcase(s, tc);
