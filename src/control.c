@@ -685,6 +685,31 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+/* 1 when a server accepts on the socket sa, 0 when nobody does (refused, or no file), -errno
+ * otherwise. */
+static int answers(const struct sockaddr_un *sa, socklen_t salen)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sa, salen) == 0 || errno == EAGAIN)
+		return 1;
+	return errno == ECONNREFUSED || errno == ENOENT ? 0 : -errno;
+}
+
+/* The address of the socket file path. */
+static int socket_address(const char *path, struct sockaddr_un *sa, socklen_t *ret_len)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	if (!path || !path[0])
+		return -EINVAL;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa->sun_path, path, strlen(path));
+	*ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	return 0;
+}
+
 /* Removes a socket file nobody accepts on. Returns 0 when path is free now, -EADDRINUSE when a
  * server answers there, -EEXIST when it is no socket, -errno otherwise. */
 static int remove_stale(const char *path, const struct sockaddr_un *sa, socklen_t salen)
@@ -695,35 +720,36 @@ static int remove_stale(const char *path, const struct sockaddr_un *sa, socklen_
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)sa, salen) == 0 || errno == EAGAIN)
-		return -EADDRINUSE;
-	if (errno != ECONNREFUSED && errno != ENOENT)
-		return -errno;
+	int r = answers(sa, salen);
+	if (r != 0)
+		return r > 0 ? -EADDRINUSE : r;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
+int control_alive(const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t salen;
+	int r = socket_address(path, &sa, &salen);
+
+	return r < 0 ? r : answers(&sa, salen);
+}
+
 int control_new(sd_event *e, const char *path, control_handler_fn fn, void *userdata,
 		struct control **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	socklen_t salen;
 	struct stat st;
 	int r;
 
 	if (!e || !path || !fn || !ret)
 		return -EINVAL;
-	if (!path[0])
-		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
-	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	r = socket_address(path, &sa, &salen);
+	if (r < 0)
+		return r;
 
 	_cleanup_(control_freep) struct control *c = calloc(1, sizeof(*c));
 	if (!c)

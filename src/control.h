@@ -83,6 +83,10 @@ struct control;
 int control_new(sd_event *e, const char *path, control_handler_fn fn, void *userdata,
 		struct control **ret);
 
+/* Whether a daemon serves the socket at path: 1 when something accepts there, 0 when nobody
+ * does (no file, or a stale one), -errno otherwise. Never blocks. */
+int control_alive(const char *path);
+
 /* Changes the per-connection deadline (default CONTROL_TIMEOUT_USEC; must be > 0) for the
  * connections accepted from now on. */
 void control_set_timeout(struct control *c, uint64_t usec);

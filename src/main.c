@@ -12,6 +12,7 @@
 #include "ban_nft.h"
 #include "cli.h"
 #include "config.h"
+#include "control.h"
 #include "history.h"
 #include "logline.h"
 #include "plot.h"
@@ -332,6 +333,13 @@ static int cmd_nft_cleanup(const char *dir, int argc)
 	print_errors(&errs);
 	if (r < 0)
 		return EX_CONFIG;
+	/* A running daemon would put its table back within a second: say so instead. */
+	if (control_alive(cfg->control_socket) > 0) {
+		log_error("waveguard is running (%s answers): stop it first (systemctl stop "
+			  "waveguard), or lift its bans with `waveguard unban --all`",
+			  cfg->control_socket);
+		return EX_TEMPFAIL;
+	}
 	struct ban_nft_config nc = { .table = cfg->nft.table };
 	r = ban_nft_new(&nc, &b);
 	if (r >= 0)

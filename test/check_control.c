@@ -709,6 +709,7 @@ START_TEST(test_socket_file)
 	fx_init(&f);
 
 	/* A live socket is not taken over; a file that is no socket is not removed. */
+	ck_assert_int_eq(control_alive(f.path), 1);
 	ck_assert_int_eq(control_new(f.e, f.path, handler, &f, &c2), -EADDRINUSE);
 	ck_assert_ptr_null(c2);
 	snprintf(other, sizeof(other), "%s/file", f.dir);
@@ -730,6 +731,9 @@ START_TEST(test_socket_file)
 		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 		close(fd);
 	}
+	/* Nobody there: nft-cleanup may go ahead. */
+	ck_assert_int_eq(control_alive(other), 0);
+	ck_assert_int_eq(control_alive("/nonexistent/waveguard.sock"), 0);
 	mode_t old = umask(0);
 	ck_assert_int_eq(control_new(f.e, other, handler, &f, &c2), 0);
 	umask(old);
