@@ -1,7 +1,8 @@
-/* Configuration loading. inih does the INI syntax; a line-counting reader around it gives every
- * key its file:line and tells continuation lines (multi-line values) from repeated keys. All
- * errors are collected, so that one check-config run shows every mistake. */
-#include <ctype.h>
+/* Configuration loading: the files. inih does the INI syntax; a line-counting reader around it
+ * gives every key its file:line and tells continuation lines (multi-line values) from repeated
+ * keys, and config_keys.c's tables take each key = value. Then filters are compiled and their
+ * samples run, and jails are resolved against filters and actions. All errors are collected,
+ * so that one check-config run shows every mistake. */
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
@@ -24,12 +26,10 @@
 #define MAX_CONFIG_FILE (1024 * 1024)
 #define MAX_CONFIG_LINE 4096
 
-enum file_kind { KIND_MAIN, KIND_FILTER, KIND_ACTION, KIND_JAILS };
-
 struct parser {
 	struct config *cfg;
 	struct config_errors *errs;
-	enum file_kind kind;
+	enum config_file_kind kind;
 	const char *file;
 	int failed_alloc;
 
@@ -45,8 +45,9 @@ struct parser {
 	char section[128];
 	unsigned section_line;
 	bool section_ok;
-	char last_key[128]; /* for continuation lines */
-	char seen[64][64];  /* keys seen in this section (duplicates are errors) */
+	const struct config_section *keys; /* the section's key table */
+	char last_key[128];		   /* for continuation lines */
+	char seen[64][64];		   /* keys seen in this section (duplicates are errors) */
 	size_t n_seen;
 
 	struct config_filter *filter;
@@ -55,7 +56,7 @@ struct parser {
 	bool filter_has_section;
 };
 
-static _printf_(2, 3) void add_error(struct config_errors *e, const char *fmt, ...)
+void config_errors_add(struct config_errors *e, const char *fmt, ...)
 {
 	char *s = NULL;
 	va_list ap;
@@ -70,6 +71,8 @@ static _printf_(2, 3) void add_error(struct config_errors *e, const char *fmt, .
 		free(s);
 }
 
+/* The name the loading code has always used (config_keys.c calls config_errors_add()). */
+#define add_error config_errors_add
 #define perr(p, ...) add_error((p)->errs, __VA_ARGS__)
 
 void config_errors_clear(struct config_errors *e)
@@ -81,156 +84,48 @@ void config_errors_clear(struct config_errors *e)
 	e->n = 0;
 }
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *ret)
-{
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
-static int parse_bool(const char *s, bool *ret)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	for (size_t i = 0; i < ELEMENTSOF(yes); i++)
-		if (strcasecmp(s, yes[i]) == 0)
-			return *ret = true, 0;
-	for (size_t i = 0; i < ELEMENTSOF(no); i++)
-		if (strcasecmp(s, no[i]) == 0)
-			return *ret = false, 0;
-	return -EINVAL;
-}
-
-/* Splits a value into words (spaces, tabs, commas) and calls fn for each. */
-static void for_words(struct parser *p, const char *value,
-		      void (*fn)(struct parser *p, const char *word, void *arg), void *arg)
-{
-	char word[512];
-	const char *s = value;
-	while (*s) {
-		while (*s == ' ' || *s == '\t' || *s == ',')
-			s++;
-		if (!*s)
-			break;
-		size_t n = strcspn(s, " \t,");
-		if (n >= sizeof(word)) {
-			perr(p, "%s:%u: word too long", p->file, p->lineno);
-		} else {
-			memcpy(word, s, n);
-			word[n] = '\0';
-			fn(p, word, arg);
-		}
-		s += n;
-	}
-}
-
-struct addr_list {
-	struct addr **arr;
-	size_t *n;
-};
-
-static void add_cidr(struct parser *p, const char *word, void *arg)
-{
-	struct addr_list *l = arg;
-	struct addr a, *slot;
-	if (addr_parse_cidr(word, &a) < 0) {
-		perr(p, "%s:%u: '%s' is not an address or network (expected e.g. 192.0.2.0/24 or "
-			"2001:db8::/32)",
-		     p->file, p->lineno, word);
-		return;
-	}
-	slot = ARRAY_GROW(*l->arr, *l->n);
-	if (!slot) {
-		p->failed_alloc = 1;
-		return;
-	}
-	*slot = a;
-}
-
-static bool strv_push(char ***v, size_t *n, const char *s)
-{
-	char *d = strdup(s);
-	char **slot = d ? ARRAY_GROW(*v, *n) : NULL;
-	if (!slot) {
-		free(d);
-		return false;
-	}
-	*slot = d;
-	return true;
-}
-
-static void add_source(struct parser *p, const char *word, void *arg)
-{
-	(void)arg;
-	if (word[0] != '/') {
-		perr(p, "%s:%u: source '%s': expected an absolute path", p->file, p->lineno, word);
-		return;
-	}
-	if (!strv_push(&p->jail->sources, &p->jail->n_sources, word))
-		p->failed_alloc = 1;
-}
-
-static bool valid_journal_match(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	if (!eq || eq == s)
-		return false;
-	for (const char *c = s; c < eq; c++)
-		if (!(isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
-			return false;
-	return true;
-}
-
-static void add_journal_match(struct parser *p, const char *word, void *arg)
-{
-	(void)arg;
-	if (!valid_journal_match(word)) {
-		perr(p, "%s:%u: journal_match '%s': expected FIELD=value (e.g. "
-			"SYSLOG_IDENTIFIER=courieresmtpd)",
-		     p->file, p->lineno, word);
-		return;
-	}
-	if (!strv_push(&p->jail->journal_matches, &p->jail->n_journal_matches, word))
-		p->failed_alloc = 1;
-}
-
-static void add_tag(struct parser *p, const char *word, void *arg)
-{
-	(void)arg;
-	if (!strv_push(&p->filter->tags, &p->filter->n_tags, word))
-		p->failed_alloc = 1;
-}
-
-static bool valid_name(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return false;
-	return true;
-}
-
-static bool valid_var_name(const char *s)
-{
-	if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
 /* ---- sections ---- */
+
+/* [NAME] in conf.d: a new jail with the defaults, unless the name is bad or taken. */
+static void begin_jail(struct parser *p, const char *name)
+{
+	struct config *c = p->cfg;
+
+	if (!config_keys_valid_name(name)) {
+		perr(p, "%s:%u: jail name '%s': expected letters, digits, '-', '_', '.'", p->file,
+		     p->lineno, name);
+		p->section_ok = false;
+		return;
+	}
+	for (size_t i = 0; i < c->n_jails; i++)
+		if (strcmp(c->jails[i].name, name) == 0) {
+			perr(p, "%s:%u: jail [%s] already defined at %s:%u", p->file, p->lineno,
+			     name, c->jails[i].file, c->jails[i].line);
+			p->section_ok = false;
+			return;
+		}
+	struct config_jail *j = ARRAY_GROW(c->jails, c->n_jails);
+	if (!j || !(j->name = strdup(name)) || !(j->file = strdup(p->file))) {
+		p->failed_alloc = 1;
+		p->section_ok = false;
+		return;
+	}
+	j->line = p->lineno;
+	j->enabled = true;
+	j->maxretry = 5;
+	j->findtime_usec = 600 * USEC_PER_SEC;
+	j->bantime_usec = 3600 * USEC_PER_SEC;
+	j->bantime_factor = 1.0;
+	j->max_tracked = 100000;
+	j->prefix4 = 32;
+	j->prefix6 = 64;
+	p->jail = j;
+}
 
 static void begin_section(struct parser *p, const char *name)
 {
+	char expected[256];
+
 	snprintf(p->section, sizeof(p->section), "%s", name);
 	p->section_line = p->lineno;
 	p->section_ok = true;
@@ -238,67 +133,16 @@ static void begin_section(struct parser *p, const char *name)
 	p->last_key[0] = '\0';
 	p->jail = NULL;
 
-	switch (p->kind) {
-	case KIND_MAIN:
-		if (strcmp(name, "daemon") != 0 && strcmp(name, "nft") != 0 &&
-		    strcmp(name, "sampler") != 0 && strcmp(name, "probe") != 0 &&
-		    strcmp(name, "tuner") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [daemon], [nft], [sampler], "
-				"[probe] or [tuner])",
-			     p->file, p->lineno, name);
-			p->section_ok = false;
-		}
-		break;
-	case KIND_FILTER:
-		if (strcmp(name, "filter") == 0)
-			p->filter_has_section = true;
-		else if (strcmp(name, "vars") != 0 && strcmp(name, "test") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [filter], [vars] or [test])",
-			     p->file, p->lineno, name);
-			p->section_ok = false;
-		}
-		break;
-	case KIND_ACTION:
-		if (strcmp(name, "action") != 0) {
-			perr(p, "%s:%u: unknown section [%s] (expected [action])", p->file, p->lineno,
-			     name);
-			p->section_ok = false;
-		}
-		break;
-	case KIND_JAILS: {
-		struct config *c = p->cfg;
-		if (!valid_name(name)) {
-			perr(p, "%s:%u: jail name '%s': expected letters, digits, '-', '_', '.'",
-			     p->file, p->lineno, name);
-			p->section_ok = false;
-			break;
-		}
-		for (size_t i = 0; i < c->n_jails; i++)
-			if (strcmp(c->jails[i].name, name) == 0) {
-				perr(p, "%s:%u: jail [%s] already defined at %s:%u", p->file, p->lineno,
-				     name, c->jails[i].file, c->jails[i].line);
-				p->section_ok = false;
-				return;
-			}
-		struct config_jail *j = ARRAY_GROW(c->jails, c->n_jails);
-		if (!j || !(j->name = strdup(name)) || !(j->file = strdup(p->file))) {
-			p->failed_alloc = 1;
-			p->section_ok = false;
-			return;
-		}
-		j->line = p->lineno;
-		j->enabled = true;
-		j->maxretry = 5;
-		j->findtime_usec = 600 * USEC_PER_SEC;
-		j->bantime_usec = 3600 * USEC_PER_SEC;
-		j->bantime_factor = 1.0;
-		j->max_tracked = 100000;
-		j->prefix4 = 32;
-		j->prefix6 = 64;
-		p->jail = j;
-		break;
-	}
-	}
+	p->keys = config_keys_section(p->kind, name);
+	if (!p->keys) {
+		config_keys_sections_expected(p->kind, expected, sizeof(expected));
+		perr(p, "%s:%u: unknown section [%s] (expected %s)", p->file, p->lineno, name,
+		     expected);
+		p->section_ok = false;
+	} else if (p->kind == CONFIG_JAILS)
+		begin_jail(p, name);
+	else if (p->kind == CONFIG_FILTER && strcmp(name, "filter") == 0)
+		p->filter_has_section = true;
 }
 
 /* True (and remembered) the first time a key is seen in the current section. */
@@ -313,487 +157,6 @@ static bool first_time(struct parser *p, const char *key)
 	if (p->n_seen < ELEMENTSOF(p->seen))
 		snprintf(p->seen[p->n_seen++], sizeof(p->seen[0]), "%s", key);
 	return true;
-}
-
-static void set_str(struct parser *p, char **dst, const char *value)
-{
-	char *d = strdup(value);
-	if (!d) {
-		p->failed_alloc = 1;
-		return;
-	}
-	free(*dst);
-	*dst = d;
-}
-
-#define BAD_VALUE(p, key, value, expected)                                                         \
-	perr(p, "%s:%u: %s = '%s': expected %s", (p)->file, (p)->lineno, key, value, expected)
-
-static void daemon_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config *c = p->cfg;
-
-	if (strcmp(key, "allow") == 0) {
-		/* A list, also over several lines; first line replaces the built-in default. */
-		if (!cont) {
-			free(c->allow);
-			c->allow = NULL;
-			c->n_allow = 0;
-		}
-		for_words(p, value, add_cidr, &(struct addr_list){ &c->allow, &c->n_allow });
-		return;
-	}
-	if (cont) {
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-		return;
-	}
-	if (strcmp(key, "state_dir") == 0 || strcmp(key, "control_socket") == 0 ||
-	    strcmp(key, "metrics") == 0) {
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value, "an absolute path");
-		else
-			set_str(p, key[0] == 's' ? &c->state_dir
-				   : key[0] == 'c' ? &c->control_socket
-						   : &c->metrics,
-				value);
-	} else if (strcmp(key, "offence_memory") == 0) {
-		if (timeutil_parse_duration(value, &c->offence_memory_usec) < 0)
-			BAD_VALUE(p, key, value, "a duration such as 1d or 4w");
-	} else if (strcmp(key, "log_level") == 0) {
-		int l = log_level_from_string(value);
-		if (l < 0)
-			BAD_VALUE(p, key, value, "err, warning, notice, info or debug");
-		else
-			c->log_level = l;
-	} else if (strcmp(key, "max_line") == 0) {
-		unsigned v;
-		if (parse_uint(value, 256, 65536, &v) < 0)
-			BAD_VALUE(p, key, value, "a number of bytes from 256 to 65536");
-		else
-			c->max_line = v;
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [daemon] (expected state_dir, control_socket, "
-			"metrics, offence_memory, log_level, max_line or allow)",
-		     p->file, p->lineno, key);
-}
-
-static bool valid_nft_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || !isalpha((unsigned char)s[0]))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
-static void add_port(struct parser *p, const char *word, void *arg)
-{
-	struct config_nft *n = arg;
-	unsigned v;
-
-	if (strcmp(word, "all") == 0) {
-		n->all_ports = true;
-		return;
-	}
-	if (parse_uint(word, 1, 65535, &v) < 0) {
-		perr(p, "%s:%u: ports: '%s': expected port numbers (1-65535) or all", p->file,
-		     p->lineno, word);
-		return;
-	}
-	if (n->n_ports >= ELEMENTSOF(n->ports)) {
-		perr(p, "%s:%u: ports: at most %zu ports", p->file, p->lineno, ELEMENTSOF(n->ports));
-		return;
-	}
-	n->ports[n->n_ports++] = (uint16_t)v;
-}
-
-static void add_sampler_port(struct parser *p, const char *word, void *arg)
-{
-	struct config_sampler *sm = arg;
-	unsigned v;
-
-	if (parse_uint(word, 1, 65535, &v) < 0) {
-		perr(p, "%s:%u: ports: '%s': expected port numbers (1-65535)", p->file, p->lineno,
-		     word);
-		return;
-	}
-	if (sm->n_ports >= ELEMENTSOF(sm->ports)) {
-		perr(p, "%s:%u: ports: at most %zu ports", p->file, p->lineno, ELEMENTSOF(sm->ports));
-		return;
-	}
-	sm->ports[sm->n_ports++] = (uint16_t)v;
-}
-
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	uint64_t mult = 1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1024, end++;
-	else if (*end == 'M')
-		mult = 1024 * 1024, end++;
-	else if (*end == 'G')
-		mult = 1024 * 1024 * 1024, end++;
-	if (errno || *end || v > (1ULL << 40) / mult)
-		return -EINVAL;
-	*ret = v * mult;
-	return 0;
-}
-
-static void sampler_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_sampler *sm = &p->cfg->sampler;
-
-	if (strcmp(key, "ports") == 0) {
-		if (!cont)
-			sm->n_ports = 0;
-		for_words(p, value, add_sampler_port, sm);
-		return;
-	}
-	if (cont) {
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-		return;
-	}
-	if (strcmp(key, "enabled") == 0) {
-		if (parse_bool(value, &sm->enabled) < 0)
-			BAD_VALUE(p, key, value, "yes or no");
-	} else if (strcmp(key, "interval") == 0) {
-		if (timeutil_parse_duration(value, &sm->interval_usec) < 0 || sm->interval_usec == 0)
-			BAD_VALUE(p, key, value, "a duration such as 5s");
-	} else if (strcmp(key, "max_concurrent") == 0) {
-		if (parse_uint(value, 0, 100000, &sm->max_concurrent) < 0)
-			BAD_VALUE(p, key, value, "a number of connections (0 = off)");
-	} else if (strcmp(key, "concurrency_jail") == 0) {
-		if (!valid_name(value))
-			BAD_VALUE(p, key, value, "a jail name");
-		else {
-			set_str(p, &sm->concurrency_jail, value);
-			sm->concurrency_line = p->lineno;
-		}
-	} else if (strcmp(key, "history") == 0) {
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value, "an absolute path");
-		else
-			set_str(p, &sm->history, value);
-	} else if (strcmp(key, "history_max") == 0) {
-		if (parse_size(value, &sm->history_max) < 0 || sm->history_max < 4096)
-			BAD_VALUE(p, key, value, "a size such as 10M (at least 4K)");
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [sampler] (expected enabled, interval, ports, "
-			"max_concurrent, concurrency_jail, history or history_max)",
-		     p->file, p->lineno, key);
-}
-
-static void probe_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_probe *pr = &p->cfg->probe;
-	unsigned v;
-	struct addr a;
-
-	if (cont)
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-	else if (strcmp(key, "enabled") == 0) {
-		if (parse_bool(value, &pr->enabled) < 0)
-			BAD_VALUE(p, key, value, "yes or no");
-	} else if (strcmp(key, "address") == 0) {
-		if (addr_parse(value, strlen(value), &a) < 0)
-			BAD_VALUE(p, key, value, "a numeric IPv4 or IPv6 address");
-		else
-			set_str(p, &pr->address, value);
-	} else if (strcmp(key, "port") == 0) {
-		if (parse_uint(value, 1, 65535, &v) < 0)
-			BAD_VALUE(p, key, value, "a port number");
-		else
-			pr->port = (uint16_t)v;
-	} else if (strcmp(key, "timeout") == 0) {
-		if (timeutil_parse_duration(value, &pr->timeout_usec) < 0 || pr->timeout_usec == 0)
-			BAD_VALUE(p, key, value, "a duration such as 10s");
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [probe] (expected enabled, address, port or "
-			"timeout)",
-		     p->file, p->lineno, key);
-}
-
-/* "25%" or "0.25": a fraction from 0 to 1. */
-static int parse_fraction(const char *s, double *ret)
-{
-	char *end;
-	errno = 0;
-	double d = strtod(s, &end);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end == '%') {
-		d /= 100.0;
-		end++;
-	}
-	if (*end || !(d >= 0.0 && d <= 1.0))
-		return -EINVAL;
-	*ret = d;
-	return 0;
-}
-
-static void tuner_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_tuner *t = &p->cfg->tuner;
-	static const struct {
-		const char *key;
-		size_t off;
-	} fractions[] = {
-		{ "elevated_connections", offsetof(struct config_tuner, elevated_fraction) },
-		{ "wave_connections", offsetof(struct config_tuner, wave_fraction) },
-		{ "calm_connections", offsetof(struct config_tuner, calm_fraction) },
-	}, counts[] = {
-		{ "elevated_backlog", offsetof(struct config_tuner, elevated_backlog) },
-		{ "wave_backlog", offsetof(struct config_tuner, wave_backlog) },
-		{ "elevated_bans", offsetof(struct config_tuner, elevated_bans) },
-		{ "wave_bans", offsetof(struct config_tuner, wave_bans) },
-		{ "wave_probe_failures", offsetof(struct config_tuner, wave_probe_failures) },
-		{ "max_daemons", offsetof(struct config_tuner, max_daemons) },
-	};
-
-	if (cont) {
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-		return;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(fractions); i++)
-		if (strcmp(key, fractions[i].key) == 0) {
-			if (parse_fraction(value, (double *)((char *)t + fractions[i].off)) < 0)
-				BAD_VALUE(p, key, value, "a share of MAXDAEMONS such as 25% (0 = off)");
-			return;
-		}
-	for (size_t i = 0; i < ELEMENTSOF(counts); i++)
-		if (strcmp(key, counts[i].key) == 0) {
-			if (parse_uint(value, 0, 1000000, (unsigned *)((char *)t + counts[i].off)) < 0)
-				BAD_VALUE(p, key, value, "a number (0 = off)");
-			return;
-		}
-	if (strcmp(key, "enabled") == 0 || strcmp(key, "dry_run") == 0) {
-		if (parse_bool(value, key[0] == 'e' ? &t->enabled : &t->dry_run) < 0)
-			BAD_VALUE(p, key, value, "yes or no");
-	} else if (strcmp(key, "calm") == 0) {
-		if (timeutil_parse_duration(value, &t->calm_usec) < 0 || t->calm_usec == 0)
-			BAD_VALUE(p, key, value, "a duration such as 5m");
-	} else if (strcmp(key, "esmtpd") == 0) {
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value, "an absolute path");
-		else
-			set_str(p, &t->esmtpd, value);
-	} else if (strcmp(key, "action") == 0) {
-		if (!valid_name(value))
-			BAD_VALUE(p, key, value, "the name of a timeouts action in actions/");
-		else {
-			set_str(p, &t->action, value);
-			t->action_line = p->lineno;
-		}
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [tuner] (expected enabled, dry_run, action, "
-			"esmtpd, max_daemons, elevated_connections, wave_connections, "
-			"calm_connections, elevated_backlog, wave_backlog, elevated_bans, wave_bans, "
-			"wave_probe_failures or calm)",
-		     p->file, p->lineno, key);
-}
-
-static void nft_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_nft *n = &p->cfg->nft;
-
-	if (strcmp(key, "ports") == 0) {
-		if (!cont) {
-			n->n_ports = 0;
-			n->all_ports = false;
-		}
-		for_words(p, value, add_port, n);
-		if (n->all_ports && n->n_ports)
-			perr(p, "%s:%u: ports: either port numbers or all", p->file, p->lineno);
-		return;
-	}
-	if (cont) {
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-		return;
-	}
-	char **dst = strcmp(key, "table") == 0	? &n->table
-		     : strcmp(key, "set4") == 0 ? &n->set4
-		     : strcmp(key, "set6") == 0 ? &n->set6
-		     : strcmp(key, "chain") == 0 ? &n->chain
-						 : NULL;
-	if (dst) {
-		if (!valid_nft_name(value))
-			BAD_VALUE(p, key, value, "a name of letters, digits, '_' and '-' (at most 63)");
-		else
-			set_str(p, dst, value);
-	} else if (strcmp(key, "priority") == 0) {
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (errno || *end || end == value || v < -400 || v > 400)
-			BAD_VALUE(p, key, value, "a number from -400 to 400");
-		else
-			n->priority = (int)v;
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [nft] (expected table, set4, set6, chain, "
-			"ports or priority)",
-		     p->file, p->lineno, key);
-}
-
-static void add_regex(struct parser *p, struct filter_regex_src **arr, size_t *n,
-		      const char *value)
-{
-	if (!*value)
-		return;
-	struct filter_regex_src *r = ARRAY_GROW(*arr, *n);
-	if (!r || !(r->pattern = strdup(value))) {
-		p->failed_alloc = 1;
-		return;
-	}
-	r->file = p->filter->file;
-	r->line = p->lineno;
-}
-
-static void add_sample(struct parser *p, const char *key, const char *value)
-{
-	struct config_filter *f = p->filter;
-	struct config_sample s = { .lineno = p->lineno, .match = strcmp(key, "match") == 0 };
-	const char *line = value;
-
-	if (s.match) {
-		size_t n = strcspn(value, " \t");
-		if (!value[n]) {
-			perr(p, "%s:%u: match = ADDRESS LINE (or - LINE for an event)", p->file,
-			     p->lineno);
-			return;
-		}
-		if (n == 1 && value[0] == '-')
-			s.event = true;
-		else if (addr_parse(value, n, &s.addr) < 0) {
-			perr(p, "%s:%u: match: '%.*s' is not an address (expected ADDRESS LINE or - "
-				"LINE)",
-			     p->file, p->lineno, (int)n, value);
-			return;
-		}
-		line = value + n;
-		while (*line == ' ' || *line == '\t')
-			line++;
-	}
-	struct config_sample *slot = ARRAY_GROW(f->samples, f->n_samples);
-	if (!slot || !(s.line = strdup(line))) {
-		p->failed_alloc = 1;
-		return;
-	}
-	*slot = s;
-}
-
-static void filter_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_filter *f = p->filter;
-
-	if (strcmp(p->section, "vars") == 0) {
-		if (cont) {
-			perr(p, "%s:%u: variable '%s' takes one line", p->file, p->lineno, key);
-			return;
-		}
-		if (!valid_var_name(key) || strcmp(key, "HOST") == 0) {
-			perr(p, "%s:%u: variable name '%s': expected a letter then letters, digits, "
-				"'_', '-' (and not HOST)",
-			     p->file, p->lineno, key);
-			return;
-		}
-		struct filter_var *v = ARRAY_GROW(f->vars, f->n_vars);
-		if (!v || !(v->name = strdup(key)) || !(v->value = strdup(value)))
-			p->failed_alloc = 1;
-		return;
-	}
-	if (strcmp(p->section, "test") == 0) {
-		if (strcmp(key, "match") == 0 || strcmp(key, "nomatch") == 0)
-			add_sample(p, key, value);
-		else
-			perr(p, "%s:%u: unknown key '%s' in [test] (expected match or nomatch)",
-			     p->file, p->lineno, key);
-		return;
-	}
-
-	if (strcmp(key, "failregex") == 0)
-		add_regex(p, &f->fail, &f->n_fail, value);
-	else if (strcmp(key, "ignoreregex") == 0)
-		add_regex(p, &f->ignore, &f->n_ignore, value);
-	else if (strcmp(key, "tag") == 0)
-		for_words(p, value, add_tag, NULL);
-	else if (strcmp(key, "prefilter") == 0) {
-		if (*value && !strv_push(&f->prefilters, &f->n_prefilters, value))
-			p->failed_alloc = 1;
-	} else if (cont)
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-	else if (strcmp(key, "description") == 0)
-		set_str(p, &f->description, value);
-	else
-		perr(p, "%s:%u: unknown key '%s' in [filter] (expected description, tag, prefilter, "
-			"failregex or ignoreregex)",
-		     p->file, p->lineno, key);
-}
-
-static void action_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_action *a = p->action;
-	if (cont)
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-	else if (strcmp(key, "type") == 0) {
-		a->line = p->lineno;
-		if (strcmp(value, "log") == 0)
-			a->type = ACTION_LOG;
-		else if (strcmp(value, "nft") == 0)
-			a->type = ACTION_NFT;
-		else if (strcmp(value, "exec") == 0)
-			a->type = ACTION_EXEC;
-		else if (strcmp(value, "timeouts") == 0)
-			a->type = ACTION_TIMEOUTS;
-		else
-			BAD_VALUE(p, key, value, "log, nft, exec or timeouts");
-	} else if (strcmp(key, "description") == 0)
-		set_str(p, &a->description, value);
-	else if (strcmp(key, "ban") == 0 || strcmp(key, "unban") == 0) {
-		bool ban = key[0] == 'b';
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value,
-				  "a command line starting with an absolute program path");
-		else {
-			set_str(p, ban ? &a->ban_cmd : &a->unban_cmd, value);
-			*(ban ? &a->ban_line : &a->unban_line) = p->lineno;
-		}
-	} else if (strcmp(key, "timeout") == 0) {
-		if (timeutil_parse_duration(value, &a->timeout_usec) < 0 || a->timeout_usec == 0)
-			BAD_VALUE(p, key, value, "a duration such as 10s");
-	} else if (strcmp(key, "directory") == 0) {
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value, "an absolute path");
-		else
-			set_str(p, &a->directory, value);
-	} else if (strcmp(key, "floor") == 0) {
-		if (timeutil_parse_duration(value, &a->floor_usec) < 0 || a->floor_usec == 0)
-			BAD_VALUE(p, key, value, "a duration such as 10s (never 0)");
-	} else if (strncmp(key, "esmtptimeout", 12) == 0 && !strchr(key, '/')) {
-		char e[64], w[64];
-		struct config_timeout *t = &a->files[a->n_files];
-		if (a->n_files >= ELEMENTSOF(a->files))
-			perr(p, "%s:%u: at most %zu files", p->file, p->lineno, ELEMENTSOF(a->files));
-		else if (sscanf(value, "%63s %63s", e, w) != 2 ||
-			 timeutil_parse_duration(e, &t->elevated_usec) < 0 ||
-			 timeutil_parse_duration(w, &t->wave_usec) < 0 || t->elevated_usec == 0 ||
-			 t->wave_usec == 0)
-			BAD_VALUE(p, key, value,
-				  "two durations, at the elevated and the wave level (e.g. 60s 10s)");
-		else if (!(t->name = strdup(key)))
-			p->failed_alloc = 1;
-		else
-			a->n_files++;
-	} else
-		perr(p, "%s:%u: unknown key '%s' in [action] (expected type, description, ban, "
-			"unban, timeout; directory, floor, esmtptimeout* for timeouts actions)",
-		     p->file, p->lineno, key);
 }
 
 static void check_action(struct parser *p, const struct config_action *a)
@@ -815,118 +178,20 @@ static void check_action(struct parser *p, const struct config_action *a)
 		     a->line);
 }
 
-static void add_action_name(struct parser *p, const char *word, void *arg)
+/* The struct the current section's keys go to. */
+static void *section_object(struct parser *p)
 {
-	(void)arg;
-	if (!valid_name(word))
-		perr(p, "%s:%u: action '%s': expected the name of a file in actions/ without .conf",
-		     p->file, p->lineno, word);
-	else if (!strv_push(&p->jail->action_names, &p->jail->n_actions, word))
-		p->failed_alloc = 1;
-}
-
-static void jail_key(struct parser *p, const char *key, const char *value, bool cont)
-{
-	struct config_jail *j = p->jail;
-
-	if (strcmp(key, "source") == 0) {
-		for_words(p, value, add_source, NULL);
-		return;
+	switch (p->kind) {
+	case CONFIG_MAIN:
+		return (char *)p->cfg + p->keys->offset;
+	case CONFIG_FILTER:
+		return p->filter;
+	case CONFIG_ACTION:
+		return p->action;
+	case CONFIG_JAILS:
+		return p->jail;
 	}
-	if (strcmp(key, "allow") == 0) {
-		for_words(p, value, add_cidr, &(struct addr_list){ &j->allow, &j->n_allow });
-		return;
-	}
-	if (strcmp(key, "journal_match") == 0) {
-		for_words(p, value, add_journal_match, NULL);
-		return;
-	}
-	if (cont) {
-		perr(p, "%s:%u: '%s' takes one line", p->file, p->lineno, key);
-		return;
-	}
-	if (strcmp(key, "backend") == 0) {
-		static const char *const names[] = { "auto", "files", "journal", "both" };
-		size_t i;
-		for (i = 0; i < ELEMENTSOF(names); i++)
-			if (strcmp(value, names[i]) == 0)
-				break;
-		if (i == ELEMENTSOF(names))
-			BAD_VALUE(p, key, value, "auto, files, journal or both");
-		else
-			j->backend = (enum jail_backend)i;
-		return;
-	}
-	if (strcmp(key, "journal_directory") == 0) {
-		if (value[0] != '/')
-			BAD_VALUE(p, key, value, "an absolute path");
-		else
-			set_str(p, &j->journal_directory, value);
-		return;
-	}
-	if (strncmp(key, "filter.", 7) == 0) {
-		if (!valid_var_name(key + 7)) {
-			perr(p, "%s:%u: '%s': expected filter.VARIABLE", p->file, p->lineno, key);
-			return;
-		}
-		struct filter_var *v = ARRAY_GROW(j->filter_vars, j->n_filter_vars);
-		unsigned *l = v ? realloc(j->filter_var_lines, j->n_filter_vars * sizeof(unsigned))
-				: NULL;
-		if (!l || !(v->name = strdup(key + 7)) || !(v->value = strdup(value))) {
-			p->failed_alloc = 1;
-			return;
-		}
-		j->filter_var_lines = l;
-		l[j->n_filter_vars - 1] = p->lineno;
-		return;
-	}
-
-	if (strcmp(key, "enabled") == 0) {
-		if (parse_bool(value, &j->enabled) < 0)
-			BAD_VALUE(p, key, value, "yes or no");
-	} else if (strcmp(key, "filter") == 0) {
-		if (!valid_name(value))
-			BAD_VALUE(p, key, value, "a filter name (a file in filters/ without .conf)");
-		else {
-			set_str(p, &j->filter_name, value);
-			j->filter_line = p->lineno;
-		}
-	} else if (strcmp(key, "action") == 0) {
-		j->action_line = p->lineno;
-		for_words(p, value, add_action_name, NULL);
-	} else if (strcmp(key, "maxretry") == 0) {
-		if (parse_uint(value, 1, 1000, &j->maxretry) < 0)
-			BAD_VALUE(p, key, value, "a number of hits from 1 to 1000");
-	} else if (strcmp(key, "findtime") == 0 || strcmp(key, "bantime") == 0 ||
-		   strcmp(key, "bantime_max") == 0) {
-		uint64_t *dst = key[0] == 'f'	      ? &j->findtime_usec
-				: strcmp(key, "bantime") == 0 ? &j->bantime_usec
-							      : &j->bantime_max_usec;
-		if (timeutil_parse_duration(value, dst) < 0 || *dst == 0)
-			BAD_VALUE(p, key, value, "a duration such as 90, 90s, 10m, 1h, 7d");
-	} else if (strcmp(key, "bantime_factor") == 0) {
-		char *end;
-		errno = 0;
-		double d = strtod(value, &end);
-		if (errno || *end || end == value || !(d >= 1.0 && d <= 100.0))
-			BAD_VALUE(p, key, value, "a number from 1 to 100");
-		else
-			j->bantime_factor = d;
-	} else if (strcmp(key, "max_tracked") == 0) {
-		if (parse_uint(value, 1, 10000000, &j->max_tracked) < 0)
-			BAD_VALUE(p, key, value, "a number of addresses from 1 to 10000000");
-	} else if (strcmp(key, "prefix4") == 0) {
-		if (parse_uint(value, 8, 32, &j->prefix4) < 0)
-			BAD_VALUE(p, key, value, "a prefix length from 8 to 32");
-	} else if (strcmp(key, "prefix6") == 0) {
-		if (parse_uint(value, 16, 128, &j->prefix6) < 0)
-			BAD_VALUE(p, key, value, "a prefix length from 16 to 128");
-	} else
-		perr(p, "%s:%u: unknown key '%s' in jail [%s] (expected enabled, filter, "
-			"filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
-			"findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
-			"prefix4 or prefix6)",
-		     p->file, p->lineno, key, p->section);
+	return NULL;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -944,38 +209,22 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (!cont) {
 		snprintf(p->last_key, sizeof(p->last_key), "%s", name);
 		/* Keys that gather lists may repeat; every other key may be set once. */
-		bool list = strcmp(name, "failregex") == 0 || strcmp(name, "ignoreregex") == 0 ||
-			    strcmp(name, "match") == 0 || strcmp(name, "nomatch") == 0 ||
-			    strcmp(name, "source") == 0 || strcmp(name, "allow") == 0 ||
-			    strcmp(name, "journal_match") == 0 ||
-			    strcmp(name, "prefilter") == 0;
-		if (!list && !first_time(p, name))
+		if (!config_keys_repeats(config_keys_find(p->keys, name), name) &&
+		    !first_time(p, name))
 			return 1;
 	}
 
-	switch (p->kind) {
-	case KIND_MAIN:
-		if (strcmp(p->section, "nft") == 0)
-			nft_key(p, name, value, cont);
-		else if (strcmp(p->section, "sampler") == 0)
-			sampler_key(p, name, value, cont);
-		else if (strcmp(p->section, "probe") == 0)
-			probe_key(p, name, value, cont);
-		else if (strcmp(p->section, "tuner") == 0)
-			tuner_key(p, name, value, cont);
-		else
-			daemon_key(p, name, value, cont);
-		break;
-	case KIND_FILTER:
-		filter_key(p, name, value, cont);
-		break;
-	case KIND_ACTION:
-		action_key(p, name, value, cont);
-		break;
-	case KIND_JAILS:
-		jail_key(p, name, value, cont);
-		break;
-	}
+	struct config_key_ctx x = {
+		.errs = p->errs,
+		.file = p->file,
+		.line = p->lineno,
+		.section = p->section,
+		.key = name,
+		.cont = cont,
+	};
+	config_keys_set(&x, p->keys, section_object(p), value);
+	if (x.failed_alloc)
+		p->failed_alloc = 1;
 	return 1;
 }
 
@@ -984,6 +233,29 @@ static void syntax_error(struct parser *p, const char *expected)
 	perr(p, "%s:%u: syntax error: %s", p->file, p->lineno, expected);
 	if (!p->first_syntax_error)
 		p->first_syntax_error = p->lineno;
+}
+
+/* A "[name]" line from t to e (trimmed): the section begins, or a syntax error. */
+static void section_header(struct parser *p, const char *t, const char *e)
+{
+	const char *close = memchr(t, ']', (size_t)(e - t));
+	if (!close) {
+		syntax_error(p, "expected ']' to close the section name");
+		return;
+	}
+	char name[128];
+	size_t len = (size_t)(close - t - 1);
+	const char *a = t + 1;
+	while (len && (*a == ' ' || *a == '\t'))
+		a++, len--;
+	while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+		len--;
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, a, len);
+	name[len] = '\0';
+	begin_section(p, name);
+	p->prev_key = false;
 }
 
 /* fgets() over the file's bytes that also counts lines, spots section headers and tells
@@ -1032,24 +304,7 @@ static char *reader(char *str, int num, void *stream)
 		return str;
 	}
 	if (*t == '[') {
-		const char *close = memchr(t, ']', (size_t)(e - t));
-		if (!close) {
-			syntax_error(p, "expected ']' to close the section name");
-			return str;
-		}
-		char name[128];
-		size_t len = (size_t)(close - t - 1);
-		const char *a = t + 1;
-		while (len && (*a == ' ' || *a == '\t'))
-			a++, len--;
-		while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
-			len--;
-		if (len >= sizeof(name))
-			len = sizeof(name) - 1;
-		memcpy(name, a, len);
-		name[len] = '\0';
-		begin_section(p, name);
-		p->prev_key = false;
+		section_header(p, t, e);
 		return str;
 	}
 	if (memchr(t, '=', (size_t)(e - t)) || memchr(t, ':', (size_t)(e - t)))
@@ -1279,7 +534,7 @@ static int load_filter_file(struct parser *p, const char *path, struct config_fi
 	f->file = strdup(path);
 	if (!f->name || !f->file)
 		return -ENOMEM;
-	p->kind = KIND_FILTER;
+	p->kind = CONFIG_FILTER;
 	p->filter = f;
 	p->filter_has_section = false;
 	size_t before = p->errs->n;
@@ -1348,7 +603,7 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 				  j->file, j->filter_var_lines[i], j->filter_name,
 				  j->filter_vars[i].name);
 	}
-	if (j->n_actions == 0 && !strv_push(&j->action_names, &j->n_actions, "nft-set"))
+	if (j->n_actions == 0 && !config_keys_strv_push(&j->action_names, &j->n_actions, "nft-set"))
 		return;
 	j->actions = calloc(j->n_actions, sizeof(*j->actions));
 	if (!j->actions)
@@ -1386,7 +641,7 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 	}
 }
 
-static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
+static int load_dir(struct parser *p, const char *sub, enum config_file_kind kind)
 {
 	char **files;
 	size_t n;
@@ -1400,17 +655,17 @@ static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (kind == KIND_FILTER) {
+		if (kind == CONFIG_FILTER) {
 			struct config_filter *f = ARRAY_GROW(c->filters, c->n_filters);
 			r = f ? load_filter_file(p, files[i], f) : -ENOMEM;
 			if (r == -EINVAL)
 				r = 0;
-		} else if (kind == KIND_ACTION) {
+		} else if (kind == CONFIG_ACTION) {
 			struct config_action *a = ARRAY_GROW(c->actions, c->n_actions);
 			if (!a || !(a->name = basename_noext(files[i])) || !(a->file = strdup(files[i])))
 				r = -ENOMEM;
 			else {
-				p->kind = KIND_ACTION;
+				p->kind = CONFIG_ACTION;
 				p->action = a;
 				a->timeout_usec = 10 * USEC_PER_SEC;
 				r = parse_file(p, files[i]);
@@ -1418,7 +673,7 @@ static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
 					check_action(p, a);
 			}
 		} else {
-			p->kind = KIND_JAILS;
+			p->kind = CONFIG_JAILS;
 			r = parse_file(p, files[i]);
 		}
 		if (r == -EINVAL)
@@ -1428,15 +683,9 @@ static int load_dir(struct parser *p, const char *sub, enum file_kind kind)
 	return r == -ENOMEM ? r : 0;
 }
 
-/* Defaults, then waveguard.conf. */
-static int load_main(const char *dir, struct parser *p, struct config **ret)
+/* The built-in values of waveguard.conf's keys. Returns 0 or -ENOMEM. */
+static int main_defaults(struct config *c, const char *dir)
 {
-	_cleanup_(config_freep) struct config *c = calloc(1, sizeof(*c));
-	_cleanup_free_ char *main_path = NULL;
-	int r;
-
-	if (!c)
-		return -ENOMEM;
 	c->dir = strdup(dir);
 	c->state_dir = strdup("/var/lib/waveguard");
 	c->control_socket = strdup("/run/waveguard/control");
@@ -1484,14 +733,29 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 		struct addr *a = ARRAY_GROW(c->allow, c->n_allow);
 		if (!a)
 			return -ENOMEM;
-		r = addr_parse_cidr(default_allow[i], a);
+		int r = addr_parse_cidr(default_allow[i], a);
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* Defaults, then waveguard.conf. */
+static int load_main(const char *dir, struct parser *p, struct config **ret)
+{
+	_cleanup_(config_freep) struct config *c = calloc(1, sizeof(*c));
+	_cleanup_free_ char *main_path = NULL;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = main_defaults(c, dir);
+	if (r < 0)
+		return r;
 	p->cfg = c;
 	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0)
 		return -ENOMEM;
-	p->kind = KIND_MAIN;
+	p->kind = CONFIG_MAIN;
 	r = parse_file(p, main_path);
 	if (r == -ENOMEM)
 		return r;
@@ -1540,9 +804,9 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 	r = load_main(dir, &p, &c);
 	if (r < 0)
 		return r;
-	if ((r = load_dir(&p, "filters", KIND_FILTER)) < 0 ||
-	    (r = load_dir(&p, "actions", KIND_ACTION)) < 0 ||
-	    (r = load_dir(&p, "conf.d", KIND_JAILS)) < 0)
+	if ((r = load_dir(&p, "filters", CONFIG_FILTER)) < 0 ||
+	    (r = load_dir(&p, "actions", CONFIG_ACTION)) < 0 ||
+	    (r = load_dir(&p, "conf.d", CONFIG_JAILS)) < 0)
 		return r;
 
 	for (size_t i = 0; i < c->n_jails; i++)
@@ -1581,6 +845,37 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 	return 0;
 }
 
+static void action_done(struct config_action *a)
+{
+	free(a->name);
+	free(a->file);
+	free(a->description);
+	free(a->ban_cmd);
+	free(a->unban_cmd);
+	free(a->directory);
+	for (size_t k = 0; k < a->n_files; k++)
+		free(a->files[k].name);
+}
+
+static void jail_done(struct config_jail *j)
+{
+	free(j->name);
+	free(j->file);
+	free(j->filter_name);
+	for (size_t k = 0; k < j->n_filter_vars; k++) {
+		free((char *)j->filter_vars[k].name);
+		free((char *)j->filter_vars[k].value);
+	}
+	free(j->filter_vars);
+	free(j->filter_var_lines);
+	strv_free(j->sources, j->n_sources);
+	strv_free(j->journal_matches, j->n_journal_matches);
+	free(j->journal_directory);
+	strv_free(j->action_names, j->n_actions);
+	free(j->actions);
+	free(j->allow);
+}
+
 struct config *config_free(struct config *c)
 {
 	if (!c)
@@ -1588,35 +883,11 @@ struct config *config_free(struct config *c)
 	for (size_t i = 0; i < c->n_filters; i++)
 		filter_done(&c->filters[i]);
 	free(c->filters);
-	for (size_t i = 0; i < c->n_actions; i++) {
-		free(c->actions[i].name);
-		free(c->actions[i].file);
-		free(c->actions[i].description);
-		free(c->actions[i].ban_cmd);
-		free(c->actions[i].unban_cmd);
-		free(c->actions[i].directory);
-		for (size_t k = 0; k < c->actions[i].n_files; k++)
-			free(c->actions[i].files[k].name);
-	}
+	for (size_t i = 0; i < c->n_actions; i++)
+		action_done(&c->actions[i]);
 	free(c->actions);
-	for (size_t i = 0; i < c->n_jails; i++) {
-		struct config_jail *j = &c->jails[i];
-		free(j->name);
-		free(j->file);
-		free(j->filter_name);
-		for (size_t k = 0; k < j->n_filter_vars; k++) {
-			free((char *)j->filter_vars[k].name);
-			free((char *)j->filter_vars[k].value);
-		}
-		free(j->filter_vars);
-		free(j->filter_var_lines);
-		strv_free(j->sources, j->n_sources);
-		strv_free(j->journal_matches, j->n_journal_matches);
-		free(j->journal_directory);
-		strv_free(j->action_names, j->n_actions);
-		free(j->actions);
-		free(j->allow);
-	}
+	for (size_t i = 0; i < c->n_jails; i++)
+		jail_done(&c->jails[i]);
 	free(c->jails);
 	free(c->allow);
 	free(c->state_dir);

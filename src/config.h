@@ -201,6 +201,9 @@ struct filter_spec config_filter_spec(const struct config_filter *f);
 int config_compile_filter(const struct config_filter *f, const struct config_jail *j,
 			  struct filter **ret, struct config_errors *errs);
 
+/* Adds a formatted message to e (dropped when out of memory). */
+void config_errors_add(struct config_errors *e, const char *fmt, ...) _printf_(2, 3);
+
 void config_errors_clear(struct config_errors *e);
 void config_filter_free(struct config_filter *f);
 struct config *config_free(struct config *c);

@@ -12,6 +12,7 @@
 #include "ban_nft.h"
 #include "cli.h"
 #include "config.h"
+#include "config_keys.h"
 #include "control.h"
 #include "history.h"
 #include "logline.h"
@@ -39,6 +40,8 @@ static void help(FILE *f)
 		"                                and logs, but touches neither kernel nor commands\n"
 		"  check-config                  load the configuration, print a summary, exit 0\n"
 		"                                or 78 with every error as file:line\n"
+		"  check-config --keys           list every key of the configuration files:\n"
+		"                                'section key type  help'\n"
 		"  test-filter [--hosts] FILTER LOG|-\n"
 		"                                run one filter (name or file) over a log\n"
 		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
@@ -554,8 +557,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(dir, argc, argv);
 	if (strcmp(cmd, "check-config") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--keys") == 0)
+			return config_keys_print(stdout) < 0 ? EX_IOERR : EX_OK;
 		if (argc != 1) {
-			fprintf(stderr, "Usage: waveguard [-c DIR] check-config\n");
+			fprintf(stderr, "Usage: waveguard [-c DIR] check-config [--keys]\n");
 			return EX_USAGE;
 		}
 		return cmd_check_config(dir);

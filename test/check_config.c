@@ -1,7 +1,8 @@
 /* Tests for config: config_load() on the fixture directories of test/fixtures/config/ (each a
  * complete config dir, copied to a temporary directory and made go-w first, since a checkout may
  * carry any umask), one per class of invalid config with the exact "file:line:" of the error;
- * the shipped configuration; multi-line values; jail overrides of filter variables; durations. */
+ * the shipped configuration; multi-line values; jail overrides of filter variables; durations;
+ * the key tables (the "expected" lists and check-config --keys come from them). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "config_keys.h"
 #include "filter.h"
 #include "logline.h"
 #include "macro.h"
@@ -739,6 +741,103 @@ START_TEST(test_every_syntax_error_reported)
 }
 END_TEST
 
+/* ---- the key tables ---- */
+
+/* Whether word is one of the items of a ", "/" or "/"; "-separated list. */
+static bool list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word)) {
+		bool start = p == list || p[-1] == ' ';
+		bool end = p[n] == '\0' || p[n] == ',' || p[n] == ';' || p[n] == ' ';
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+/* The "unknown key" lists come from the tables: every key of every section is in its list. */
+START_TEST(test_expected_lists_every_key)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < config_keys_n_sections; i++) {
+		const struct config_section *s = &config_keys_sections[i];
+		config_keys_expected(s, buf, sizeof(buf));
+		ck_assert_msg(strlen(buf) < sizeof(buf) - 1, "[%s]: list truncated", s->name);
+		for (size_t k = 0; k < s->n_keys; k++)
+			ck_assert_msg(list_has(buf, s->keys[k].name), "[%s]: '%s' not in '%s'",
+				      s->name, s->keys[k].name, buf);
+	}
+	/* The wording of the lists written by hand before the tables. */
+	config_keys_expected(config_keys_section(CONFIG_MAIN, "probe"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "enabled, address, port or timeout");
+	config_keys_expected(config_keys_section(CONFIG_ACTION, "action"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "type, description, ban, unban, timeout; directory, floor, "
+			      "esmtptimeout* for timeouts actions");
+	config_keys_sections_expected(CONFIG_MAIN, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe] or [tuner]");
+	config_keys_sections_expected(CONFIG_FILTER, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[filter], [vars] or [test]");
+	config_keys_sections_expected(CONFIG_ACTION, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[action]");
+}
+END_TEST
+
+/* check-config --keys: a line "SECTION KEY TYPE  help" for every key of every section. */
+START_TEST(test_keys_lists_every_section)
+{
+	static const char *const sections[] = { "daemon", "nft",  "sampler", "probe",  "tuner",
+						"filter", "vars", "test",    "action", "jail" };
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0, lines = 0, keys = 0;
+	FILE *f = open_memstream(&out, &len);
+	char want[128];
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(config_keys_print(f), 0);
+	fclose(f);
+	for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+		snprintf(want, sizeof(want), "\n%s ", sections[i]);
+		ck_assert_msg(strncmp(out, want + 1, strlen(want + 1)) == 0 || strstr(out, want),
+			      "no key of [%s] in:\n%s", sections[i], out);
+	}
+	ck_assert_uint_eq(config_keys_n_sections, ELEMENTSOF(sections));
+	for (size_t i = 0; i < config_keys_n_sections; i++) {
+		keys += config_keys_sections[i].n_keys;
+		for (size_t k = 0; k < config_keys_sections[i].n_keys; k++)
+			ck_assert_msg(config_keys_sections[i].keys[k].help, "%s has no help",
+				      config_keys_sections[i].keys[k].name);
+	}
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	ck_assert_uint_eq(lines, keys);
+	ck_assert_ptr_nonnull(strstr(out, "\njail maxretry unsigned  "));
+}
+END_TEST
+
+/* An unknown key names file:line, the section and the keys of the table, in today's words. */
+START_TEST(test_unknown_key_message)
+{
+	struct fx f;
+
+	fx_load(&f, "unknown-jail-key");
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/jails.conf:4: ",
+		     "unknown key 'max_retry' in jail [mini] (expected enabled, filter, "
+		     "filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
+		     "findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
+		     "prefix4 or prefix6)");
+	fx_done(&f);
+
+	fx_load(&f, "unknown-daemon-key");
+	assert_error(&f, "waveguard.conf:3: ",
+		     "unknown key 'loglevel' in [daemon] (expected state_dir, control_socket, "
+		     "metrics, offence_memory, log_level, max_line or allow)");
+	fx_done(&f);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -780,6 +879,12 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_regex_in_unused_filter);
 	tcase_add_test(tc, test_indented_bracket_continuation);
 	tcase_add_test(tc, test_every_syntax_error_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keys");
+	tcase_add_test(tc, test_expected_lists_every_key);
+	tcase_add_test(tc, test_keys_lists_every_section);
+	tcase_add_test(tc, test_unknown_key_message);
 	suite_add_tcase(s, tc);
 	return s;
 }

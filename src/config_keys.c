@@ -1,0 +1,953 @@
+/* The configuration keys as data: the value setters by type, the few setters of their own, and
+ * one table per section. config.c reads the files and hands each key = value here; the tables
+ * also give the "expected ..." lists of its errors and `check-config --keys`. Every error names
+ * file:line and what was expected. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_keys.h"
+#include "log.h"
+#include "macro.h"
+#include "timeutil.h"
+
+#define perr(x, ...) config_errors_add((x)->errs, __VA_ARGS__)
+
+/* The field of obj a key's offset points at. */
+#define FIELD(obj, off) ((void *)((char *)(obj) + (off)))
+
+static void append(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
+static const char *sep(size_t i, size_t n, bool or_last);
+
+/* "%s = '%s': expected ..." with the key's words, or its type's ("yes or no", the choices). */
+static void bad_value(struct config_key_ctx *x, const struct config_key *k, const char *value)
+{
+	char choices[256] = "";
+	const char *expected = k->expected;
+
+	if (!expected && k->type == CONFIG_CHOICE) {
+		size_t n = 0;
+		while (k->choices[n])
+			n++;
+		for (size_t i = 0; i < n; i++)
+			append(choices, sizeof(choices), "%s%s", sep(i, n, true), k->choices[i]);
+		expected = choices;
+	} else if (!expected)
+		expected = k->type == CONFIG_BOOL ? "yes or no" : "an absolute path";
+	perr(x, "%s:%u: %s = '%s': expected %s", x->file, x->line, x->key, value, expected);
+}
+
+/* The key's line, for errors found later (resolution), when the key has a place for it. */
+static void note_line(struct config_key_ctx *x, const struct config_key *k, void *obj)
+{
+	if (k->line_offset)
+		*(unsigned *)FIELD(obj, k->line_offset - 1) = x->line;
+}
+
+/* ---- parsing ---- */
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *ret)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return *ret = true, 0;
+	for (size_t i = 0; i < ELEMENTSOF(no); i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return *ret = false, 0;
+	return -EINVAL;
+}
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mult = 1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M')
+		mult = 1024 * 1024, end++;
+	else if (*end == 'G')
+		mult = 1024 * 1024 * 1024, end++;
+	if (errno || *end || v > (1ULL << 40) / mult)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+/* "25%" or "0.25": a fraction from 0 to 1. */
+static int parse_fraction(const char *s, double *ret)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == '%') {
+		d /= 100.0;
+		end++;
+	}
+	if (*end || !(d >= 0.0 && d <= 1.0))
+		return -EINVAL;
+	*ret = d;
+	return 0;
+}
+
+/* Stores v in an unsigned field of the key's width (uint16_t ports, size_t max_line, enums). */
+static void store_unsigned(void *dst, size_t size, unsigned v)
+{
+	if (size == sizeof(uint16_t))
+		*(uint16_t *)dst = (uint16_t)v;
+	else if (size == sizeof(uint64_t))
+		*(uint64_t *)dst = v;
+	else
+		*(unsigned *)dst = v;
+}
+
+/* ---- validators ---- */
+
+bool config_keys_valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+static bool valid_var_name(const char *s)
+{
+	if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static bool valid_nft_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static bool valid_address(const char *s)
+{
+	struct addr a;
+	return addr_parse(s, strlen(s), &a) >= 0;
+}
+
+static bool valid_absolute(const char *s)
+{
+	return s[0] == '/';
+}
+
+static bool valid_journal_match(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	if (!eq || eq == s)
+		return false;
+	for (const char *c = s; c < eq; c++)
+		if (!(isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
+			return false;
+	return true;
+}
+
+/* ---- setters by type ---- */
+
+static void set_str(struct config_key_ctx *x, char **dst, const char *value)
+{
+	char *d = strdup(value);
+	if (!d) {
+		x->failed_alloc = true;
+		return;
+	}
+	free(*dst);
+	*dst = d;
+}
+
+static void set_string(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		       const char *value)
+{
+	bool ok = k->type == CONFIG_PATH ? valid_absolute(value) : !k->valid || k->valid(value);
+	if (!ok) {
+		bad_value(x, k, value);
+		return;
+	}
+	set_str(x, FIELD(obj, k->offset), value);
+	note_line(x, k, obj);
+}
+
+static void set_bool(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		     const char *value)
+{
+	if (parse_bool(value, FIELD(obj, k->offset)) < 0)
+		bad_value(x, k, value);
+}
+
+static void set_unsigned(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			 const char *value)
+{
+	unsigned v;
+	if (parse_uint(value, (unsigned long)k->min, (unsigned long)k->max, &v) < 0)
+		bad_value(x, k, value);
+	else
+		store_unsigned(FIELD(obj, k->offset), k->size, v);
+}
+
+static void set_integer(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			const char *value)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno || *end || end == value || v < k->min || v > k->max)
+		bad_value(x, k, value);
+	else
+		*(int *)FIELD(obj, k->offset) = (int)v;
+}
+
+static void set_number(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		       const char *value)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(value, &end);
+	if (errno || *end || end == value || !(d >= (double)k->min && d <= (double)k->max))
+		bad_value(x, k, value);
+	else
+		*(double *)FIELD(obj, k->offset) = d;
+}
+
+static void set_duration(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			 const char *value)
+{
+	/* A value under min is kept, then refused: the checks after the file see it. */
+	uint64_t *v = FIELD(obj, k->offset);
+	if (timeutil_parse_duration(value, v) < 0 || *v < (uint64_t)k->min)
+		bad_value(x, k, value);
+}
+
+static void set_fraction(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			 const char *value)
+{
+	if (parse_fraction(value, FIELD(obj, k->offset)) < 0)
+		bad_value(x, k, value);
+}
+
+static void set_size(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		     const char *value)
+{
+	uint64_t *v = FIELD(obj, k->offset);
+	if (parse_size(value, v) < 0 || *v < (uint64_t)k->min)
+		bad_value(x, k, value);
+}
+
+static void set_choice(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		       const char *value)
+{
+	for (unsigned i = 0; k->choices[i]; i++)
+		if (strcmp(value, k->choices[i]) == 0) {
+			store_unsigned(FIELD(obj, k->offset), k->size, i);
+			return;
+		}
+	bad_value(x, k, value);
+}
+
+/* The default adder of a word list: checks the word, then appends it to a string list. */
+static void add_string(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		       const char *word)
+{
+	if (k->valid && !k->valid(word))
+		perr(x, "%s:%u: %s '%s': expected %s", x->file, x->line, x->key, word,
+		     k->expected);
+	else if (!config_keys_strv_push(FIELD(obj, k->offset), FIELD(obj, k->count_offset), word))
+		x->failed_alloc = true;
+}
+
+/* Splits a value into words (spaces, tabs, commas) and adds each. */
+static void set_words(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		      const char *value)
+{
+	config_key_fn *add = k->add ? k->add : add_string;
+	char word[512];
+	const char *s = value;
+	while (*s) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " \t,");
+		if (n >= sizeof(word)) {
+			perr(x, "%s:%u: word too long", x->file, x->line);
+		} else {
+			memcpy(word, s, n);
+			word[n] = '\0';
+			add(x, k, obj, word);
+		}
+		s += n;
+	}
+}
+
+/* Each line one item; empty lines add nothing. */
+static void set_lines(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		      const char *value)
+{
+	if (*value &&
+	    !config_keys_strv_push(FIELD(obj, k->offset), FIELD(obj, k->count_offset), value))
+		x->failed_alloc = true;
+}
+
+static config_key_fn *const type_setters[] = {
+	[CONFIG_STRING] = set_string,	  [CONFIG_PATH] = set_string,
+	[CONFIG_BOOL] = set_bool,	  [CONFIG_UNSIGNED] = set_unsigned,
+	[CONFIG_INTEGER] = set_integer,	  [CONFIG_NUMBER] = set_number,
+	[CONFIG_DURATION] = set_duration, [CONFIG_FRACTION] = set_fraction,
+	[CONFIG_SIZE] = set_size,	  [CONFIG_CHOICE] = set_choice,
+	[CONFIG_WORDS] = set_words,	  [CONFIG_LINES] = set_lines,
+};
+
+static const char *const type_names[] = {
+	[CONFIG_STRING] = "string",	[CONFIG_PATH] = "path",		[CONFIG_BOOL] = "bool",
+	[CONFIG_UNSIGNED] = "unsigned", [CONFIG_INTEGER] = "integer",	[CONFIG_NUMBER] = "number",
+	[CONFIG_DURATION] = "duration", [CONFIG_FRACTION] = "fraction", [CONFIG_SIZE] = "size",
+	[CONFIG_CHOICE] = "choice",	[CONFIG_WORDS] = "words",	[CONFIG_LINES] = "lines",
+};
+
+bool config_keys_strv_push(char ***v, size_t *n, const char *s)
+{
+	char *d = strdup(s);
+	char **slot = d ? ARRAY_GROW(*v, *n) : NULL;
+	if (!slot) {
+		free(d);
+		return false;
+	}
+	*slot = d;
+	return true;
+}
+
+/* ---- setters of their own ---- */
+
+/* A network of an allow list (struct addr array at offset, count at count_offset). */
+static void add_cidr(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		     const char *word)
+{
+	struct addr **arr = FIELD(obj, k->offset), a, *slot;
+	size_t *n = FIELD(obj, k->count_offset);
+
+	if (addr_parse_cidr(word, &a) < 0) {
+		perr(x, "%s:%u: '%s' is not an address or network (expected e.g. 192.0.2.0/24 or "
+			"2001:db8::/32)",
+		     x->file, x->line, word);
+		return;
+	}
+	slot = ARRAY_GROW(*arr, *n);
+	if (!slot) {
+		x->failed_alloc = true;
+		return;
+	}
+	*slot = a;
+}
+
+/* [daemon] allow: the first line replaces the list, the built-in loopback included. */
+static void set_daemon_allow(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			     const char *value)
+{
+	struct config *c = obj;
+	if (!x->cont) {
+		free(c->allow);
+		c->allow = NULL;
+		c->n_allow = 0;
+	}
+	set_words(x, k, obj, value);
+}
+
+/* A port of a fixed uint16_t array (size bytes at offset, count at count_offset). */
+static void add_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		     const char *word)
+{
+	uint16_t *ports = FIELD(obj, k->offset);
+	size_t *n = FIELD(obj, k->count_offset), max = k->size / sizeof(uint16_t);
+	unsigned v;
+
+	if (parse_uint(word, 1, 65535, &v) < 0)
+		perr(x, "%s:%u: %s: '%s': expected %s", x->file, x->line, x->key, word,
+		     k->expected);
+	else if (*n >= max)
+		perr(x, "%s:%u: %s: at most %zu ports", x->file, x->line, x->key, max);
+	else
+		ports[(*n)++] = (uint16_t)v;
+}
+
+static void add_nft_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			 const char *word)
+{
+	if (strcmp(word, "all") == 0)
+		((struct config_nft *)obj)->all_ports = true;
+	else
+		add_port(x, k, obj, word);
+}
+
+/* Port lists: the first line replaces the default ports, continuation lines add. */
+static void set_ports(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		      const char *value)
+{
+	if (!x->cont)
+		*(size_t *)FIELD(obj, k->count_offset) = 0;
+	set_words(x, k, obj, value);
+}
+
+static void set_nft_ports(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			  const char *value)
+{
+	struct config_nft *n = obj;
+	if (!x->cont)
+		n->all_ports = false;
+	set_ports(x, k, obj, value);
+	if (n->all_ports && n->n_ports)
+		perr(x, "%s:%u: %s: either port numbers or all", x->file, x->line, x->key);
+}
+
+static void set_log_level(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			  const char *value)
+{
+	int l = log_level_from_string(value);
+	if (l < 0)
+		bad_value(x, k, value);
+	else
+		*(int *)FIELD(obj, k->offset) = l;
+}
+
+/* An action's type; its line is kept even when the type is bad, so that check_action() does
+ * not add "has no 'type ='" to the error already given. */
+static void set_action_type(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			    const char *value)
+{
+	note_line(x, k, obj);
+	set_choice(x, k, obj, value);
+}
+
+/* esmtptimeoutFOO = ELEVATED WAVE: a file the tuner writes, with its two values. */
+static void set_timeout_file(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			     const char *value)
+{
+	struct config_action *a = obj;
+	struct config_timeout *t = &a->files[a->n_files];
+	char e[64], w[64];
+
+	if (a->n_files >= ELEMENTSOF(a->files))
+		perr(x, "%s:%u: at most %zu files", x->file, x->line, ELEMENTSOF(a->files));
+	else if (sscanf(value, "%63s %63s", e, w) != 2 ||
+		 timeutil_parse_duration(e, &t->elevated_usec) < 0 ||
+		 timeutil_parse_duration(w, &t->wave_usec) < 0 || t->elevated_usec == 0 ||
+		 t->wave_usec == 0)
+		bad_value(x, k, value);
+	else if (!(t->name = strdup(x->key)))
+		x->failed_alloc = true;
+	else
+		a->n_files++;
+}
+
+static bool match_timeout_file(const char *name)
+{
+	return strncmp(name, "esmtptimeout", 12) == 0 && !strchr(name, '/');
+}
+
+/* A jail's action list; its line is kept for "unknown action" even when a name is bad. */
+static void set_jail_action(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			    const char *value)
+{
+	note_line(x, k, obj);
+	set_words(x, k, obj, value);
+}
+
+/* filter.VAR = value: a jail's override of a filter variable, with its line for resolution. */
+static void set_filter_var(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			   const char *value)
+{
+	struct config_jail *j = obj;
+	const char *name = x->key + strlen("filter.");
+	(void)k;
+
+	if (!valid_var_name(name)) {
+		perr(x, "%s:%u: '%s': expected filter.VARIABLE", x->file, x->line, x->key);
+		return;
+	}
+	struct filter_var *v = ARRAY_GROW(j->filter_vars, j->n_filter_vars);
+	unsigned *l = v ? realloc(j->filter_var_lines, j->n_filter_vars * sizeof(unsigned)) : NULL;
+	if (!l || !(v->name = strdup(name)) || !(v->value = strdup(value))) {
+		x->failed_alloc = true;
+		return;
+	}
+	j->filter_var_lines = l;
+	l[j->n_filter_vars - 1] = x->line;
+}
+
+static bool match_filter_var(const char *name)
+{
+	return strncmp(name, "filter.", 7) == 0;
+}
+
+/* [vars] NAME = value: a variable of the filter's regexes. */
+static void set_var(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		    const char *value)
+{
+	struct config_filter *f = obj;
+	(void)k;
+
+	if (x->cont) {
+		perr(x, "%s:%u: variable '%s' takes one line", x->file, x->line, x->key);
+		return;
+	}
+	if (!valid_var_name(x->key) || strcmp(x->key, "HOST") == 0) {
+		perr(x, "%s:%u: variable name '%s': expected a letter then letters, digits, '_', "
+			"'-' (and not HOST)",
+		     x->file, x->line, x->key);
+		return;
+	}
+	struct filter_var *v = ARRAY_GROW(f->vars, f->n_vars);
+	if (!v || !(v->name = strdup(x->key)) || !(v->value = strdup(value)))
+		x->failed_alloc = true;
+}
+
+static bool match_any(const char *name)
+{
+	(void)name;
+	return true;
+}
+
+/* failregex, ignoreregex: each line a regex, remembered with its file:line. */
+static void set_regex(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		      const char *value)
+{
+	struct config_filter *f = obj;
+	struct filter_regex_src **arr = FIELD(obj, k->offset);
+	size_t *n = FIELD(obj, k->count_offset);
+
+	if (!*value)
+		return;
+	struct filter_regex_src *r = ARRAY_GROW(*arr, *n);
+	if (!r || !(r->pattern = strdup(value))) {
+		x->failed_alloc = true;
+		return;
+	}
+	r->file = f->file;
+	r->line = x->line;
+}
+
+/* "ADDRESS LINE" or "- LINE" of a match sample: the address (or event) and where LINE starts.
+ * Returns NULL after reporting the error. */
+static const char *parse_match(struct config_key_ctx *x, const char *value,
+			       struct config_sample *s)
+{
+	size_t n = strcspn(value, " \t");
+	if (!value[n]) {
+		perr(x, "%s:%u: match = ADDRESS LINE (or - LINE for an event)", x->file, x->line);
+		return NULL;
+	}
+	if (n == 1 && value[0] == '-')
+		s->event = true;
+	else if (addr_parse(value, n, &s->addr) < 0) {
+		perr(x, "%s:%u: match: '%.*s' is not an address (expected ADDRESS LINE or - LINE)",
+		     x->file, x->line, (int)n, value);
+		return NULL;
+	}
+	const char *line = value + n;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+/* match, nomatch: each line a [test] sample. */
+static void set_sample(struct config_key_ctx *x, const struct config_key *k, void *obj,
+		       const char *value)
+{
+	struct config_filter *f = obj;
+	struct config_sample s = { .lineno = x->line, .match = strcmp(k->name, "match") == 0 };
+	const char *line = s.match ? parse_match(x, value, &s) : value;
+
+	if (!line)
+		return;
+	struct config_sample *slot = ARRAY_GROW(f->samples, f->n_samples);
+	if (!slot || !(s.line = strdup(line))) {
+		x->failed_alloc = true;
+		return;
+	}
+	*slot = s;
+}
+
+/* ---- the tables ---- */
+
+/* The field of a section's struct a key sets, and the count beside a list. */
+#define AT(type, field) .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
+#define LIST(type, field, count) AT(type, field), .count_offset = offsetof(type, count)
+#define LINE_AT(type, field) .line_offset = offsetof(type, field) + 1
+#define RANGE(lo, hi) .min = (lo), .max = (hi)
+#define LISTS (CONFIG_KEY_MULTILINE | CONFIG_KEY_REPEAT)
+
+#define S struct config
+static const struct config_key daemon_keys[] = {
+	{ "state_dir", CONFIG_PATH, AT(S, state_dir),
+	  .help = "where bans, offences and the journal cursor are kept" },
+	{ "control_socket", CONFIG_PATH, AT(S, control_socket),
+	  .help = "the socket of status, list, ban, unban and reload" },
+	{ "metrics", CONFIG_PATH, AT(S, metrics),
+	  .help = "a node_exporter textfile written at each sample" },
+	{ "offence_memory", CONFIG_DURATION, AT(S, offence_memory_usec),
+	  .expected = "a duration such as 1d or 4w",
+	  .help = "how long an ended ban still counts for escalation" },
+	{ "log_level", CONFIG_CHOICE, AT(S, log_level), .set = set_log_level,
+	  .expected = "err, warning, notice, info or debug",
+	  .help = "the least important message logged" },
+	{ "max_line", CONFIG_UNSIGNED, AT(S, max_line), RANGE(256, 65536),
+	  .expected = "a number of bytes from 256 to 65536",
+	  .help = "the longest log line looked at, in bytes" },
+	{ "allow", CONFIG_WORDS, LIST(S, allow, n_allow), .flags = LISTS, .add = add_cidr,
+	  .set = set_daemon_allow, .help = "addresses and networks never banned, of every jail" },
+};
+#undef S
+
+#define S struct config_nft
+#define NFT_NAME                                                                                   \
+	.valid = valid_nft_name, .expected = "a name of letters, digits, '_' and '-' (at most 63)"
+static const struct config_key nft_keys[] = {
+	{ "table", CONFIG_STRING, AT(S, table), NFT_NAME, .help = "waveguard's own inet table" },
+	{ "set4", CONFIG_STRING, AT(S, set4), NFT_NAME, .help = "the set of banned IPv4 networks" },
+	{ "set6", CONFIG_STRING, AT(S, set6), NFT_NAME, .help = "the set of banned IPv6 networks" },
+	{ "chain", CONFIG_STRING, AT(S, chain), NFT_NAME, .help = "the chain that drops them" },
+	{ "ports", CONFIG_WORDS, LIST(S, ports, n_ports), .flags = CONFIG_KEY_MULTILINE,
+	  .add = add_nft_port, .set = set_nft_ports, .expected = "port numbers (1-65535) or all",
+	  .help = "the TCP ports closed to banned addresses, or all" },
+	{ "priority", CONFIG_INTEGER, AT(S, priority), RANGE(-400, 400),
+	  .expected = "a number from -400 to 400", .help = "the chain's priority (input hook)" },
+};
+#undef NFT_NAME
+#undef S
+
+#define S struct config_sampler
+static const struct config_key sampler_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "watch the SMTP connections" },
+	{ "interval", CONFIG_DURATION, AT(S, interval_usec), .min = 1,
+	  .expected = "a duration such as 5s", .help = "time between two samples" },
+	{ "ports", CONFIG_WORDS, LIST(S, ports, n_ports), .flags = CONFIG_KEY_MULTILINE,
+	  .add = add_port, .set = set_ports, .expected = "port numbers (1-65535)",
+	  .help = "the local ports whose connections are counted" },
+	{ "max_concurrent", CONFIG_UNSIGNED, AT(S, max_concurrent), RANGE(0, 100000),
+	  .expected = "a number of connections (0 = off)",
+	  .help = "connections of one address at a sample that make a hit (0 = off)" },
+	{ "concurrency_jail", CONFIG_STRING, AT(S, concurrency_jail),
+	  LINE_AT(S, concurrency_line), .valid = config_keys_valid_name,
+	  .expected = "a jail name", .help = "the jail those hits go to" },
+	{ "history", CONFIG_PATH, AT(S, history),
+	  .help = "the CSV of the samples (default state_dir/history.csv)" },
+	{ "history_max", CONFIG_SIZE, AT(S, history_max), .min = 4096,
+	  .expected = "a size such as 10M (at least 4K)",
+	  .help = "the history's size before it is rotated to .1" },
+};
+#undef S
+
+#define S struct config_probe
+static const struct config_key probe_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "check that the server still answers" },
+	{ "address", CONFIG_STRING, AT(S, address), .valid = valid_address,
+	  .expected = "a numeric IPv4 or IPv6 address", .help = "the address probed" },
+	{ "port", CONFIG_UNSIGNED, AT(S, port), RANGE(1, 65535), .expected = "a port number",
+	  .help = "the port probed" },
+	{ "timeout", CONFIG_DURATION, AT(S, timeout_usec), .min = 1,
+	  .expected = "a duration such as 10s", .help = "how long to wait for the 220 banner" },
+};
+#undef S
+
+#define S struct config_tuner
+#define SHARE(key, field, what)                                                                    \
+	{ key, CONFIG_FRACTION, AT(S, field),                                                      \
+	  .expected = "a share of MAXDAEMONS such as 25% (0 = off)", .help = what }
+#define COUNT(key, field, what)                                                                    \
+	{ key, CONFIG_UNSIGNED, AT(S, field), RANGE(0, 1000000),                                   \
+	  .expected = "a number (0 = off)", .help = what }
+static const struct config_key tuner_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "shorten Courier's timeouts in a wave" },
+	{ "dry_run", CONFIG_BOOL, AT(S, dry_run),
+	  .help = "decide and log the levels, write no file" },
+	{ "action", CONFIG_STRING, AT(S, action), LINE_AT(S, action_line),
+	  .valid = config_keys_valid_name, .expected = "the name of a timeouts action in actions/",
+	  .help = "the timeouts action that writes the files" },
+	{ "esmtpd", CONFIG_PATH, AT(S, esmtpd),
+	  .help = "Courier's esmtpd, where MAXDAEMONS is read" },
+	COUNT("max_daemons", max_daemons, "MAXDAEMONS (0: read it from esmtpd)"),
+	SHARE("elevated_connections", elevated_fraction, "connections that make it elevated"),
+	SHARE("wave_connections", wave_fraction, "connections that make it a wave"),
+	SHARE("calm_connections", calm_fraction, "connections under which it is calm again"),
+	COUNT("elevated_backlog", elevated_backlog, "a listen backlog that makes it elevated"),
+	COUNT("wave_backlog", wave_backlog, "a listen backlog that makes it a wave"),
+	COUNT("elevated_bans", elevated_bans, "bans per minute that make it elevated"),
+	COUNT("wave_bans", wave_bans, "bans per minute that make it a wave"),
+	COUNT("wave_probe_failures", wave_probe_failures, "failed probes in a row for a wave"),
+	{ "calm", CONFIG_DURATION, AT(S, calm_usec), .min = 1, .expected = "a duration such as 5m",
+	  .help = "how long it must be calm before the timeouts go back" },
+};
+#undef COUNT
+#undef SHARE
+#undef S
+
+#define S struct config_filter
+static const struct config_key filter_keys[] = {
+	{ "description", CONFIG_STRING, AT(S, description), .help = "one line about the filter" },
+	{ "tag", CONFIG_WORDS, LIST(S, tags, n_tags), .flags = CONFIG_KEY_MULTILINE,
+	  .help = "the programs (syslog identifiers) whose lines it reads" },
+	{ "prefilter", CONFIG_LINES, LIST(S, prefilters, n_prefilters), .flags = LISTS,
+	  .help = "literal text a line must contain before the regexes run" },
+	{ "failregex", CONFIG_LINES, LIST(S, fail, n_fail), .flags = LISTS, .set = set_regex,
+	  .help = "regexes with <HOST>, one per line: a match is a hit" },
+	{ "ignoreregex", CONFIG_LINES, LIST(S, ignore, n_ignore), .flags = LISTS, .set = set_regex,
+	  .help = "regexes, one per line: a line matching one is no hit" },
+};
+
+static const struct config_key vars_keys[] = {
+	{ "NAME", CONFIG_STRING, .flags = CONFIG_KEY_MULTILINE, .set = set_var, .match = match_any,
+	  .help = "a variable whose value replaces <NAME> in the regexes" },
+};
+
+static const struct config_key test_keys[] = {
+	{ "match", CONFIG_LINES, .flags = LISTS, .set = set_sample,
+	  .help = "ADDRESS LINE (or - LINE): a line that must match and yield the address" },
+	{ "nomatch", CONFIG_LINES, .flags = LISTS, .set = set_sample,
+	  .help = "a line that must not match" },
+};
+#undef S
+
+#define S struct config_action
+static const struct config_key action_keys[] = {
+	{ "type", CONFIG_CHOICE, AT(S, type), LINE_AT(S, line), .set = set_action_type,
+	  .choices = (const char *const[]){ "log", "nft", "exec", "timeouts", NULL },
+	  .help = "what the action does" },
+	{ "description", CONFIG_STRING, AT(S, description), .help = "one line about the action" },
+	{ "ban", CONFIG_PATH, AT(S, ban_cmd), LINE_AT(S, ban_line),
+	  .expected = "a command line starting with an absolute program path",
+	  .help = "exec: the command run for a ban (%ip%, %jail%, %bantime%)" },
+	{ "unban", CONFIG_PATH, AT(S, unban_cmd), LINE_AT(S, unban_line),
+	  .expected = "a command line starting with an absolute program path",
+	  .help = "exec: the command run when a ban ends" },
+	{ "timeout", CONFIG_DURATION, AT(S, timeout_usec), .min = 1,
+	  .expected = "a duration such as 10s", .help = "how long a command may run" },
+	{ "directory", CONFIG_PATH, AT(S, directory), .only = "timeouts actions",
+	  .help = "where Courier's timeout files are" },
+	{ "floor", CONFIG_DURATION, AT(S, floor_usec), .min = 1, .only = "timeouts actions",
+	  .expected = "a duration such as 10s (never 0)", .help = "the shortest timeout written" },
+	{ "esmtptimeout*", CONFIG_DURATION, .set = set_timeout_file, .match = match_timeout_file,
+	  .only = "timeouts actions",
+	  .expected = "two durations, at the elevated and the wave level (e.g. 60s 10s)",
+	  .help = "a timeout file and its values at the elevated and the wave level" },
+};
+#undef S
+
+#define S struct config_jail
+#define DURATION(key, field, what)                                                                 \
+	{ key, CONFIG_DURATION, AT(S, field), .min = 1,                                            \
+	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d", .help = what }
+static const struct config_key jail_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "whether the jail runs" },
+	{ "filter", CONFIG_STRING, AT(S, filter_name), LINE_AT(S, filter_line),
+	  .valid = config_keys_valid_name,
+	  .expected = "a filter name (a file in filters/ without .conf)",
+	  .help = "the filter of filters/ that finds the hits" },
+	{ "filter.VAR", CONFIG_STRING, .set = set_filter_var, .match = match_filter_var,
+	  .help = "this jail's value of a variable of the filter's [vars]" },
+	{ "source", CONFIG_WORDS, LIST(S, sources, n_sources), .flags = LISTS,
+	  .valid = valid_absolute, .expected = "an absolute path", .help = "the log files read" },
+	{ "backend", CONFIG_CHOICE, AT(S, backend),
+	  .choices = (const char *const[]){ "auto", "files", "journal", "both", NULL },
+	  .help = "where the lines come from" },
+	{ "journal_match", CONFIG_WORDS, LIST(S, journal_matches, n_journal_matches),
+	  .flags = LISTS, .valid = valid_journal_match,
+	  .expected = "FIELD=value (e.g. SYSLOG_IDENTIFIER=courieresmtpd)",
+	  .help = "journal entries read (default: SYSLOG_IDENTIFIER= each filter tag)" },
+	{ "journal_directory", CONFIG_PATH, AT(S, journal_directory),
+	  .help = "a journal directory instead of the system journal" },
+	{ "maxretry", CONFIG_UNSIGNED, AT(S, maxretry), RANGE(1, 1000),
+	  .expected = "a number of hits from 1 to 1000", .help = "hits within findtime that ban" },
+	DURATION("findtime", findtime_usec, "the window in which hits are counted"),
+	DURATION("bantime", bantime_usec, "how long the first ban lasts"),
+	{ "bantime_factor", CONFIG_NUMBER, AT(S, bantime_factor), RANGE(1, 100),
+	  .expected = "a number from 1 to 100",
+	  .help = "each repeated offence multiplies the ban by it" },
+	DURATION("bantime_max", bantime_max_usec, "the longest ban escalation gives"),
+	{ "action", CONFIG_WORDS, LIST(S, action_names, n_actions), LINE_AT(S, action_line),
+	  .set = set_jail_action, .valid = config_keys_valid_name,
+	  .expected = "the name of a file in actions/ without .conf",
+	  .help = "the actions of actions/ run for each ban (default nft-set)" },
+	{ "allow", CONFIG_WORDS, LIST(S, allow, n_allow), .flags = LISTS, .add = add_cidr,
+	  .help = "addresses and networks this jail never bans" },
+	{ "max_tracked", CONFIG_UNSIGNED, AT(S, max_tracked), RANGE(1, 10000000),
+	  .expected = "a number of addresses from 1 to 10000000",
+	  .help = "addresses with hits remembered at most" },
+	{ "prefix4", CONFIG_UNSIGNED, AT(S, prefix4), RANGE(8, 32),
+	  .expected = "a prefix length from 8 to 32",
+	  .help = "IPv4 hits count for this network" },
+	{ "prefix6", CONFIG_UNSIGNED, AT(S, prefix6), RANGE(16, 128),
+	  .expected = "a prefix length from 16 to 128",
+	  .help = "IPv6 hits count for this network" },
+};
+#undef DURATION
+#undef S
+
+#define SECTION(nm, k, keys_, ...)                                                                 \
+	{ .name = nm, .kind = k, .keys = keys_, .n_keys = ELEMENTSOF(keys_), __VA_ARGS__ }
+const struct config_section config_keys_sections[] = {
+	SECTION("daemon", CONFIG_MAIN, daemon_keys),
+	SECTION("nft", CONFIG_MAIN, nft_keys, .offset = offsetof(struct config, nft)),
+	SECTION("sampler", CONFIG_MAIN, sampler_keys, .offset = offsetof(struct config, sampler)),
+	SECTION("probe", CONFIG_MAIN, probe_keys, .offset = offsetof(struct config, probe)),
+	SECTION("tuner", CONFIG_MAIN, tuner_keys, .offset = offsetof(struct config, tuner)),
+	SECTION("filter", CONFIG_FILTER, filter_keys),
+	SECTION("vars", CONFIG_FILTER, vars_keys),
+	SECTION("test", CONFIG_FILTER, test_keys, .unknown_every_line = true),
+	SECTION("action", CONFIG_ACTION, action_keys),
+	SECTION("jail", CONFIG_JAILS, jail_keys),
+};
+const size_t config_keys_n_sections = ELEMENTSOF(config_keys_sections);
+#undef SECTION
+
+/* ---- lookup, dispatch, listings ---- */
+
+const struct config_section *config_keys_section(enum config_file_kind kind, const char *name)
+{
+	for (size_t i = 0; i < config_keys_n_sections; i++) {
+		const struct config_section *s = &config_keys_sections[i];
+		if (s->kind == kind && (kind == CONFIG_JAILS || strcmp(s->name, name) == 0))
+			return s;
+	}
+	return NULL;
+}
+
+const struct config_key *config_keys_find(const struct config_section *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_keys; i++)
+		if (!s->keys[i].match && strcmp(s->keys[i].name, name) == 0)
+			return &s->keys[i];
+	for (size_t i = 0; i < s->n_keys; i++)
+		if (s->keys[i].match && s->keys[i].match(name))
+			return &s->keys[i];
+	return NULL;
+}
+
+bool config_keys_repeats(const struct config_key *k, const char *name)
+{
+	if (k && !k->match)
+		return k->flags & CONFIG_KEY_REPEAT;
+	for (size_t i = 0; i < config_keys_n_sections; i++) {
+		const struct config_section *s = &config_keys_sections[i];
+		for (size_t j = 0; j < s->n_keys; j++)
+			if (!s->keys[j].match && strcmp(s->keys[j].name, name) == 0 &&
+			    (s->keys[j].flags & CONFIG_KEY_REPEAT))
+				return true;
+	}
+	return false;
+}
+
+void config_keys_set(struct config_key_ctx *x, const struct config_section *s, void *obj,
+		     const char *value)
+{
+	const struct config_key *k = config_keys_find(s, x->key);
+	char expected[1024];
+
+	if (x->cont && (k ? !(k->flags & CONFIG_KEY_MULTILINE) : !s->unknown_every_line)) {
+		perr(x, "%s:%u: '%s' takes one line", x->file, x->line, x->key);
+	} else if (!k) {
+		config_keys_expected(s, expected, sizeof(expected));
+		perr(x, "%s:%u: unknown key '%s' in %s[%s] (expected %s)", x->file, x->line, x->key,
+		     s->kind == CONFIG_JAILS ? "jail " : "", x->section, expected);
+	} else
+		(k->set ? k->set : type_setters[k->type])(x, k, obj, value);
+}
+
+/* Appends to a string that stays terminated when the buffer is too short. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strnlen(buf, size);
+	va_list ap;
+
+	if (len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* The separator before item i of n: ", ", or " or " before the last one when or_last. */
+static const char *sep(size_t i, size_t n, bool or_last)
+{
+	return i == 0 ? "" : or_last && i == n - 1 ? " or " : ", ";
+}
+
+void config_keys_expected(const struct config_section *s, char *buf, size_t size)
+{
+	size_t n_all = 0, n_only = 0, i = 0, j = 0;
+	const char *only = NULL;
+
+	for (size_t k = 0; k < s->n_keys; k++)
+		if (s->keys[k].only)
+			only = s->keys[k].only, n_only++;
+	n_all = s->n_keys - n_only;
+	buf[0] = '\0';
+	for (size_t k = 0; k < s->n_keys; k++)
+		if (!s->keys[k].only)
+			append(buf, size, "%s%s", sep(i++, n_all, n_only == 0), s->keys[k].name);
+	if (only)
+		append(buf, size, "; ");
+	for (size_t k = 0; k < s->n_keys; k++)
+		if (s->keys[k].only)
+			append(buf, size, "%s%s", sep(j++, n_only, false), s->keys[k].name);
+	if (only)
+		append(buf, size, " for %s", only);
+}
+
+void config_keys_sections_expected(enum config_file_kind kind, char *buf, size_t size)
+{
+	size_t n = 0, i = 0;
+
+	for (size_t k = 0; k < config_keys_n_sections; k++)
+		n += config_keys_sections[k].kind == kind;
+	buf[0] = '\0';
+	for (size_t k = 0; k < config_keys_n_sections; k++)
+		if (config_keys_sections[k].kind == kind)
+			append(buf, size, "%s[%s]", sep(i++, n, true),
+			       config_keys_sections[k].name);
+}
+
+int config_keys_print(FILE *f)
+{
+	for (size_t i = 0; i < config_keys_n_sections; i++) {
+		const struct config_section *s = &config_keys_sections[i];
+		for (size_t k = 0; k < s->n_keys; k++)
+			fprintf(f, "%s %s %s  %s\n", s->name, s->keys[k].name,
+				type_names[s->keys[k].type], s->keys[k].help);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
