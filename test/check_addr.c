@@ -1,4 +1,4 @@
-/* addr: parsing, canonical formatting, prefixes and the keyed hash. */
+/* addr: parsing, canonical formatting, prefixes, the allowlist overlap rule and the keyed hash. */
 #include "addr.h"
 #include "testutil.h"
 
@@ -109,6 +109,46 @@ START_TEST(test_overlap_and_mask)
 }
 END_TEST
 
+START_TEST(test_overlaps_any)
+{
+	struct addr nets[3], a;
+
+	ck_assert_int_eq(addr_parse_cidr("192.0.2.0/24", &nets[0]), 0);
+	ck_assert_int_eq(addr_parse_cidr("198.51.100.7", &nets[1]), 0);
+	ck_assert_int_eq(addr_parse_cidr("2001:db8::/32", &nets[2]), 0);
+
+	/* An empty allowlist holds nothing, not even with a list pointer behind it. */
+	a = parse("192.0.2.1");
+	ck_assert(!addr_overlaps_any(&a, NULL, 0));
+	ck_assert(!addr_overlaps_any(&a, nets, 0));
+
+	/* A host inside a listed /24, also written IPv4-mapped. */
+	ck_assert(addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+	a = parse("::ffff:192.0.2.200");
+	ck_assert(addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+	a = parse("192.0.3.1");
+	ck_assert(!addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+
+	/* A /16 that contains a listed host (the last one of the list is looked at too). */
+	ck_assert_int_eq(addr_parse_cidr("198.51.0.0/16", &a), 0);
+	ck_assert(addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+	ck_assert(!addr_overlaps_any(&a, nets, 1));
+	ck_assert_int_eq(addr_parse_cidr("198.52.0.0/16", &a), 0);
+	ck_assert(!addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+	ck_assert_int_eq(addr_parse_cidr("2001:db8:5::/48", &a), 0);
+	ck_assert(addr_overlaps_any(&a, nets, ELEMENTSOF(nets)));
+
+	/* Different families never overlap, whatever the bytes or the prefix. */
+	ck_assert_int_eq(addr_parse_cidr("::/0", &a), 0);
+	ck_assert(!addr_overlaps_any(&a, nets, 2));
+	ck_assert_int_eq(addr_parse_cidr("0.0.0.0/0", &a), 0);
+	ck_assert(!addr_overlaps_any(&a, &nets[2], 1));
+	ck_assert(addr_overlaps_any(&a, nets, 1));
+	a = parse("c000:0201::1"); /* 192.0.2.1's bytes at the head of an IPv6 address */
+	ck_assert(!addr_overlaps_any(&a, nets, 2));
+}
+END_TEST
+
 START_TEST(test_hash_equal)
 {
 	const uint64_t k1[2] = { 1, 2 }, k2[2] = { 3, 4 };
@@ -130,6 +170,7 @@ int main(void)
 	tcase_add_test(tc, test_reject);
 	tcase_add_test(tc, test_cidr);
 	tcase_add_test(tc, test_overlap_and_mask);
+	tcase_add_test(tc, test_overlaps_any);
 	tcase_add_test(tc, test_hash_equal);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);

@@ -1,0 +1,440 @@
+/* wave: the wave room built by config_load() from a configuration written to a temporary
+ * directory ([tuner] on with max_daemons = 40, a timeouts action whose directory holds the
+ * admin's esmtptimeout and esmtptimeoutdata, [sampler] and [probe] off so that no socket is
+ * opened), fed with rows of our own: up to wave on a crowded row with a failed probe, on
+ * Courier's overload event, one level down per calm period, the admin's bytes back at normal,
+ * at stop and after a crash, nothing written in dry-run mode, no timer without sampler and
+ * probe. Assertions are on the files Courier reads, the level and the rows the owner hears of. */
+#include <stdarg.h>
+
+#include "config.h"
+#include "history.h"
+#include "testutil.h"
+#include "tuner.h"
+#include "wave.h"
+
+#define S	   (1000000ULL)
+#define T0	   (1000 * S)
+#define CALM_USEC  (300 * S) /* the default [tuner] calm */
+#define ADMIN_TO   "10m\n"   /* the admin's bytes, not what waveguard would write for 600 s */
+#define ADMIN_DATA "300\n"
+
+struct fx {
+	char *root;
+	char conf[1024], courier[1024], state[1024];
+	sd_event *e;
+	struct config *c;
+	struct wave *w;
+	unsigned rows; /* rows the owner heard of */
+	struct history_row last_row;
+};
+
+static void fx_printf(const char *path, const char *fmt, ...) _printf_(2, 3);
+static void fx_printf(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The file's content (at most 4 KiB), or NULL when there is none. */
+static char *slurp(const char *dir, const char *name)
+{
+	char path[4300], *buf = calloc(1, 4097);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(buf);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f) {
+		ck_assert_int_eq(errno, ENOENT);
+		free(buf);
+		return NULL;
+	}
+	(void)fread(buf, 1, 4096, f);
+	ck_assert(!ferror(f));
+	fclose(f);
+	return buf;
+}
+
+static void assert_file(const char *dir, const char *name, const char *want)
+{
+	char *got = slurp(dir, name);
+
+	if (!want)
+		ck_assert_msg(got == NULL, "%s/%s exists: \"%s\"", dir, name, got);
+	else {
+		ck_assert_msg(got != NULL, "%s/%s is missing", dir, name);
+		ck_assert_str_eq(got, want);
+	}
+	free(got);
+}
+
+/* What Courier reads now. */
+static void assert_courier(const struct fx *f, const char *timeout, const char *data)
+{
+	assert_file(f->courier, "esmtptimeout", timeout);
+	assert_file(f->courier, "esmtptimeoutdata", data);
+}
+
+/* The configuration directory, Courier's directory with the admin's files, the state
+ * directory; tuner_extra goes into [tuner] (NULL: "enabled = yes"). */
+static void fx_init(struct fx *f, const char *tuner_extra)
+{
+	char path[4300];
+
+	memset(f, 0, sizeof(*f));
+	f->root = test_mkdtemp();
+	snprintf(f->conf, sizeof(f->conf), "%s/conf", f->root);
+	snprintf(f->courier, sizeof(f->courier), "%s/courier", f->root);
+	snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+	ck_assert_int_eq(mkdir(f->conf, 0755), 0);
+	ck_assert_int_eq(mkdir(f->courier, 0755), 0);
+	ck_assert_int_eq(mkdir(f->state, 0700), 0);
+	snprintf(path, sizeof(path), "%s/actions", f->conf);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+
+	snprintf(path, sizeof(path), "%s/waveguard.conf", f->conf);
+	fx_printf(path,
+		  "[daemon]\nstate_dir = %s\n"
+		  "[sampler]\nenabled = no\ninterval = 1s\n"
+		  "[probe]\nenabled = no\n"
+		  "[tuner]\naction = wave-timeouts\nmax_daemons = 40\nesmtpd = %s/esmtpd\n%s",
+		  f->state, f->courier, tuner_extra ? tuner_extra : "enabled = yes\n");
+	snprintf(path, sizeof(path), "%s/actions/wave-timeouts.conf", f->conf);
+	fx_printf(path,
+		  "[action]\ntype = timeouts\ndirectory = %s\nfloor = 10s\n"
+		  "esmtptimeout = 60s 10s\nesmtptimeoutdata = 180s 60s\n",
+		  f->courier);
+	test_write(f->courier, "esmtptimeout", "w", ADMIN_TO);
+	test_write(f->courier, "esmtptimeoutdata", "w", ADMIN_DATA);
+	/* Not the system's file, and not the limit that counts: max_daemons = 40 wins. */
+	test_write(f->courier, "esmtpd", "w", "MAXDAEMONS=400\n");
+
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd), "chmod -R go-w '%s'", f->conf);
+	ck_assert_int_eq(system(cmd), 0);
+
+	struct config_errors errs = { 0 };
+	int r = config_load(f->conf, &f->c, &errs);
+	ck_assert_msg(r == 0, "config_load: %d, %s", r, errs.n ? errs.msgs[0] : "");
+	config_errors_clear(&errs);
+	ck_assert(!f->c->sampler.enabled);
+	ck_assert(!f->c->probe.enabled);
+	ck_assert_int_ge(sd_event_new(&f->e), 0);
+}
+
+static void fx_new(struct fx *f, bool dry_run)
+{
+	ck_assert_int_eq(wave_new(f->e, f->c, dry_run, &f->w), 0);
+}
+
+static void fx_done(struct fx *f)
+{
+	f->w = wave_free(f->w);
+	f->c = config_free(f->c);
+	sd_event_unref(f->e);
+	test_rm_rf(f->root);
+	free(f->root);
+}
+
+static void on_row(const struct history_row *r, void *userdata)
+{
+	struct fx *f = userdata;
+
+	f->rows++;
+	f->last_row = *r;
+}
+
+static const struct wave_ops ops = { .row = on_row };
+
+/* One row at t: established of the 40 daemons, the probe's outcome. */
+static void feed(struct fx *f, uint64_t t, uint32_t established, const char *probe)
+{
+	struct history_row r = { .time_usec = t, .established = established, .probe_ms = -1 };
+
+	snprintf(r.probe_status, sizeof(r.probe_status), "%s", probe);
+	snprintf(r.tuner, sizeof(r.tuner), "%s", tuner_level_to_string(wave_level(f->w)));
+	if (strcmp(probe, "ok") == 0)
+		r.probe_ms = 12;
+	wave_feed_row(f->w, &r);
+	ck_assert_ptr_nonnull(wave_last(f->w));
+	ck_assert_uint_eq(wave_last(f->w)->time_usec, t);
+}
+
+/* Crowded (35 of 40) with a failed probe: wave at once. */
+static void feed_wave(struct fx *f, uint64_t t)
+{
+	feed(f, t, 35, "timeout");
+	ck_assert_int_eq(wave_level(f->w), TUNER_WAVE);
+	ck_assert_str_eq(wave_reason(f->w), "wave: 35/40 connections");
+	assert_courier(f, "10s\n", "60s\n");
+}
+
+START_TEST(test_up_and_down)
+{
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	ck_assert(wave_tuning(f.w));
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	ck_assert_str_eq(wave_reason(f.w), "normal");
+	ck_assert_ptr_null(wave_last(f.w));
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+
+	/* A quiet row changes nothing. */
+	feed(&f, T0, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+
+	feed_wave(&f, T0 + 5 * S);
+	/* The state file keeps the originals for a crash. */
+	char *state = slurp(f.state, "tuner");
+	ck_assert_ptr_nonnull(state);
+	free(state);
+
+	/* Calm from T1; Courier's overload event in the middle breaks the calm run, so that a
+	 * full period from T1 is not enough. */
+	uint64_t t1 = T0 + 10 * S;
+	feed(&f, t1, 2, "ok");
+	wave_note_overload(f.w);
+	feed(&f, t1 + 150 * S, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	feed(&f, t1 + CALM_USEC, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	assert_courier(&f, "10s\n", "60s\n");
+
+	/* The overload row was the last one that was not calm: a period after the next calm row
+	 * (t1 + CALM_USEC starts the new run), one level down. */
+	uint64_t t2 = t1 + CALM_USEC;
+	feed(&f, t2 + CALM_USEC - S, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	feed(&f, t2 + CALM_USEC, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_ELEVATED);
+	ck_assert_str_eq(wave_reason(f.w),
+			 "elevated: calm for 300 s (2/40 connections, backlog 0)");
+	assert_courier(&f, "60s\n", "180s\n");
+
+	/* Another full period for the next step: the admin's bytes come back. */
+	uint64_t t3 = t2 + CALM_USEC;
+	feed(&f, t3 + CALM_USEC - S, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_ELEVATED);
+	assert_courier(&f, "60s\n", "180s\n");
+	feed(&f, t3 + CALM_USEC, 2, "off");
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	ck_assert_str_eq(wave_reason(f.w), "normal: calm for 300 s (2/40 connections, backlog 0)");
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	assert_file(f.state, "tuner", NULL);
+
+	/* Stopping at normal leaves the admin's files alone. */
+	wave_stop(f.w);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_overload)
+{
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	/* Courier said it reached its limit: the next row is a wave, however calm it looks. */
+	wave_note_overload(f.w);
+	feed(&f, T0, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	ck_assert_ptr_nonnull(strstr(wave_reason(f.w), "maximum active connections"));
+	assert_courier(&f, "10s\n", "60s\n");
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_stop_restores)
+{
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	feed_wave(&f, T0);
+
+	/* The admin edits a file during the wave: theirs is the one to give back. */
+	test_write(f.courier, "esmtptimeout", "w", "120\n");
+	feed(&f, T0 + 5 * S, 35, "timeout");
+	assert_courier(&f, "120\n", "60s\n");
+
+	wave_stop(f.w);
+	assert_courier(&f, "120\n", ADMIN_DATA);
+	assert_file(f.state, "tuner", NULL);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_admin_edit)
+{
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	feed_wave(&f, T0);
+
+	/* Edited during the wave: left alone while the level holds... */
+	test_write(f.courier, "esmtptimeout", "w", "120\n");
+	feed(&f, T0 + 5 * S, 35, "timeout");
+	feed(&f, T0 + 10 * S, 2, "ok");
+	assert_courier(&f, "120\n", "60s\n");
+	/* ...written again at the next level change... */
+	feed(&f, T0 + 10 * S + CALM_USEC, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_ELEVATED);
+	assert_courier(&f, "60s\n", "180s\n");
+	/* ...and the admin's edit is what normal gives back. */
+	feed(&f, T0 + 10 * S + 2 * CALM_USEC, 2, "ok");
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, "120\n", ADMIN_DATA);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_stop_restores_missing_file)
+{
+	struct fx f;
+	char path[4300];
+
+	fx_init(&f, NULL);
+	/* The admin had no esmtptimeoutdata: none again after the wave. */
+	snprintf(path, sizeof(path), "%s/esmtptimeoutdata", f.courier);
+	ck_assert_int_eq(unlink(path), 0);
+	fx_new(&f, false);
+	feed_wave(&f, T0);
+	wave_stop(f.w);
+	assert_courier(&f, ADMIN_TO, NULL);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_crash_recovery)
+{
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	feed_wave(&f, T0);
+	/* Gone without wave_stop(), as in a crash: Courier keeps the wave values... */
+	f.w = wave_free(f.w);
+	assert_courier(&f, "10s\n", "60s\n");
+	/* ...until the next start, which gives the admin's files back first of all. */
+	fx_new(&f, false);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	assert_file(f.state, "tuner", NULL);
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_dry_run)
+{
+	struct fx f;
+
+	/* waveguard --dry-run: levels are decided, no file is written. */
+	fx_init(&f, NULL);
+	fx_new(&f, true);
+	feed(&f, T0, 35, "timeout");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	assert_file(f.state, "tuner", NULL);
+	wave_stop(f.w);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	fx_done(&f);
+
+	/* [tuner] dry_run = yes: the same. */
+	fx_init(&f, "enabled = yes\ndry_run = yes\n");
+	fx_new(&f, false);
+	feed(&f, T0, 35, "timeout");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	assert_file(f.state, "tuner", NULL);
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_tuner_off)
+{
+	struct fx f;
+
+	fx_init(&f, "enabled = no\n");
+	fx_new(&f, false);
+	ck_assert(!wave_tuning(f.w));
+	feed(&f, T0, 40, "timeout");
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	fx_done(&f);
+}
+END_TEST
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	*(bool *)userdata = true;
+	return 0;
+}
+
+START_TEST(test_start_without_sampler_and_probe)
+{
+	sd_event_source *deadline = NULL;
+	bool done = false;
+	uint64_t now;
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	ck_assert_int_eq(wave_start(f.w, f.c, &ops, &f), 0);
+	/* No interval timer: past one interval (1 s), no row has come, no history was opened. */
+	ck_assert_int_ge(sd_event_now(f.e, CLOCK_MONOTONIC, &now), 0);
+	ck_assert_int_ge(sd_event_add_time(f.e, &deadline, CLOCK_MONOTONIC, now + 1200 * 1000, 0,
+					   on_deadline, &done),
+			 0);
+	for (int i = 0; i < 100 && !done; i++)
+		ck_assert_int_ge(sd_event_run(f.e, 2 * S), 0);
+	ck_assert(done);
+	ck_assert_uint_eq(f.rows, 0);
+	assert_file(f.state, "history.csv", NULL);
+	sd_event_source_unref(deadline);
+
+	/* Rows fed by hand reach the owner, with the level they were made at. */
+	feed(&f, T0, 35, "timeout");
+	ck_assert_uint_eq(f.rows, 1);
+	ck_assert_uint_eq(f.last_row.established, 35);
+	ck_assert_str_eq(f.last_row.probe_status, "timeout");
+	ck_assert_str_eq(f.last_row.tuner, "normal");
+	feed(&f, T0 + 5 * S, 35, "timeout");
+	ck_assert_uint_eq(f.rows, 2);
+	ck_assert_str_eq(f.last_row.tuner, "wave");
+	wave_stop(f.w);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	fx_done(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("wave");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_up_and_down);
+	tcase_add_test(tc, test_overload);
+	tcase_add_test(tc, test_stop_restores);
+	tcase_add_test(tc, test_admin_edit);
+	tcase_add_test(tc, test_stop_restores_missing_file);
+	tcase_add_test(tc, test_crash_recovery);
+	tcase_add_test(tc, test_dry_run);
+	tcase_add_test(tc, test_tuner_off);
+	tcase_add_test(tc, test_start_without_sampler_and_probe);
+	suite_add_tcase(s, tc);
+	return test_run_suite(s);
+}
