@@ -706,8 +706,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->sampler.max_concurrent = 20;
 	c->sampler.history_max = 10 * 1024 * 1024;
 	c->probe.enabled = true;
-	c->probe.address = strdup("127.0.0.1");
-	c->probe.port = 25;
+	/* No address and port: where Courier's esmtpd file says it listens (wave_probe_target). */
 	c->probe.timeout_usec = 10 * USEC_PER_SEC;
 	c->tuner.enabled = true;
 	c->tuner.action = strdup("courier-timeouts");
@@ -724,7 +723,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
-	    !c->nft.set6 || !c->nft.chain || !c->probe.address || !c->tuner.action ||
+	    !c->nft.set6 || !c->nft.chain || !c->tuner.action ||
 	    !c->tuner.esmtpd)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */

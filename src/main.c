@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "offline.h"
 #include "timeutil.h"
+#include "wave.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -88,6 +89,26 @@ static int load(const char *dir, struct config **ret)
 	return EX_OK;
 }
 
+
+/* Where the probe goes, and why there: an admin whose Courier listens elsewhere sees it here. */
+static void print_probe(const struct config *c)
+{
+	char addr[64];
+	uint16_t port;
+	const char *origin;
+
+	if (!c->probe.enabled) {
+		printf("Probe: off\n");
+		return;
+	}
+	int r = wave_probe_target(c, addr, sizeof(addr), &port, &origin);
+	printf(strchr(addr, ':') ? "Probe: [%s]:%u" : "Probe: %s:%u", addr, port);
+	if (r < 0)
+		printf(" (the default: %s cannot tell where Courier listens: %s)\n", origin,
+		       strerror(-r));
+	else
+		printf(" (from %s)\n", origin);
+}
 static int cmd_check_config(const char *dir)
 {
 	_cleanup_(config_freep) struct config *c = NULL;
@@ -133,9 +154,9 @@ static int cmd_check_config(const char *dir)
 		       c->tuner.max_daemons ? "max_daemons" : c->tuner.esmtpd);
 	else
 		printf("Tuner: off\n");
-	printf("Watch: %s every %llus, probe %s\n", c->sampler.enabled ? "on" : "off",
-	       (unsigned long long)(c->sampler.interval_usec / 1000000),
-	       c->probe.enabled ? c->probe.address : "off");
+	printf("Watch: %s every %llus\n", c->sampler.enabled ? "on" : "off",
+	       (unsigned long long)(c->sampler.interval_usec / 1000000));
+	print_probe(c);
 	printf("Actions: %zu\n", c->n_actions);
 	for (size_t i = 0; i < c->n_actions; i++)
 		printf("  %-16s %s\n", c->actions[i].name,

@@ -108,10 +108,11 @@ static void watch_server(struct wave *w, struct history_row *r)
 		} else if (r->time_usec - w->down_alert_usec >= DOWN_REMINDER_USEC)
 			alert_down(w, r, true);
 		snprintf(r->tuner, sizeof(r->tuner), "down");
-	} else if (w->down && strcmp(r->probe_status, "ok") == 0) {
+	} else if (w->down) {
 		w->down = false;
-		log_event(LOG_NOTICE, LOG_MESSAGE_SERVER_UP, NULL,
-			  "mail server at %s answers again after %llu s", w->target,
+		log_event(LOG_NOTICE, LOG_MESSAGE_SERVER_UP, NULL, "mail server at %s %s after %llu s",
+			  w->target,
+			  probe_failed(r) ? "is busy, not down (no banner under load)" : "answers again",
 			  (unsigned long long)((r->time_usec - w->down_since_usec) / USEC_PER_SEC));
 	}
 }

@@ -122,6 +122,16 @@ START_TEST(test_text)
 			 "tuner: wave (wave: 35/40 connections)\n" TEXT_HEADER TEXT_JAILS);
 	free(s);
 
+	/* A server found down says so, with its time and the probe's outcome. */
+	f.st.server_down = true;
+	f.st.down_since_usec = 1795761409ULL * USEC_PER_SEC;
+	f.st.down_why = "refused";
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, "\nserver: DOWN since 2026-11-27T06:36:49Z (probe refused); "
+				       "the tuner leaves Courier alone\ntuner: wave"));
+	free(s);
+	f.st.server_down = false;
+
 	/* No jail: the header of an empty table. */
 	f.st.tuning = false;
 	f.st.n_jails = 0;
@@ -148,7 +158,7 @@ START_TEST(test_json)
 	s = render(status_write_json, &f.st);
 	ck_assert_str_eq(s, "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
 			    "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			    "\"nft_errors\":1,\"tuner\":\"off\"," JSON_JAILS);
+			    "\"nft_errors\":1,\"tuner\":\"off\",\"server\":\"unknown\"," JSON_JAILS);
 	free(s);
 
 	f.st.tuning = true;
@@ -156,7 +166,18 @@ START_TEST(test_json)
 	s = render(status_write_json, &f.st);
 	ck_assert_str_eq(s, "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
 			    "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			    "\"nft_errors\":1,\"tuner\":\"wave\"," JSON_JAILS);
+			    "\"nft_errors\":1,\"tuner\":\"wave\",\"server\":\"unknown\"," JSON_JAILS);
+	free(s);
+
+	/* The server: up after a probe got through, down when the probe says so. */
+	f.st.row = &f.row;
+	s = render(status_write_json, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, ",\"server\":\"up\","));
+	free(s);
+	f.st.server_down = true;
+	f.st.down_why = "refused";
+	s = render(status_write_json, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, ",\"server\":\"down\","));
 	free(s);
 
 	/* A control character in a name is escaped too; no jail is an empty array. */
@@ -168,7 +189,7 @@ START_TEST(test_json)
 	free(s);
 	f.st.n_jails = 0;
 	s = render(status_write_json, &f.st);
-	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"jails\":[]}\n"));
+	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"server\":\"down\",\"jails\":[]}\n"));
 	free(s);
 }
 END_TEST
@@ -276,8 +297,9 @@ START_TEST(test_metrics_without_row)
 	for (size_t i = 0; i < ELEMENTSOF(jail_lines); i++)
 		ck_assert_msg(has_line(text, jail_lines[i]), "missing \"%s\" in:\n%s",
 			      jail_lines[i], text);
-	/* 2 sources + 5 families of 2 jails, nothing else. */
-	ck_assert_uint_eq(check_families(text), 12);
+	/* 2 sources + 5 families of 2 jails + server_down, nothing else. */
+	ck_assert_uint_eq(check_families(text), 13);
+	ck_assert(has_line(text, "waveguard_server_down 0"));
 	for (size_t i = 0; i < ELEMENTSOF(row_families); i++)
 		ck_assert_msg(!strstr(text, row_families[i]), "%s without a row", row_families[i]);
 	free(text);
@@ -323,8 +345,14 @@ START_TEST(test_metrics_with_row)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
-	ck_assert_uint_eq(check_families(text), 12 + 3 + 1 + 1 + 1 + 3);
+	ck_assert_uint_eq(check_families(text), 13 + 3 + 1 + 1 + 1 + 3);
 	free(text);
+
+	f.st.server_down = true;
+	text = write_metrics(&f, dir);
+	ck_assert(has_line(text, "waveguard_server_down 1"));
+	free(text);
+	f.st.server_down = false;
 
 	/* A probe that got its banner in 42 ms. */
 	f.row.probe_ms = 42;
@@ -361,6 +389,15 @@ START_TEST(test_format_line)
 	ck_assert_str_eq(buf,
 			 "35 connections, backlog 7, probe timeout, 34 active bans, 2 jails, "
 			 "1 files, 1 journals, 1290 lines, 38 ban decisions since start (dry run)");
+
+	f.st.server_down = true;
+	f.st.down_why = "refused";
+	status_format_line(&f.st, buf, sizeof(buf));
+	ck_assert_str_eq(buf,
+			 "MAIL SERVER DOWN (probe refused), 35 connections, backlog 7, probe timeout, "
+			 "34 active bans, 2 jails, 1 files, 1 journals, 1290 lines, 38 ban decisions "
+			 "since start (dry run)");
+	f.st.server_down = false;
 
 	/* Cut to the buffer, always terminated, never past it. */
 	memset(small, 'X', sizeof(small));

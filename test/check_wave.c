@@ -255,6 +255,120 @@ START_TEST(test_overload)
 }
 END_TEST
 
+/* Courier stopped: nothing listens, the probe is refused at every sample. That is a server
+ * down, not a wave: no file changes however long it lasts, the rows say "down", and the state
+ * clears when the banner comes back. */
+START_TEST(test_server_down_refused)
+{
+	struct fx f;
+	uint64_t since = 0;
+	const char *why = NULL;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	ck_assert_int_eq(wave_start(f.w, f.c, &ops, &f), 0);
+	for (unsigned i = 0; i < 20; i++) {
+		feed(&f, T0 + i * 5 * S, 0, "refused");
+		ck_assert_str_eq(f.last_row.tuner, "down");
+		ck_assert_str_eq(wave_last(f.w)->tuner, "down");
+	}
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	ck_assert(wave_server_down(f.w, &since, &why));
+	ck_assert_uint_eq(since, T0);
+	ck_assert_str_eq(why, "refused");
+	/* Refused while connections are many: still down (nothing listens there); the refusals
+	 * are never a wave signal, only the connection counts are. */
+	feed(&f, T0 + 200 * S, 8, "refused");
+	ck_assert_str_eq(f.last_row.tuner, "down");
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+
+	feed(&f, T0 + 205 * S, 3, "ok");
+	ck_assert(!wave_server_down(f.w, &since, &why));
+	ck_assert_str_eq(f.last_row.tuner, "normal");
+	fx_done(&f);
+}
+END_TEST
+
+/* A silent server (the probe connects, no banner) with hardly a connection is hung or
+ * stopping, not flooded: down, no tuning. The same silence with the daemons nearly all busy is
+ * the wave the tuner is for. */
+START_TEST(test_server_down_or_flooded)
+{
+	struct fx f;
+	uint64_t since;
+	const char *why;
+
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	for (unsigned i = 0; i < 6; i++)
+		feed(&f, T0 + i * 5 * S, 1, i % 2 ? "pending" : "timeout");
+	ck_assert(wave_server_down(f.w, &since, &why));
+	ck_assert_int_eq(wave_level(f.w), TUNER_NORMAL);
+	assert_courier(&f, ADMIN_TO, ADMIN_DATA);
+	ck_assert_str_eq(wave_last(f.w)->tuner, "down");
+
+	/* Courier's own limit line says it is busy: not down, and a wave. */
+	wave_note_overload(f.w);
+	feed(&f, T0 + 30 * S, 1, "timeout");
+	ck_assert(!wave_server_down(f.w, &since, &why));
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	assert_courier(&f, "10s\n", "60s\n");
+	fx_done(&f);
+
+	/* Three silent probes at 12 of 40 (above the calm share, below every up threshold): the
+	 * probe signal alone takes the tuner to wave, as before. */
+	fx_init(&f, NULL);
+	fx_new(&f, false);
+	for (unsigned i = 0; i < 3; i++)
+		feed(&f, T0 + i * 5 * S, 12, "timeout");
+	ck_assert(!wave_server_down(f.w, &since, &why));
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	assert_courier(&f, "10s\n", "60s\n");
+	fx_done(&f);
+}
+END_TEST
+
+/* The probe's target: [probe] where given, else where Courier's esmtpd says it listens. */
+START_TEST(test_probe_target)
+{
+	struct fx f;
+	char addr[64];
+	uint16_t port = 0;
+	const char *origin = NULL;
+
+	fx_init(&f, NULL);
+	free(f.c->probe.address);
+	f.c->probe.address = NULL;
+	f.c->probe.port = 0;
+	test_write(f.courier, "esmtpd", "w", "MAXDAEMONS=40\nADDRESS=203.0.113.5\nPORT=smtp\n");
+	ck_assert_int_eq(wave_probe_target(f.c, addr, sizeof(addr), &port, &origin), 0);
+	ck_assert_str_eq(addr, "203.0.113.5");
+	ck_assert_uint_eq(port, 25);
+	ck_assert_str_eq(origin, f.c->tuner.esmtpd);
+
+	f.c->probe.port = 2525; /* half a target in [probe] still wins */
+	ck_assert_int_eq(wave_probe_target(f.c, addr, sizeof(addr), &port, &origin), 0);
+	ck_assert_str_eq(addr, "203.0.113.5");
+	ck_assert_uint_eq(port, 2525);
+
+	f.c->probe.port = 0;
+	test_write(f.courier, "esmtpd", "w", "MAXDAEMONS=40\n");
+	ck_assert_int_eq(wave_probe_target(f.c, addr, sizeof(addr), &port, &origin), -ENOENT);
+	ck_assert_str_eq(addr, "127.0.0.1");
+	ck_assert_uint_eq(port, 25);
+
+	f.c->probe.address = strdup("::1");
+	f.c->probe.port = 587;
+	ck_assert_int_eq(wave_probe_target(f.c, addr, sizeof(addr), &port, &origin), 0);
+	ck_assert_str_eq(addr, "::1");
+	ck_assert_uint_eq(port, 587);
+	ck_assert_str_eq(origin, "[probe]");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_stop_restores)
 {
 	struct fx f;
@@ -428,6 +542,9 @@ int main(void)
 
 	tcase_add_test(tc, test_up_and_down);
 	tcase_add_test(tc, test_overload);
+	tcase_add_test(tc, test_server_down_refused);
+	tcase_add_test(tc, test_server_down_or_flooded);
+	tcase_add_test(tc, test_probe_target);
 	tcase_add_test(tc, test_stop_restores);
 	tcase_add_test(tc, test_admin_edit);
 	tcase_add_test(tc, test_stop_restores_missing_file);
