@@ -603,7 +603,9 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 				  j->file, j->filter_var_lines[i], j->filter_name,
 				  j->filter_vars[i].name);
 	}
-	if (j->n_actions == 0 && !config_keys_strv_push(&j->action_names, &j->n_actions, "nft-set"))
+	/* A jail whose filter only reports events has nothing to ban: no default action. */
+	if (j->n_actions == 0 && config_filter_can_ban(j->filter) &&
+	    !config_keys_strv_push(&j->action_names, &j->n_actions, "nft-set"))
 		return;
 	j->actions = calloc(j->n_actions, sizeof(*j->actions));
 	if (!j->actions)
@@ -903,5 +905,23 @@ struct config *config_free(struct config *c)
 	free(c->tuner.esmtpd);
 	free(c->dir);
 	free(c);
+	return NULL;
+}
+
+bool config_filter_can_ban(const struct config_filter *f)
+{
+	for (size_t i = 0; f && i < f->n_fail; i++)
+		if (strstr(f->fail[i].pattern, "<HOST>"))
+			return true;
+	return false;
+}
+
+const char *config_jail_idle_action(const struct config_jail *j)
+{
+	if (!j->enabled || !j->filter || config_filter_can_ban(j->filter))
+		return NULL;
+	for (size_t i = 0; i < j->n_actions; i++)
+		if (j->actions[i] && (j->actions[i]->type == ACTION_NFT || j->actions[i]->type == ACTION_EXEC))
+			return j->actions[i]->name;
 	return NULL;
 }

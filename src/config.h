@@ -204,6 +204,14 @@ int config_compile_filter(const struct config_filter *f, const struct config_jai
 /* Adds a formatted message to e (dropped when out of memory). */
 void config_errors_add(struct config_errors *e, const char *fmt, ...) _printf_(2, 3);
 
+/* True when a failregex of f has <HOST>: its matches can be hits, and a jail on it can ban. */
+bool config_filter_can_ban(const struct config_filter *f);
+
+/* For an enabled jail whose filter only reports events (no <HOST>: "maximum active
+ * connections"), the name of a banning action (nft, exec) it was given anyway, which can never
+ * run; NULL when there is none or the jail can ban. */
+const char *config_jail_idle_action(const struct config_jail *j);
+
 void config_errors_clear(struct config_errors *e);
 void config_filter_free(struct config_filter *f);
 struct config *config_free(struct config *c);

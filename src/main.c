@@ -141,6 +141,13 @@ static int cmd_check_config(const char *dir)
 			printf(" %s", j->sources[k]);
 		printf("\n");
 	}
+	for (size_t i = 0; i < c->n_jails; i++) {
+		const char *idle = config_jail_idle_action(&c->jails[i]);
+		if (idle)
+			printf("Warning: jail %s can never ban: filter %s has no failregex with <HOST> "
+			       "(its matches are events for the tuner), so action %s never runs\n",
+			       c->jails[i].name, c->jails[i].filter_name, idle);
+	}
 	printf("Filters: %zu (%zu samples checked)\n", c->n_filters, samples);
 	for (size_t i = 0; i < c->n_filters; i++)
 		printf("  %-16s %zu failregex, %zu ignoreregex  %s\n", c->filters[i].name,

@@ -495,6 +495,13 @@ int manager_start(struct manager *m)
 		return log_error_errno(r, "cannot build the jails: %m");
 	if (m->engine->n_jails == 0)
 		log_warning("no enabled jail: nothing to do but wait");
+	for (size_t i = 0; i < c->n_jails; i++) {
+		const char *idle = config_jail_idle_action(&c->jails[i]);
+		if (idle)
+			log_warning("jail %s can never ban (filter %s has no <HOST>): action %s never "
+				    "runs",
+				    c->jails[i].name, c->jails[i].filter_name, idle);
+	}
 	if ((r = start_bans(m)) < 0)
 		return r;
 	if ((r = sources_new(m->event, c->state_dir, feed, m, &m->sources)) < 0 ||

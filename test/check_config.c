@@ -508,6 +508,10 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_nonnull(mc);
 	ck_assert(mc->enabled);
 	ck_assert_str_eq(mc->filter->name, "courier-maxconn");
+	/* It feeds the tuner and bans nothing: no action, and no warning for the shipped files. */
+	ck_assert_uint_eq(mc->n_actions, 0);
+	for (size_t i = 0; i < c->n_jails; i++)
+		ck_assert_ptr_null(config_jail_idle_action(&c->jails[i]));
 	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
 		const struct config_jail *j = find_jail(c, want[i].name);
 		ck_assert_msg(j != NULL, "jail %s missing", want[i].name);
@@ -535,6 +539,30 @@ START_TEST(test_shipped_config)
 		ck_assert(filter_has_host(flt));
 	}
 	config_errors_clear(&e);
+}
+END_TEST
+
+/* A jail on a filter without <HOST> can never ban: no default action, and a banning action given
+ * anyway is named for check-config's warning (a log action is harmless). */
+START_TEST(test_event_jail)
+{
+	struct fx f;
+
+	fx_load(&f, "event-jail");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	const struct config_jail *quiet = find_jail(f.c, "limit-quiet");
+	ck_assert(!config_filter_can_ban(quiet->filter));
+	ck_assert_uint_eq(quiet->n_actions, 0);
+	ck_assert_ptr_null(config_jail_idle_action(quiet));
+	ck_assert_str_eq(config_jail_idle_action(find_jail(f.c, "limit-nft")), "nft-set");
+	ck_assert_ptr_null(config_jail_idle_action(find_jail(f.c, "limit-log")));
+	fx_done(&f);
+
+	fx_load(&f, "valid");
+	ck_assert_int_eq(f.r, 0);
+	for (size_t i = 0; i < f.c->n_jails; i++)
+		ck_assert_ptr_null(config_jail_idle_action(&f.c->jails[i]));
+	fx_done(&f);
 }
 END_TEST
 
@@ -871,6 +899,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("valid");
 	tcase_add_test(tc, test_shipped_config);
+	tcase_add_test(tc, test_event_jail);
 	tcase_add_test(tc, test_valid_fixture);
 	tcase_add_test(tc, test_filter_var_override);
 	suite_add_tcase(s, tc);
