@@ -9,22 +9,6 @@
 #include "testutil.h"
 #include "timeutil.h"
 
-/* Expected times are computed with timegm(), independently of logline's own date code. */
-static uint64_t utc(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			 .tm_hour = h,	      .tm_min = mi,	.tm_sec = s };
-	time_t t = timegm(&tm);
-	ck_assert_int_ge(t, 0);
-	return (uint64_t)t * USEC_PER_SEC;
-}
-
-static void set_tz(const char *tz)
-{
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
 static void parse(struct timeutil_clock *c, const char *line, struct logline *l)
 {
 	memset(l, 0xa5, sizeof(*l)); /* every field must be written */
@@ -75,28 +59,28 @@ START_TEST(test_rfc3339_stamps)
 {
 	struct timeutil_clock c;
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	check_line(&c, "2026-11-27T06:36:49.573002+00:00 mail courieresmtpd: started,ip=[::ffff:"
 		       "192.0.2.10],port=[57813]",
-		   utc(2026, 11, 27, 6, 36, 49) + 573002, "courieresmtpd",
+		   test_utc(2026, 11, 27, 6, 36, 49) + 573002, "courieresmtpd",
 		   "started,ip=[::ffff:192.0.2.10],port=[57813]");
 	check_line(&c, "2026-11-27T06:36:49Z mail courieresmtpd: 300 maximum active connections.",
-		   utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "300 maximum active connections.");
+		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "300 maximum active connections.");
 	/* Offsets: the time is UTC-correct, also across midnight. */
-	check_line(&c, "2026-11-27T06:36:49+01:00 mail imapd: x", utc(2026, 11, 27, 5, 36, 49),
+	check_line(&c, "2026-11-27T06:36:49+01:00 mail imapd: x", test_utc(2026, 11, 27, 5, 36, 49),
 		   "imapd", "x");
 	check_line(&c, "2026-11-27T06:36:49.25-05:30 mail imapd: x",
-		   utc(2026, 11, 27, 12, 6, 49) + 250000, "imapd", "x");
-	check_line(&c, "2026-11-27T00:30:00+01:00 mail imapd: x", utc(2026, 11, 26, 23, 30, 0),
+		   test_utc(2026, 11, 27, 12, 6, 49) + 250000, "imapd", "x");
+	check_line(&c, "2026-11-27T00:30:00+01:00 mail imapd: x", test_utc(2026, 11, 26, 23, 30, 0),
 		   "imapd", "x");
 	/* Fractions: fewer digits scale up, more than six are cut to microseconds. */
 	ck_assert_uint_eq(stamp_of(&c, "2026-11-27T06:36:49.5Z h t: m"),
-			  utc(2026, 11, 27, 6, 36, 49) + 500000);
+			  test_utc(2026, 11, 27, 6, 36, 49) + 500000);
 	ck_assert_uint_eq(stamp_of(&c, "2026-11-27T06:36:49.1234567Z h t: m"),
-			  utc(2026, 11, 27, 6, 36, 49) + 123456);
+			  test_utc(2026, 11, 27, 6, 36, 49) + 123456);
 	/* A year far from the reference is taken as written (the stamp says it). */
-	ck_assert_uint_eq(stamp_of(&c, "2019-02-28T23:59:59Z h t: m"), utc(2019, 2, 28, 23, 59, 59));
-	ck_assert_uint_eq(stamp_of(&c, "2028-02-29T12:00:00Z h t: m"), utc(2028, 2, 29, 12, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "2019-02-28T23:59:59Z h t: m"), test_utc(2019, 2, 28, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "2028-02-29T12:00:00Z h t: m"), test_utc(2028, 2, 29, 12, 0, 0));
 }
 END_TEST
 
@@ -104,11 +88,11 @@ START_TEST(test_rfc3339_ignores_tz)
 {
 	struct timeutil_clock c;
 
-	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+00:00 h t: m"), utc(2026, 7, 3, 23, 7, 20));
-	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+02:00 h t: m"), utc(2026, 7, 3, 21, 7, 20));
-	set_tz("UTC");
+	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+00:00 h t: m"), test_utc(2026, 7, 3, 23, 7, 20));
+	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+02:00 h t: m"), test_utc(2026, 7, 3, 21, 7, 20));
+	test_set_tz("UTC");
 }
 END_TEST
 
@@ -118,23 +102,23 @@ START_TEST(test_rfc3164_stamps)
 {
 	struct timeutil_clock c;
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_int_eq(c.ref_year, 2026);
 	check_line(&c, "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.2,port=1",
-		   utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "error,relay=::ffff:192.0.2.2,port=1");
+		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "error,relay=::ffff:192.0.2.2,port=1");
 	/* A space-padded day. */
 	check_line(&c, "Jul  3 23:07:20 szerver courieresmtpd: error,relay=::ffff:1.2.3.4",
-		   utc(2026, 7, 3, 23, 7, 20), "courieresmtpd", "error,relay=::ffff:1.2.3.4");
-	check_line(&c, "Jan  1 00:00:00 h t: m", utc(2026, 1, 1, 0, 0, 0), "t", "m");
+		   test_utc(2026, 7, 3, 23, 7, 20), "courieresmtpd", "error,relay=::ffff:1.2.3.4");
+	check_line(&c, "Jan  1 00:00:00 h t: m", test_utc(2026, 1, 1, 0, 0, 0), "t", "m");
 	/* Consecutive lines of one hour, and the step to the next hour (the cache). */
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:59:59 h t: m"), utc(2026, 11, 27, 6, 59, 59));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 07:00:00 h t: m"), utc(2026, 11, 27, 7, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:00:01 h t: m"), utc(2026, 11, 27, 6, 0, 1));
-	ck_assert_uint_eq(stamp_of(&c, "Mar 15 06:00:01 h t: m"), utc(2026, 3, 15, 6, 0, 1));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:59:59 h t: m"), test_utc(2026, 11, 27, 6, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 07:00:00 h t: m"), test_utc(2026, 11, 27, 7, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:00:01 h t: m"), test_utc(2026, 11, 27, 6, 0, 1));
+	ck_assert_uint_eq(stamp_of(&c, "Mar 15 06:00:01 h t: m"), test_utc(2026, 3, 15, 6, 0, 1));
 
 	/* Another reference year, another year for the same text. */
-	timeutil_clock_init(&c, utc(2019, 8, 14, 13, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Aug 14 12:51:04 h t: m"), utc(2019, 8, 14, 12, 51, 4));
+	timeutil_clock_init(&c, test_utc(2019, 8, 14, 13, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Aug 14 12:51:04 h t: m"), test_utc(2019, 8, 14, 12, 51, 4));
 }
 END_TEST
 
@@ -143,23 +127,23 @@ START_TEST(test_rfc3164_year_rollover)
 	struct timeutil_clock c;
 
 	/* A December log read on January 2: last year... */
-	timeutil_clock_init(&c, utc(2027, 1, 2, 0, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), utc(2026, 12, 31, 23, 59, 59));
-	ck_assert_uint_eq(stamp_of(&c, "Dec  1 08:00:00 h t: m"), utc(2026, 12, 1, 8, 0, 0));
+	timeutil_clock_init(&c, test_utc(2027, 1, 2, 0, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), test_utc(2026, 12, 31, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Dec  1 08:00:00 h t: m"), test_utc(2026, 12, 1, 8, 0, 0));
 	/* ...while January lines are this year's, also right after a December one (cache). */
-	ck_assert_uint_eq(stamp_of(&c, "Jan  1 10:00:00 h t: m"), utc(2027, 1, 1, 10, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), utc(2026, 12, 31, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Jan  1 10:00:00 h t: m"), test_utc(2027, 1, 1, 10, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), test_utc(2026, 12, 31, 23, 59, 59));
 	/* Up to one day after the reference stays this year (clocks and time zones differ)... */
-	ck_assert_uint_eq(stamp_of(&c, "Jan  2 23:00:00 h t: m"), utc(2027, 1, 2, 23, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:00 h t: m"), utc(2027, 1, 3, 0, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Jan  2 23:00:00 h t: m"), test_utc(2027, 1, 2, 23, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:00 h t: m"), test_utc(2027, 1, 3, 0, 0, 0));
 	/* ...one second more and it is last year's. */
-	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:01 h t: m"), utc(2026, 1, 3, 0, 0, 1));
+	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:01 h t: m"), test_utc(2026, 1, 3, 0, 0, 1));
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 6, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 20:00:00 h t: m"), utc(2026, 11, 27, 20, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 28 05:59:59 h t: m"), utc(2026, 11, 28, 5, 59, 59));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 28 06:00:01 h t: m"), utc(2025, 11, 28, 6, 0, 1));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 26 06:00:00 h t: m"), utc(2026, 11, 26, 6, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 6, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 20:00:00 h t: m"), test_utc(2026, 11, 27, 20, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 28 05:59:59 h t: m"), test_utc(2026, 11, 28, 5, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 28 06:00:01 h t: m"), test_utc(2025, 11, 28, 6, 0, 1));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 26 06:00:00 h t: m"), test_utc(2026, 11, 26, 6, 0, 0));
 }
 END_TEST
 
@@ -168,11 +152,11 @@ START_TEST(test_rfc3164_local_time)
 	struct timeutil_clock c;
 
 	/* RFC 3164 stamps are local time: a POSIX TZ (no tz database needed) with DST rules. */
-	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:36:49 h t: m"), utc(2026, 11, 27, 5, 36, 49));
-	ck_assert_uint_eq(stamp_of(&c, "Jul  3 23:07:20 h t: m"), utc(2026, 7, 3, 21, 7, 20));
-	set_tz("UTC");
+	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:36:49 h t: m"), test_utc(2026, 11, 27, 5, 36, 49));
+	ck_assert_uint_eq(stamp_of(&c, "Jul  3 23:07:20 h t: m"), test_utc(2026, 7, 3, 21, 7, 20));
+	test_set_tz("UTC");
 }
 END_TEST
 
@@ -181,10 +165,10 @@ END_TEST
 START_TEST(test_host_tag_split)
 {
 	struct timeutil_clock c;
-	uint64_t t = utc(2026, 8, 14, 12, 51, 4);
+	uint64_t t = test_utc(2026, 8, 14, 12, 51, 4);
 	struct logline l;
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	check_line(&c, "Aug 14 12:51:04 mail.server courieresmtpd[26762]: error,relay=::ffff:1.2.3.4",
 		   t, "courieresmtpd", "error,relay=::ffff:1.2.3.4");
 	check_line(&c, "Aug 14 12:51:04 mail postfix/smtpd[123]: NOQUEUE: reject", t,
@@ -245,7 +229,7 @@ START_TEST(test_not_syslog)
 	struct timeutil_clock c;
 	struct logline l;
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
 		parse(&c, lines[i], &l);
 		ck_assert_msg(l.tag == NULL, "'%s': tag '%.*s'", lines[i], (int)l.tag_len, l.tag);
@@ -294,6 +278,6 @@ static Suite *logline_suite(void)
 int main(void)
 {
 	/* RFC 3164 stamps are local time; every test starts from UTC. */
-	set_tz("UTC");
+	test_set_tz("UTC");
 	return test_run_suite(logline_suite());
 }

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "source_file.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 #define MAX_LINE 4096
 
@@ -105,39 +106,17 @@ static const struct source_file_stats *stats(struct fx *f)
 	return source_file_get_stats(f->s);
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Dispatches everything already pending (inotify events are queued by the time write() returns),
- * without waiting. */
-static void settle(struct fx *f)
-{
-	for (int i = 0; i < 100000; i++) {
-		int r = sd_event_run(f->e, 0);
-
-		ck_assert_int_ge(r, 0);
-		if (r == 0)
-			return;
-	}
-	ck_abort_msg("event loop never goes idle");
-}
-
 /* Runs the loop until at least n lines arrived (or the deadline passes), then settles and checks
  * that exactly n arrived. */
 static void wait_lines(struct fx *f, size_t n, unsigned timeout_sec)
 {
-	uint64_t deadline = now_usec() + timeout_sec * 1000000ULL;
+	uint64_t deadline = timeutil_now(CLOCK_MONOTONIC) + timeout_sec * 1000000ULL;
 
 	while (f->n < n) {
-		ck_assert_msg(now_usec() < deadline, "timed out: %zu of %zu lines", f->n, n);
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "timed out: %zu of %zu lines", f->n, n);
 		ck_assert_int_ge(sd_event_run(f->e, 50 * 1000), 0);
 	}
-	settle(f);
+	test_settle(f->e);
 	ck_assert_uint_eq(f->n, n);
 }
 
@@ -279,16 +258,16 @@ START_TEST(test_partial_line)
 	fx_init(&f, "mail.log");
 	append_str(f.path, "");
 	fx_follow(&f, NULL);
-	settle(&f);
+	test_settle(f.e);
 
 	append_str(f.path, "abc");
-	settle(&f);
+	test_settle(f.e);
 	append_str(f.path, "def");
-	settle(&f);
+	test_settle(f.e);
 	/* One byte per write, each one dispatched on its own. */
 	for (const char *p = "ghi"; *p; p++) {
 		append(f.path, p, 1);
-		settle(&f);
+		test_settle(f.e);
 	}
 	ck_assert_uint_eq(f.n, 0);
 	source_file_get_pos(f.s, &pos);
@@ -322,7 +301,7 @@ START_TEST(test_many_lines_bounded)
 	fx_init(&f, "mail.log");
 	append_str(f.path, "");
 	fx_follow(&f, NULL);
-	settle(&f);
+	test_settle(f.e);
 	append(f.path, data, size);
 
 	/* One dispatch reads one bounded batch, not the whole backlog. */
@@ -395,7 +374,7 @@ START_TEST(test_rotation)
 
 	/* Still within the grace period: the old file is followed, partial lines included. */
 	fd_write_str(wfd, "a5 ");
-	settle(&f);
+	test_settle(f.e);
 	fd_write_str(wfd, "split\n");
 	wait_lines(&f, 6, 10);
 	append_str(f.path, "b2\n");
@@ -465,9 +444,9 @@ START_TEST(test_rotation_grace_expires)
 	ck_assert(fd_open_on(rotated));
 
 	/* The old file is closed once the grace period (10 s) has passed. */
-	deadline = now_usec() + 30 * 1000000ULL;
+	deadline = timeutil_now(CLOCK_MONOTONIC) + 30 * 1000000ULL;
 	while (fd_open_on(rotated)) {
-		ck_assert_msg(now_usec() < deadline, "old file still open after rotation");
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "old file still open after rotation");
 		ck_assert_int_ge(sd_event_run(f.e, 200 * 1000), 0);
 	}
 	ck_assert(fd_open_on(f.path));
@@ -529,14 +508,14 @@ START_TEST(test_copytruncate)
 
 	wfd = open_append(f.path);
 	ck_assert_int_eq(truncate(f.path, 0), 0);
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_uint_eq(stats(&f)->truncations, 1);
 	fd_write_str(wfd, "y1\n");
 	wait_lines(&f, 4, 10);
 
 	/* A held partial line is dropped with the truncation. */
 	fd_write_str(wfd, "partial");
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_int_eq(ftruncate(wfd, 0), 0);
 	fd_write_str(wfd, "y2\n");
 	wait_lines(&f, 5, 10);
@@ -579,7 +558,7 @@ START_TEST(test_missing_then_created_deleted_recreated)
 
 	fx_init(&f, "mail.log");
 	fx_follow(&f, NULL);
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_uint_eq(f.n, 0);
 	source_file_get_pos(f.s, &pos);
 	ck_assert_uint_eq(pos.ino, 0);
@@ -591,7 +570,7 @@ START_TEST(test_missing_then_created_deleted_recreated)
 
 	/* Deleted: the descriptor is let go, and the name is waited for again. */
 	ck_assert_int_eq(unlink(f.path), 0);
-	settle(&f);
+	test_settle(f.e);
 	ck_assert(!fd_open_on(f.path));
 	test_write(f.dir, "mail.log", "w", "d1\n");
 	wait_lines(&f, 3, 10);
@@ -613,7 +592,7 @@ START_TEST(test_missing_directory)
 	snprintf(sub, sizeof(sub), "%s/sub", f.dir);
 	snprintf(f.path, sizeof(f.path), "%s/mail.log", sub);
 	fx_follow(&f, NULL);
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	append_str(f.path, "m1\n");
 	wait_lines(&f, 1, 20); /* the directory is retried every 5 s */
@@ -661,7 +640,7 @@ START_TEST(test_resume)
 	fx_follow(&f, NULL);
 	wait_lines(&f, 3, 10);
 	append_str(f.path, "r4 partial");
-	settle(&f);
+	test_settle(f.e);
 	source_file_get_pos(f.s, &pos);
 	ck_assert_uint_eq(pos.offset, 9);
 	ck_assert_uint_eq(pos.head_len, 19); /* the short head grew with the file */
@@ -754,7 +733,7 @@ START_TEST(test_resume_mismatch)
 
 	/* The matching position itself: nothing to read. */
 	fx_follow(&f, &pos);
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_uint_eq(f.n, 0);
 	fx_done(&f);
 }
@@ -782,7 +761,7 @@ START_TEST(test_huge_line)
 	/* 1 MB without a newline, in pieces, each dispatched on its own. */
 	for (int i = 0; i < 16; i++) {
 		append_repeat(f.path, 'x', 64 * 1024);
-		settle(&f);
+		test_settle(f.e);
 	}
 	ck_assert_uint_eq(f.n, 1);
 	append_str(f.path, "\nnormal\n");
@@ -799,15 +778,15 @@ START_TEST(test_huge_line)
 
 	/* Exactly max_line is delivered; max_line + 1, grown from a held partial line, is not. */
 	append_repeat(f.path, 'y', MAX_LINE);
-	settle(&f);
+	test_settle(f.e);
 	append_str(f.path, "\n");
 	wait_lines(&f, 4, 10);
 	ck_assert_uint_eq(f.lines[3].len, MAX_LINE);
 	ck_assert_int_eq(f.lines[3].p[MAX_LINE - 1], 'y');
 	append_repeat(f.path, 'z', MAX_LINE - 3);
-	settle(&f);
+	test_settle(f.e);
 	append_repeat(f.path, 'z', 4);
-	settle(&f);
+	test_settle(f.e);
 	append_str(f.path, "zz\nlast\n");
 	wait_lines(&f, 5, 10);
 	expect_line(&f, 4, "last");

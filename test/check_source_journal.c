@@ -804,19 +804,6 @@ static bool has_prefix_n(struct fx *f, const void *arg)
 	return count_prefix(f, a->prefix) >= a->n;
 }
 
-/* Dispatches what is pending without waiting. */
-static void settle(struct fx *f)
-{
-	for (int i = 0; i < 100000; i++) {
-		int r = sd_event_run(f->e, 0);
-
-		ck_assert_int_ge(r, 0);
-		if (r == 0)
-			return;
-	}
-	ck_abort_msg("event loop never goes idle");
-}
-
 /* Copies the archived files of the runtime journal to dir, all at once (staged, renamed). */
 static void copy_archived(const char *dir)
 {
@@ -854,7 +841,7 @@ START_TEST(test_directory_gone_and_back)
 
 	ck_assert_int_eq(fx_follow(&f, dir, m, 1, NULL, f.t0), 0);
 	wait_until(&f, has_prefix_n, &want, 20, "g-0..29");
-	settle(&f);
+	test_settle(f.e);
 	expect_range(&f, "g", 0, 30);
 
 	test_rm_rf(dir);
@@ -880,7 +867,7 @@ START_TEST(test_directory_gone_and_back)
 	copy_archived(dir);
 	want.n = 60;
 	wait_until(&f, has_prefix_n, &want, 20, "g-30..59");
-	settle(&f);
+	test_settle(f.e);
 	expect_range(&f, "g", 0, 60);
 	ck_assert(source_journal_is_open(f.s));
 	ck_assert_uint_ge(stats(&f)->reopens, 1);

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "sources.h"
 #include "testutil.h"
+#include "timeutil.h"
 #include "text.h"
 
 #define MAX_GOT 64
@@ -138,37 +139,16 @@ static void fx_done(struct fx *f)
 	free(f->root);
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Dispatches whatever is pending already, without waiting. */
-static void settle(struct fx *f)
-{
-	for (int i = 0; i < 100000; i++) {
-		int r = sd_event_run(f->e, 0);
-
-		ck_assert_int_ge(r, 0);
-		if (r == 0)
-			return;
-	}
-	ck_abort_msg("event loop never goes idle");
-}
-
 /* Runs the loop until the sink has n lines in all (5 s at most), then checks there are no more. */
 static void wait_got(struct fx *f, size_t n)
 {
-	uint64_t deadline = now_usec() + 5000000;
+	uint64_t deadline = timeutil_now(CLOCK_MONOTONIC) + 5000000;
 
 	while (f->n_got < n) {
-		ck_assert_msg(now_usec() < deadline, "timed out: %zu of %zu lines", f->n_got, n);
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "timed out: %zu of %zu lines", f->n_got, n);
 		ck_assert_int_ge(sd_event_run(f->e, 50 * 1000), 0);
 	}
-	settle(f);
+	test_settle(f->e);
 	ck_assert_uint_eq(f->n_got, n);
 }
 
@@ -253,7 +233,7 @@ START_TEST(test_deliver_save_resume)
 	sources_stop(f.s);
 	ck_assert_uint_eq(sources_n_files(f.s), 0);
 	append(&f, "bad login from 192.0.2.4");
-	settle(&f);
+	test_settle(f.e);
 	ck_assert_uint_eq(f.n_got, 3);
 	ck_assert_int_eq(sources_start(f.s, f.c, f.engine), 0);
 	wait_got(&f, 4);
@@ -303,9 +283,9 @@ START_TEST(test_saved_by_timer)
 	append(&f, "bad login from 192.0.2.1");
 	wait_got(&f, 1);
 	/* Lines flowed: the positions are written within about a second, unasked. */
-	deadline = now_usec() + 5000000;
+	deadline = timeutil_now(CLOCK_MONOTONIC) + 5000000;
 	while (access(f.positions, F_OK) != 0) {
-		ck_assert_msg(now_usec() < deadline, "positions never saved");
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "positions never saved");
 		ck_assert_int_ge(sd_event_run(f.e, 100 * 1000), 0);
 	}
 	ck_assert_uint_eq(saved_offset(&f), log_size(&f));

@@ -9,22 +9,6 @@
 #include "testutil.h"
 #include "timeutil.h"
 
-/* Expected times are computed with timegm(), independently of timeutil's own date code. */
-static uint64_t utc(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
-	time_t t = timegm(&tm);
-	ck_assert_int_ge(t, 0);
-	return (uint64_t)t * USEC_PER_SEC;
-}
-
-static void set_tz(const char *tz)
-{
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
 START_TEST(test_parse_duration)
 {
 	static const struct {
@@ -162,15 +146,15 @@ START_TEST(test_format_rfc3339)
 	ck_assert_str_eq(timeutil_format_rfc3339(1795761409ULL * USEC_PER_SEC + 999999, buf,
 						sizeof(buf)),
 			 "2026-11-27T06:36:49Z");
-	ck_assert_str_eq(timeutil_format_rfc3339(utc(2028, 2, 29, 23, 59, 59), buf, sizeof(buf)),
+	ck_assert_str_eq(timeutil_format_rfc3339(test_utc(2028, 2, 29, 23, 59, 59), buf, sizeof(buf)),
 			 "2028-02-29T23:59:59Z");
 	/* The formatter's output parses back to the same second, whatever TZ says. */
-	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
-	ck_assert_str_eq(timeutil_format_rfc3339(utc(2026, 7, 3, 23, 7, 20), buf, sizeof(buf)),
+	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+	ck_assert_str_eq(timeutil_format_rfc3339(test_utc(2026, 7, 3, 23, 7, 20), buf, sizeof(buf)),
 			 "2026-07-03T23:07:20Z");
-	set_tz("UTC");
+	test_set_tz("UTC");
 	ck_assert_uint_eq(timeutil_parse_rfc3339(buf, strlen(buf), &t), 20);
-	ck_assert_uint_eq(t, utc(2026, 7, 3, 23, 7, 20));
+	ck_assert_uint_eq(t, test_utc(2026, 7, 3, 23, 7, 20));
 }
 END_TEST
 
@@ -180,14 +164,14 @@ START_TEST(test_parse_rfc3164)
 	struct timeutil_clock c;
 	uint64_t t = 7;
 
-	timeutil_clock_init(&c, utc(2026, 11, 27, 12, 0, 0));
+	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_uint_eq(timeutil_parse_rfc3164(&c, "Nov 27 06:36:49 host", 20, &t), 15);
-	ck_assert_uint_eq(t, utc(2026, 11, 27, 6, 36, 49));
+	ck_assert_uint_eq(t, test_utc(2026, 11, 27, 6, 36, 49));
 	ck_assert_uint_eq(timeutil_parse_rfc3164(&c, "Nov  3 06:36:49", 15, &t), 15);
-	ck_assert_uint_eq(t, utc(2026, 11, 3, 6, 36, 49));
+	ck_assert_uint_eq(t, test_utc(2026, 11, 3, 6, 36, 49));
 	/* More than a day after the reference: last year's December. */
 	ck_assert_uint_eq(timeutil_parse_rfc3164(&c, "Dec 30 23:59:59", 15, &t), 15);
-	ck_assert_uint_eq(t, utc(2025, 12, 30, 23, 59, 59));
+	ck_assert_uint_eq(t, test_utc(2025, 12, 30, 23, 59, 59));
 	t = 7;
 	ck_assert_uint_eq(timeutil_parse_rfc3164(&c, "Foo 27 06:36:49", 15, &t), 0);
 	ck_assert_uint_eq(timeutil_parse_rfc3164(&c, "Nov 27 24:00:00", 15, &t), 0);
@@ -199,7 +183,7 @@ END_TEST
 START_TEST(test_now)
 {
 	uint64_t a = timeutil_now(CLOCK_REALTIME), b = timeutil_now(CLOCK_MONOTONIC);
-	ck_assert_uint_gt(a, utc(2020, 1, 1, 0, 0, 0));
+	ck_assert_uint_gt(a, test_utc(2020, 1, 1, 0, 0, 0));
 	ck_assert_uint_le(b, timeutil_now(CLOCK_MONOTONIC));
 }
 END_TEST
@@ -221,6 +205,6 @@ static Suite *timeutil_suite(void)
 int main(void)
 {
 	/* RFC 3164 stamps are local time; every test starts from UTC. */
-	set_tz("UTC");
+	test_set_tz("UTC");
 	return test_run_suite(timeutil_suite());
 }

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-event.h>
+#include <time.h>
+
 #include "macro.h"
 
 /* The repository root (set by the Makefile; "." when run by hand from there). */
@@ -55,4 +58,35 @@ static inline int test_run_suite(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Dispatches everything already pending in e (inotify events are queued by the time write()
+ * returns), without waiting. */
+static inline void test_settle(sd_event *e)
+{
+	for (int i = 0; i < 100000; i++) {
+		int r = sd_event_run(e, 0);
+
+		ck_assert_int_ge(r, 0);
+		if (r == 0)
+			return;
+	}
+	ck_abort_msg("event loop never goes idle");
+}
+
+/* Seconds since the epoch of a UTC date, computed with timegm() (independently of the
+ * project's own date code). */
+static inline uint64_t test_utc(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	time_t t = timegm(&tm);
+	ck_assert_int_ge(t, 0);
+	return (uint64_t)t * USEC_PER_SEC;
+}
+
+static inline void test_set_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
 }
