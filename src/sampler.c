@@ -274,8 +274,10 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 		s->cur.established++;
 		break;
 	case TCP_SYN_RECV: /* request sockets (TCP_NEW_SYN_RECV) are reported as SYN_RECV */
+		/* The wave's signature, but no evidence against its peer: a SYN's source address is
+		 * forgeable, and only a completed handshake proves it (DESIGN.md §8). */
 		s->cur.syn_recv++;
-		break;
+		return MNL_CB_OK;
 	case TCP_TIME_WAIT:
 		/* Closed, no process: not a concurrent connection of its peer. MTAs close first
 		 * after QUIT, so a legitimate sender's recent deliveries linger here for a

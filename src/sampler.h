@@ -31,9 +31,10 @@ struct sample {
 	 * kernel's somaxconn clamp). Linux queues up to backlog_max + 1 per listener. */
 	uint32_t backlog;
 	uint32_t backlog_max;
-	/* Distinct remote addresses among the non-listening sockets counted above, except those
-	 * in TIME_WAIT (a closed connection that the kernel remembers for a minute: the server
-	 * closes first after QUIT, so each recent delivery of a legitimate sender leaves one). */
+	/* Distinct remote addresses among the non-listening sockets counted above past the
+	 * handshake: not SYN_RECV (a forged SYN names any address it likes), nor TIME_WAIT (a
+	 * closed connection that the kernel remembers for a minute: the server closes first after
+	 * QUIT, so each recent delivery of a legitimate sender leaves one). */
 	uint32_t distinct;
 	/* The addresses with the most of those sockets, most first (ties in any order): the
 	 * concurrent connections per address. */
