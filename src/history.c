@@ -56,7 +56,7 @@ static int check_header(const char *path, int fd, bool *ret_torn)
 		return -EINVAL;
 
 	/* The append descriptor is write-only: read through a second one on the same inode. */
-	_cleanup_close_ int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (rfd < 0)
 		return -errno;
 	if (fstat(rfd, &rst) < 0)
@@ -80,10 +80,20 @@ static int check_header(const char *path, int fd, bool *ret_torn)
 static int open_file(struct history *h, bool *ret_torn)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
-		_cleanup_close_ int fd =
-			open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		/* Never through a symlink, and only a regular file: a root daemon appending to
+		 * whatever a link in its state directory points at would be a way to write
+		 * anywhere. O_NONBLOCK keeps a FIFO planted there from blocking the open. */
+		_cleanup_close_ int fd = open(h->path,
+					      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+						      O_NOFOLLOW | O_NONBLOCK,
+					      0644);
+		struct stat st;
 		if (fd < 0)
 			return -errno;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
 		if (flock(fd, LOCK_EX) < 0)
 			return -errno;
 		int r = check_header(h->path, fd, ret_torn);

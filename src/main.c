@@ -1,6 +1,7 @@
 /* waveguard: command-line entry. Parses the global options and dispatches to the subcommands;
  * every failure maps to a sysexits code (64 usage, 78 configuration, 73 state directory). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ban_nft.h"
 #include "cli.h"
@@ -493,6 +495,31 @@ static int history_default_path(const char *dir, char **ret)
 	return -1;
 }
 
+/* A file the chart is written to: created or truncated, never through a symlink, only a regular
+ * file (a root command writing where a planted link points would overwrite anything). NULL
+ * with errno set on failure. */
+static FILE *open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+		      0644);
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	int e = fstat(fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+	if (e == 0 && ftruncate(fd, 0) < 0)
+		e = errno;
+	if (e) {
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 /* The chart to a->svg ("-": standard output), or else the table of the last rows. Returns an
  * exit code. */
 static int history_output(const struct history_args *a, const struct rows *rows)
@@ -500,7 +527,7 @@ static int history_output(const struct history_args *a, const struct rows *rows)
 	int r;
 
 	if (a->svg) {
-		FILE *f = strcmp(a->svg, "-") == 0 ? stdout : fopen(a->svg, "we");
+		FILE *f = strcmp(a->svg, "-") == 0 ? stdout : open_output(a->svg);
 		if (!f) {
 			log_error_errno(errno, "%s: %m", a->svg);
 			return EX_CANTCREAT;

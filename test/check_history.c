@@ -447,6 +447,23 @@ START_TEST(test_foreign_file_refused)
 	struct history *h = NULL;
 	ck_assert_int_lt(history_open(dir, 0, &h), 0);
 	ck_assert_ptr_null(h);
+
+	/* A symlink planted where the history goes is not followed, whether its target exists
+	 * (it stays untouched) or not (it is not created); nor is a FIFO opened (or waited on). */
+	test_write(dir, "victim", "w", "precious\n");
+	_cleanup_free_ char *victim = path_in(dir, "victim"), *link = path_in(dir, "link.csv"),
+			    *dangling = path_in(dir, "dangling.csv"), *gone = path_in(dir, "gone"),
+			    *fifo = path_in(dir, "fifo.csv");
+	ck_assert_int_eq(symlink(victim, link), 0);
+	ck_assert_int_eq(history_open(link, 0, &h), -ELOOP);
+	_cleanup_free_ char *s = slurp(victim);
+	ck_assert_str_eq(s, "precious\n");
+	ck_assert_int_eq(symlink(gone, dangling), 0);
+	ck_assert_int_eq(history_open(dangling, 0, &h), -ELOOP);
+	ck_assert_int_eq(access(gone, F_OK), -1);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_lt(history_open(fifo, 0, &h), 0);
+	ck_assert_ptr_null(h);
 	test_rm_rf(dir);
 }
 END_TEST
