@@ -526,6 +526,14 @@ START_TEST(test_shipped_config)
 		ck_assert_str_eq(j->actions[0]->name, "nft-set");
 		ck_assert_int_eq(j->actions[0]->type, ACTION_NFT);
 		ck_assert_uint_eq(j->n_filter_vars, 0);
+		/* IMAP/POP3 guessers are banned from those ports and from AUTH on the SMTP ones;
+		 * the other jails close [nft] ports. */
+		static const uint16_t auth[] = { 110, 143, 993, 995, 587, 465, 25 };
+		static const uint16_t smtp[] = { 25, 465, 587 };
+		bool is_auth = strcmp(want[i].name, "courier-auth") == 0;
+		ck_assert(!j->all_ports);
+		ck_assert_uint_eq(j->n_ports, is_auth ? ELEMENTSOF(auth) : ELEMENTSOF(smtp));
+		ck_assert(memcmp(j->ports, is_auth ? auth : smtp, j->n_ports * 2) == 0);
 
 		/* Every jail's filter compiles and finds addresses. */
 		_cleanup_(filter_freep) struct filter *flt = NULL;
