@@ -1,6 +1,7 @@
-/* Ban actions. nft: elements queued per decision, flushed by a defer event source whose
- * priority is above the log sources', so a burst of decisions from one read becomes one netlink
- * batch before the next read. exec: one ban_exec queue per exec action (its own timeout),
+/* Ban actions. nft: elements queued per decision into the sets of the jail's port group (jails
+ * that close the same ports share one), flushed by a defer event source whose priority is above
+ * the log sources', so a burst of decisions from one read becomes one netlink batch before the
+ * next read. exec: one ban_exec queue per exec action (its own timeout),
  * never waited for. log: a line on the output. */
 #include <errno.h>
 #include <inttypes.h>
@@ -109,13 +110,44 @@ static int build_execs(struct actions *a, const struct config *c, struct exec_ac
 	return 0;
 }
 
+static bool jail_uses_nft(const struct config_jail *j)
+{
+	for (size_t k = 0; j->enabled && k < j->n_actions; k++)
+		if (j->actions[k] && j->actions[k]->type == ACTION_NFT)
+			return true;
+	return false;
+}
+
 static bool uses_nft(const struct config *c)
 {
 	for (size_t i = 0; i < c->n_jails; i++)
-		for (size_t k = 0; c->jails[i].enabled && k < c->jails[i].n_actions; k++)
-			if (c->jails[i].actions[k] && c->jails[i].actions[k]->type == ACTION_NFT)
-				return true;
+		if (jail_uses_nft(&c->jails[i]))
+			return true;
 	return false;
+}
+
+/* The port groups of c's nft jails, added to a->nft where new. Returns 0 or -errno (logged). */
+static int add_groups(struct actions *a, const struct config *c)
+{
+	for (size_t i = 0; i < c->n_jails; i++) {
+		const struct config_jail *j = &c->jails[i];
+		unsigned g;
+		if (!jail_uses_nft(j))
+			continue;
+		int r = ban_nft_group(a->nft, j->ports, j->n_ports, j->all_ports, &g);
+		if (r < 0)
+			return log_error_errno(r, "%s: cannot give its ports sets of their own: %m",
+					       j->name);
+	}
+	return 0;
+}
+
+/* The port group of j's bans: the one of its ports; the default one for a jail whose group is
+ * not there (a reload that could not add it). */
+static unsigned jail_group(const struct actions *a, const struct config_jail *j)
+{
+	int r = ban_nft_group_find(a->nft, j->ports, j->n_ports, j->all_ports);
+	return r > 0 ? (unsigned)r : 0;
 }
 
 static void on_nft_error(const struct addr *addr, int error, void *userdata)
@@ -237,6 +269,9 @@ int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
 		r = ban_nft_new(&nc, &a->nft);
 		if (r < 0)
 			return log_error_errno(r, "cannot open netlink to nftables: %m");
+		r = add_groups(a, c);
+		if (r < 0)
+			return r;
 		r = add_monitor(a);
 		if (r < 0)
 			return r;
@@ -306,13 +341,13 @@ static void print_decision(struct actions *a, const struct ban *ban)
 	fflush(a->out);
 }
 
-static void queue_nft(struct actions *a, const struct ban *ban, uint64_t now_usec)
+static void queue_nft(struct actions *a, unsigned group, const struct ban *ban, uint64_t now_usec)
 {
 	char s[ADDR_STRLEN];
 
 	if (ban->until_usec <= now_usec)
 		return;
-	int r = ban_nft_add(a->nft, &ban->addr, ban->until_usec - now_usec);
+	int r = ban_nft_add_group(a->nft, group, &ban->addr, ban->until_usec - now_usec);
 	if (r < 0)
 		log_error_errno(r, "%s: cannot queue the ban of %s: %m", ban->jail,
 				addr_format(&ban->addr, s, sizeof(s)));
@@ -324,7 +359,7 @@ void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_u
 			bool restored)
 {
 	if (a->nft)
-		queue_nft(a, ban, now_usec);
+		queue_nft(a, 0, ban, now_usec); /* the default group: [nft] ports */
 	else if (a->dry_run && !restored)
 		print_decision(a, ban);
 }
@@ -343,7 +378,7 @@ void actions_ban(struct actions *a, const struct config_jail *j, const struct ba
 				print_decision(a, ban);
 			printed = true;
 		} else if (ca->type == ACTION_NFT && a->nft)
-			queue_nft(a, ban, now_usec);
+			queue_nft(a, jail_group(a, j), ban, now_usec);
 		else if (ca->type == ACTION_EXEC && !restored)
 			run_exec(a, j, ban, ca, false);
 	}
@@ -358,11 +393,37 @@ void actions_unban(struct actions *a, const struct config_jail *j, const struct 
 			run_exec(a, j, ban, j->actions[i], true);
 }
 
+/* Gives the jails of c whose ports have no group yet sets and rules of their own (the groups
+ * of the running configuration stay, and the bans in their sets). Returns 0 or -errno (logged),
+ * the new groups forgotten then. */
+static int reconfigure_groups(struct actions *a, const struct config *c)
+{
+	size_t before = ban_nft_groups(a->nft);
+	int r;
+
+	/* Nothing may be queued for a group that may be forgotten. */
+	actions_flush(a);
+	r = add_groups(a, c);
+	if (r >= 0 && ban_nft_groups(a->nft) != before) {
+		r = ban_nft_setup(a->nft);
+		if (r < 0)
+			log_error_errno(r, "cannot add the sets of the new ports to nftables: %m");
+	}
+	if (r < 0)
+		ban_nft_groups_trim(a->nft, before);
+	return r;
+}
+
 int actions_reconfigure(struct actions *a, const struct config *c)
 {
 	struct exec_action *v = NULL;
 	size_t n = 0;
 
+	if (a->nft) {
+		int r = reconfigure_groups(a, c);
+		if (r < 0)
+			return r;
+	}
 	if (!a->dry_run) {
 		int r = build_execs(a, c, &v, &n);
 		if (r < 0)

@@ -25,29 +25,32 @@ int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
 typedef void (*actions_lost_fn)(struct actions *a, void *userdata);
 void actions_set_lost_handler(struct actions *a, actions_lost_fn fn, void *userdata);
 
-/* Ensures waveguard's nftables table, sets and chain (when any jail uses an nft action).
- * Returns 0 or -errno (logged). */
+/* Ensures waveguard's nftables table, sets and chain (when any jail uses an nft action): the
+ * sets and rules of every port group, one per list of ports its jails close. Returns 0 or
+ * -errno (logged). */
 int actions_setup(struct actions *a);
 
 /* Runs the actions of jail j for ban (a new ban, or one restored after a restart with its
- * remaining time: restored = true skips exec and log actions). */
+ * remaining time: restored = true skips exec and log actions). The element goes to the sets of
+ * the port group of j's ports. */
 void actions_ban(struct actions *a, const struct config_jail *j, const struct ban *ban,
 		 uint64_t now_usec, bool restored);
 
 /* A ban that belongs to no configured jail (by hand, or of a jail since removed): the kernel
- * part only (printed in dry-run mode unless restored). */
+ * part only, in the default group ([nft] ports; printed in dry-run mode unless restored). */
 void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec,
 			bool restored);
 
-/* Lifts ban: deletes the element and runs the exec actions' unban commands. j may be NULL
- * (jail no longer configured): only the element is deleted. */
+/* Lifts ban: deletes the element (from every port group's sets) and runs the exec actions'
+ * unban commands. j may be NULL (jail no longer configured): only the element is deleted. */
 void actions_unban(struct actions *a, const struct config_jail *j, const struct ban *ban);
 
 /* Sends what is queued for the kernel now (normally done by the loop). Returns 0 or -errno. */
 int actions_flush(struct actions *a);
 
-/* Takes a reloaded configuration (exec templates are rebuilt; the nft table stays as it is).
- * Returns 0 or -errno, keeping the old state on failure. */
+/* Takes a reloaded configuration (exec templates are rebuilt; the nft table keeps its sets and
+ * rules, and a port list no jail had before gets a group of its own, set up at once: bans in
+ * force stay in the sets they are in). Returns 0 or -errno, keeping the old state on failure. */
 int actions_reconfigure(struct actions *a, const struct config *c);
 
 /* Totals since start: elements sent, element errors, exec commands failed. */

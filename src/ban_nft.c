@@ -1,8 +1,8 @@
-/* Kernel side of bans over nf_tables netlink: one inet table with two interval+timeout sets
- * (networks) and two hash sets with timeouts (single addresses), an input chain (built with
- * libnftnl), element batches built directly with libmnl into a preallocated buffer, every error
- * mapped back to its address through the message sequence number and the extended-ACK
- * attribute offset. Never logs. */
+/* Kernel side of bans over nf_tables netlink: one inet table with, per port group, two
+ * interval+timeout sets (networks) and two hash sets with timeouts (single addresses), an input
+ * chain (built with libnftnl), element batches built directly with libmnl into a preallocated
+ * buffer, every error mapped back to its address through the message sequence number and the
+ * extended-ACK attribute offset. Never logs. */
 #include "ban_nft.h"
 
 #include <arpa/inet.h>
@@ -56,7 +56,8 @@ enum op_state {
 	OP_FAILED,  /* reported through on_error */
 };
 
-/* The four sets, as indexes of ban_nft.sets[]. */
+/* A port group's four sets, as indexes of group.sets[]; the set of an element is
+ * group * N_SETS + its kind. */
 enum {
 	SET_NET4,  /* set4: IPv4 networks, interval,timeout */
 	SET_HOST4, /* set4_host: IPv4 addresses (/32), timeout */
@@ -68,12 +69,14 @@ enum {
 struct op {
 	struct addr a; /* network, host bits cleared */
 	uint64_t timeout_ms;
+	uint8_t group; /* index of ban_nft.groups[] */
 	bool del;
 	/* Whether its element goes to a host set (a single address: no interval end). */
 	bool host;
-	/* A delete of a single address from the interval set, queued along with its delete from
-	 * the host set (an element added by an earlier version, or by hand): never reported,
-	 * never counted. */
+	/* A delete queued along with the one ban_nft_del() reports: of a single address from the
+	 * interval set (an element added by an earlier version, or by hand), and of the network
+	 * from the sets of the other port groups (where a ban made before a reload that changed
+	 * its jail's ports still is): never reported, never counted. */
 	bool shadow;
 	uint8_t state;
 	/* Where its elements went in the last transaction: message index and byte range. */
@@ -88,17 +91,20 @@ struct msgrec {
 	bool del;
 };
 
-struct ban_nft {
-	char table[NAME_MAX_LEN + 1];
-	char set4[NAME_MAX_LEN + 1];
-	char set6[NAME_MAX_LEN + 1];
-	char set4h[NAME_MAX_LEN + 1]; /* set4 "_host" */
-	char set6h[NAME_MAX_LEN + 1];
-	const char *sets[N_SETS]; /* the four names above, by SET_* index */
-	char chain[NAME_MAX_LEN + 1];
-	uint16_t ports[PORTS_MAX];
+/* A port list and its four sets (group 0: set4, set4 "_host", set6, set6 "_host"; the others
+ * set4 "_" tag and so on, see ban_nft.h). */
+struct group {
+	char sets[N_SETS][NAME_MAX_LEN + 1]; /* by SET_* index */
+	uint16_t ports[PORTS_MAX];	     /* ascending, distinct; none in all-ports mode */
 	size_t n_ports;
 	bool all_ports;
+};
+
+struct ban_nft {
+	char table[NAME_MAX_LEN + 1];
+	char chain[NAME_MAX_LEN + 1];
+	struct group groups[BAN_NFT_GROUPS_MAX];
+	size_t n_groups;
 
 	struct mnl_socket *nl;
 	struct mnl_socket *mon; /* change monitor, NULL until asked for */
@@ -138,39 +144,86 @@ static void set_bufsize(int fd, int force_opt, int opt, int size)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-/* The names, the ports and the mode of c (checked by the caller) into b. Returns 0, -EINVAL or
- * -ENAMETOOLONG. */
+/* ports[0..n) sorted, without duplicates, into g (n <= PORTS_MAX; none in all-ports mode). */
+static void group_ports(struct group *g, const uint16_t *ports, size_t n, bool all_ports)
+{
+	g->all_ports = all_ports;
+	g->n_ports = 0;
+	for (size_t i = 0; !all_ports && i < n; i++) {
+		size_t k = g->n_ports;
+		while (k > 0 && g->ports[k - 1] > ports[i])
+			k--;
+		if (k > 0 && g->ports[k - 1] == ports[i])
+			continue;
+		memmove(g->ports + k + 1, g->ports + k, (g->n_ports - k) * sizeof(uint16_t));
+		g->ports[k] = ports[i];
+		g->n_ports++;
+	}
+}
+
+static bool group_same_ports(const struct group *x, const struct group *y)
+{
+	if (x->all_ports || y->all_ports)
+		return x->all_ports == y->all_ports;
+	return x->n_ports == y->n_ports &&
+	       memcmp(x->ports, y->ports, x->n_ports * sizeof(uint16_t)) == 0;
+}
+
+/* g's four names: net4 "_" tag (tag NULL: net4 itself) and its "_host" twin, the same for
+ * net6. Returns 0 or -ENAMETOOLONG. */
+static int group_names(struct group *g, const char *net4, const char *net6, const char *tag)
+{
+	const char *nets[2] = { net4, net6 };
+	for (int f = 0; f < 2; f++) {
+		char *net = g->sets[f ? SET_NET6 : SET_NET4];
+		char *host = g->sets[f ? SET_HOST6 : SET_HOST4];
+		int n = snprintf(net, NAME_MAX_LEN + 1, "%s%s%s", nets[f], tag ? "_" : "",
+				 tag ? tag : "");
+		if (n < 0 || n + strlen(BAN_NFT_HOST_SUFFIX) > NAME_MAX_LEN)
+			return -ENAMETOOLONG;
+		memcpy(stpcpy(host, net), BAN_NFT_HOST_SUFFIX, sizeof(BAN_NFT_HOST_SUFFIX));
+	}
+	return 0;
+}
+
+/* Whether one of the sets of g has the name of another set of b's groups or of g. */
+static bool group_names_clash(const struct ban_nft *b, const struct group *g)
+{
+	for (int i = 0; i < N_SETS; i++) {
+		for (int k = i + 1; k < N_SETS; k++)
+			if (strcmp(g->sets[i], g->sets[k]) == 0)
+				return true;
+		for (size_t o = 0; o < b->n_groups; o++)
+			for (int k = 0; k < N_SETS; k++)
+				if (&b->groups[o] != g &&
+				    strcmp(g->sets[i], b->groups[o].sets[k]) == 0)
+					return true;
+	}
+	return false;
+}
+
+/* The names, the ports and the mode of c (checked by the caller) into b, as group 0. Returns
+ * 0, -EINVAL or -ENAMETOOLONG. */
 static int config_copy(struct ban_nft *b, const struct ban_nft_config *c)
 {
 	static const uint16_t default_ports[] = { 25, 465, 587 };
+	char set4[NAME_MAX_LEN + 1], set6[NAME_MAX_LEN + 1];
+	struct group *g = &b->groups[0];
 	int r;
 
 	if ((r = copy_name(b->table, c->table, BAN_NFT_TABLE)) < 0 ||
-	    (r = copy_name(b->set4, c->set4, BAN_NFT_SET4)) < 0 ||
-	    (r = copy_name(b->set6, c->set6, BAN_NFT_SET6)) < 0 ||
-	    (r = copy_name(b->chain, c->chain, BAN_NFT_CHAIN)) < 0)
+	    (r = copy_name(set4, c->set4, BAN_NFT_SET4)) < 0 ||
+	    (r = copy_name(set6, c->set6, BAN_NFT_SET6)) < 0 ||
+	    (r = copy_name(b->chain, c->chain, BAN_NFT_CHAIN)) < 0 ||
+	    (r = group_names(g, set4, set6, NULL)) < 0)
 		return r;
-	if (strlen(b->set4) + strlen(BAN_NFT_HOST_SUFFIX) > NAME_MAX_LEN ||
-	    strlen(b->set6) + strlen(BAN_NFT_HOST_SUFFIX) > NAME_MAX_LEN)
-		return -ENAMETOOLONG;
-	memcpy(stpcpy(b->set4h, b->set4), BAN_NFT_HOST_SUFFIX, sizeof(BAN_NFT_HOST_SUFFIX));
-	memcpy(stpcpy(b->set6h, b->set6), BAN_NFT_HOST_SUFFIX, sizeof(BAN_NFT_HOST_SUFFIX));
-	b->sets[SET_NET4] = b->set4;
-	b->sets[SET_HOST4] = b->set4h;
-	b->sets[SET_NET6] = b->set6;
-	b->sets[SET_HOST6] = b->set6h;
-	for (int i = 0; i < N_SETS; i++)
-		for (int k = i + 1; k < N_SETS; k++)
-			if (strcmp(b->sets[i], b->sets[k]) == 0)
-				return -EINVAL;
-	if (c->n_ports > 0) {
-		memcpy(b->ports, c->ports, c->n_ports * sizeof(uint16_t));
-		b->n_ports = c->n_ports;
-	} else {
-		memcpy(b->ports, default_ports, sizeof(default_ports));
-		b->n_ports = ELEMENTSOF(default_ports);
-	}
-	b->all_ports = c->all_ports;
+	if (group_names_clash(b, g))
+		return -EINVAL;
+	if (c->n_ports > 0)
+		group_ports(g, c->ports, c->n_ports, c->all_ports);
+	else
+		group_ports(g, default_ports, ELEMENTSOF(default_ports), c->all_ports);
+	b->n_groups = 1;
 	return 0;
 }
 
@@ -425,14 +478,16 @@ static size_t attr_str_size(const char *s)
 	return MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(s) + 1);
 }
 
+/* The set of op o: its group's, of its family and kind (group * N_SETS + SET_*). */
 static int op_set_index(const struct op *o)
 {
-	return (o->a.family == AF_INET6 ? SET_NET6 : SET_NET4) + (o->host ? 1 : 0);
+	return o->group * N_SETS + (o->a.family == AF_INET6 ? SET_NET6 : SET_NET4) +
+	       (o->host ? 1 : 0);
 }
 
 static const char *op_set(const struct ban_nft *b, const struct op *o)
 {
-	return b->sets[op_set_index(o)];
+	return b->groups[o->group].sets[op_set_index(o) % N_SETS];
 }
 
 static size_t msg_overhead(const struct ban_nft *b, const char *set)
@@ -519,18 +574,23 @@ static bool run_breaks(const struct run *r, const struct op *o, size_t osize)
 }
 
 /* The index past the last op from ops[from] on that fits in one transaction: the page, the
- * message table and the singles bound (the same runs as the build, all sets at once). */
-static size_t ops_fitting(const struct ban_nft *b, size_t from)
+ * message table and the singles bound (the same runs as the build, all sets at once).
+ * *ret_used gets the sets those ops go to, as bits of their op_set_index(). */
+static size_t ops_fitting(const struct ban_nft *b, size_t from, uint64_t *ret_used)
 {
 	const size_t end_size = NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
-	struct run st[N_SETS] = { { 0 } };
+	struct run st[BAN_NFT_GROUPS_MAX * N_SETS];
+	uint64_t used = 0;
 	size_t to, budget = end_size * 2, singles = 0, msgs = 0;
 
 	for (to = from; to < b->n_ops; to++) {
 		const struct op *o = &b->ops[to];
 		if (o->state == OP_DONE || o->state == OP_FAILED)
 			continue;
-		struct run *r = &st[op_set_index(o)];
+		int f = op_set_index(o);
+		struct run *r = &st[f];
+		if (!(used & (UINT64_C(1) << f))) /* a set's run starts closed */
+			memset(r, 0, sizeof(*r));
 		size_t osize = op_size(o), need = osize;
 		bool brk = run_breaks(r, o, osize);
 		if (brk)
@@ -539,6 +599,7 @@ static size_t ops_fitting(const struct ban_nft *b, size_t from)
 		    (o->state == OP_SINGLE && singles + 1 > SINGLES_MAX))
 			break;
 		budget += need;
+		used |= UINT64_C(1) << f;
 		if (brk) {
 			msgs++;
 			run_begin(r, o);
@@ -546,6 +607,7 @@ static size_t ops_fitting(const struct ban_nft *b, size_t from)
 		}
 		r->nest_used += osize;
 	}
+	*ret_used = used;
 	return to;
 }
 
@@ -584,21 +646,24 @@ static void build_set(struct ban_nft *b, int f, size_t from, size_t to, size_t *
 	run_close(b, &r, len);
 }
 
-/* Fills b->buf with one transaction: begin, then the ops of ops[from..] set by set (IPv4
- * networks, IPv4 hosts, IPv6 networks, IPv6 hosts; each set's in queue order: order matters
- * only between operations on the same set), end.
+/* Fills b->buf with one transaction: begin, then the ops of ops[from..] set by set (group by
+ * group: IPv4 networks, IPv4 hosts, IPv6 networks, IPv6 hosts; each set's in queue order: order
+ * matters only between operations on the same set), end.
  * Stops at the first op that would not fit. Returns the index past the last op included;
  * *ret_len, *ret_seq_begin and *ret_seq_ack describe the batch (seq_ack = 0: no message). */
 static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 			     uint32_t *ret_seq_begin, uint32_t *ret_seq_ack)
 {
-	size_t len = 0, to = ops_fitting(b, from);
+	uint64_t used;
+	size_t len = 0, to = ops_fitting(b, from, &used);
 	uint32_t seq_begin;
 
 	put_batch_begin(b, &len, &seq_begin);
 	b->n_msgs = 0;
-	for (int f = 0; f < N_SETS; f++)
-		build_set(b, f, from, to, &len);
+	/* Only the sets that get something: each build scans the ops. */
+	for (int f = 0; f < (int)b->n_groups * N_SETS; f++)
+		if (used & (UINT64_C(1) << f))
+			build_set(b, f, from, to, &len);
 
 	/* Only the last message asks for an ack: errors are reported anyway, and its ack tells
 	 * that the kernel is through with the batch. */
@@ -739,18 +804,20 @@ void ban_nft_last_stats(const struct ban_nft *b, struct ban_nft_stats *ret)
 	*ret = b->stats;
 }
 
-static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec, bool del)
+static int queue(struct ban_nft *b, unsigned group, const struct addr *a, uint64_t timeout_usec,
+		 bool del)
 {
-	if (!b || !a)
+	if (!b || !a || group >= b->n_groups)
 		return -EINVAL;
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return -EAFNOSUPPORT;
 	if (a->prefix > key_len(a) * 8)
 		return -EINVAL;
 	bool host = a->prefix == key_len(a) * 8;
-	/* A single address is deleted from both its host set and the interval set (where an
-	 * earlier version, or the admin, may have put it). */
-	size_t need = del && host ? 2 : 1;
+	/* A delete goes to every group (a ban made before a reload that changed its jail's ports
+	 * is in the sets of the old ones), and a single address is deleted from both its host set
+	 * and the interval set (where an earlier version, or the admin, may have put it). */
+	size_t per_group = del && host ? 2 : 1, need = del ? per_group * b->n_groups : 1;
 	while (b->n_ops + need > b->cap_ops) {
 		size_t cap = b->cap_ops ? b->cap_ops * 2 : 256;
 		struct op *n = realloc(b->ops, cap * sizeof(*n));
@@ -766,13 +833,15 @@ static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec,
 	if (o->a.family == AF_INET)
 		memset(o->a.bytes + 4, 0, 12);
 	o->timeout_ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
+	o->group = (uint8_t)group;
 	o->del = del;
 	o->host = host;
 	o->state = OP_PENDING;
-	if (need == 2) {
+	for (size_t i = 1; i < need; i++) {
 		struct op *s = &b->ops[b->n_ops++];
 		*s = *o;
-		s->host = false;
+		s->group = (uint8_t)((group + i / per_group) % b->n_groups);
+		s->host = host && i % per_group == 0;
 		s->shadow = true;
 		b->n_shadow++;
 	}
@@ -781,17 +850,127 @@ static int queue(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec,
 
 int ban_nft_add(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec)
 {
-	return queue(b, a, timeout_usec, false);
+	return queue(b, 0, a, timeout_usec, false);
+}
+
+int ban_nft_add_group(struct ban_nft *b, unsigned group, const struct addr *a,
+		      uint64_t timeout_usec)
+{
+	return queue(b, group, a, timeout_usec, false);
 }
 
 int ban_nft_del(struct ban_nft *b, const struct addr *a)
 {
-	return queue(b, a, 0, true);
+	return queue(b, 0, a, 0, true);
 }
 
 size_t ban_nft_pending(const struct ban_nft *b)
 {
 	return b->n_ops - b->n_shadow;
+}
+
+/* ---- port groups ---- */
+
+/* The group of the port list, as ban_nft_group() would make it, in *ret (names unset).
+ * Returns 0 or -EINVAL. */
+static int group_of_ports(const uint16_t *ports, size_t n_ports, bool all_ports,
+			  struct group *ret)
+{
+	if (!all_ports && (n_ports == 0 || !ports))
+		return -EINVAL;
+	if (!all_ports && n_ports > PORTS_MAX)
+		return -EINVAL;
+	for (size_t i = 0; !all_ports && i < n_ports; i++)
+		if (ports[i] == 0)
+			return -EINVAL;
+	group_ports(ret, ports, n_ports, all_ports);
+	return 0;
+}
+
+static int group_lookup(const struct ban_nft *b, const struct group *want)
+{
+	for (size_t i = 0; i < b->n_groups; i++)
+		if (group_same_ports(&b->groups[i], want))
+			return (int)i;
+	return -ENOENT;
+}
+
+int ban_nft_group_find(const struct ban_nft *b, const uint16_t *ports, size_t n_ports,
+		       bool all_ports)
+{
+	struct group want;
+	int r = group_of_ports(ports, n_ports, all_ports, &want);
+	return r < 0 ? r : group_lookup(b, &want);
+}
+
+/* FNV-1a over the ports in network byte order: a name that is the same for the same list at
+ * every start, and on every machine. */
+static uint32_t ports_hash(const struct group *g)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < g->n_ports; i++) {
+		uint8_t bytes[2] = { (uint8_t)(g->ports[i] >> 8), (uint8_t)g->ports[i] };
+		for (int k = 0; k < 2; k++)
+			h = (h ^ bytes[k]) * 16777619u;
+	}
+	return h;
+}
+
+int ban_nft_group(struct ban_nft *b, const uint16_t *ports, size_t n_ports, bool all_ports,
+		  unsigned *ret)
+{
+	struct group *g;
+	char tag[16];
+	int r;
+
+	if (!b || !ret)
+		return -EINVAL;
+	if (b->n_groups >= BAN_NFT_GROUPS_MAX) {
+		struct group want;
+		r = group_of_ports(ports, n_ports, all_ports, &want);
+		if (r >= 0 && (r = group_lookup(b, &want)) >= 0)
+			*ret = (unsigned)r;
+		return r == -ENOENT ? -ENOSPC : r < 0 ? r : 0;
+	}
+	g = &b->groups[b->n_groups];
+	if ((r = group_of_ports(ports, n_ports, all_ports, g)) < 0)
+		return r;
+	if ((r = group_lookup(b, g)) >= 0) {
+		*ret = (unsigned)r;
+		return 0;
+	}
+	if (g->all_ports)
+		snprintf(tag, sizeof(tag), "all");
+	else
+		snprintf(tag, sizeof(tag), "p%08x", (unsigned)ports_hash(g));
+	/* Group 0's names are the configured ones: the others derive from them. */
+	char net4[NAME_MAX_LEN + 1], net6[NAME_MAX_LEN + 1];
+	memcpy(net4, b->groups[0].sets[SET_NET4], sizeof(net4));
+	memcpy(net6, b->groups[0].sets[SET_NET6], sizeof(net6));
+	if ((r = group_names(g, net4, net6, tag)) < 0)
+		return r;
+	if (group_names_clash(b, g))
+		return -EEXIST;
+	*ret = (unsigned)b->n_groups++;
+	return 0;
+}
+
+size_t ban_nft_groups(const struct ban_nft *b)
+{
+	return b->n_groups;
+}
+
+void ban_nft_groups_trim(struct ban_nft *b, size_t n)
+{
+	if (n >= 1 && n < b->n_groups)
+		b->n_groups = n;
+}
+
+const char *ban_nft_group_set(const struct ban_nft *b, unsigned group, int family)
+{
+	if (group >= b->n_groups || (family != AF_INET && family != AF_INET6))
+		return NULL;
+	return b->groups[group].sets[family == AF_INET ? SET_NET4 : SET_NET6];
 }
 
 /* ---- setup and cleanup ---- */
@@ -904,7 +1083,7 @@ static struct nftnl_expr *expr_drop(void)
 }
 
 static int put_set(struct ban_nft *b, size_t *len, const char *name, uint32_t flags,
-		   uint32_t key_type, uint32_t key_len, uint32_t id)
+		   uint32_t key_type, uint32_t key_len, uint32_t id, size_t size)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	if (!s)
@@ -917,7 +1096,7 @@ static int put_set(struct ban_nft *b, size_t *len, const char *name, uint32_t fl
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id); /* the kernel requires one */
 	if (flags & NFT_SET_ANONYMOUS)
-		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)b->n_ports);
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)size);
 	struct nlmsghdr *nlh = put_msg(b, len, NFT_MSG_NEWSET, NLM_F_CREATE);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	msg_done(len, nlh);
@@ -925,11 +1104,11 @@ static int put_set(struct ban_nft *b, size_t *len, const char *name, uint32_t fl
 	return 0;
 }
 
-/* The anonymous set of destination ports for one rule (each rule binds its own). */
-static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
+/* The anonymous set of group g's destination ports for one rule (each rule binds its own). */
+static int put_port_set(struct ban_nft *b, size_t *len, const struct group *g, uint32_t id)
 {
 	int r = put_set(b, len, "__set%d", NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
-			NFT_TYPE_INET_SERVICE, sizeof(uint16_t), id);
+			NFT_TYPE_INET_SERVICE, sizeof(uint16_t), id, g->n_ports);
 	if (r < 0)
 		return r;
 
@@ -939,13 +1118,13 @@ static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	for (size_t i = 0; i < b->n_ports; i++) {
+	for (size_t i = 0; i < g->n_ports; i++) {
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 		if (!e) {
 			nftnl_set_free(s);
 			return -ENOMEM;
 		}
-		uint16_t port = htons(b->ports[i]);
+		uint16_t port = htons(g->ports[i]);
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &port, sizeof(port));
 		nftnl_set_elem_add(s, e);
 	}
@@ -971,9 +1150,11 @@ static int put_port_set(struct ban_nft *b, size_t *len, uint32_t id)
  * resource waveguard exists to free. The banned host cannot open a new session: its SYN goes
  * unanswered. All-ports mode is a firewall-style block of the source: every packet is dropped,
  * those of open sessions included. */
-static int put_rule(struct ban_nft *b, size_t *len, bool v6, const char *set,
+static int put_rule(struct ban_nft *b, size_t *len, const struct group *g, int kind,
 		    uint32_t port_set_id)
 {
+	bool v6 = kind >= SET_NET6;
+	const char *set = g->sets[kind];
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
 	uint8_t syn_ack = TCP_FLAG_SYN | TCP_FLAG_ACK, syn = TCP_FLAG_SYN;
@@ -988,13 +1169,13 @@ static int put_rule(struct ban_nft *b, size_t *len, bool v6, const char *set,
 	if ((r = add_expr(rule, expr_meta(NFT_META_NFPROTO))) < 0 ||
 	    (r = add_expr(rule, expr_cmp_eq(&nfproto, 1))) < 0)
 		goto out;
-	if (!b->all_ports) {
+	if (!g->all_ports) {
 		if ((r = add_expr(rule, expr_meta(NFT_META_L4PROTO))) < 0 ||
 		    (r = add_expr(rule, expr_cmp_eq(&tcp, 1))) < 0 ||
 		    (r = add_expr(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2))) < 0)
 			goto out;
-		if (b->n_ports == 1) {
-			uint16_t port = htons(b->ports[0]);
+		if (g->n_ports == 1) {
+			uint16_t port = htons(g->ports[0]);
 			r = add_expr(rule, expr_cmp_eq(&port, sizeof(port)));
 		} else
 			r = add_expr(rule, expr_lookup("__set%d", port_set_id));
@@ -1091,14 +1272,20 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 
 	/* Networks in interval sets; single addresses in hash sets, whose inserts stay cheap
 	 * however many elements they hold (an insert into an interval set of 10,000 costs the
-	 * kernel about 2 ms, one into a hash set a few microseconds). */
-	if ((r = put_set(b, &len, b->set4, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
-			 1)) < 0 ||
-	    (r = put_set(b, &len, b->set4h, NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4, 2)) < 0 ||
-	    (r = put_set(b, &len, b->set6, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR,
-			 16, 3)) < 0 ||
-	    (r = put_set(b, &len, b->set6h, NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR, 16, 4)) < 0)
-		return r;
+	 * kernel about 2 ms, one into a hash set a few microseconds). Four per port group. */
+	for (size_t gi = 0; gi < b->n_groups; gi++) {
+		const struct group *g = &b->groups[gi];
+		uint32_t id = (uint32_t)gi * N_SETS + 1;
+		if ((r = put_set(b, &len, g->sets[SET_NET4], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+				 NFT_TYPE_IPADDR, 4, id, 0)) < 0 ||
+		    (r = put_set(b, &len, g->sets[SET_HOST4], NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
+				 id + 1, 0)) < 0 ||
+		    (r = put_set(b, &len, g->sets[SET_NET6], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+				 NFT_TYPE_IP6ADDR, 16, id + 2, 0)) < 0 ||
+		    (r = put_set(b, &len, g->sets[SET_HOST6], NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR, 16,
+				 id + 3, 0)) < 0)
+			return r;
+	}
 
 	if (recreate && (r = put_chain_flush(b, &len, true)) < 0)
 		return r;
@@ -1123,14 +1310,21 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 	if (!recreate && (r = put_chain_flush(b, &len, false)) < 0)
 		return r;
 
-	/* One rule per set: set4, set4_host, set6, set6_host. */
-	bool port_sets = !b->all_ports && b->n_ports > 1;
-	for (int i = 0; i < N_SETS; i++) {
-		uint32_t id = port_sets ? (uint32_t)i + N_SETS + 1 : 0;
-		if (port_sets && (r = put_port_set(b, &len, id)) < 0)
-			return r;
-		if ((r = put_rule(b, &len, i >= SET_NET6, b->sets[i], id)) < 0)
-			return r;
+	/* One rule per set, group by group: set4, set4_host, set6, set6_host. A packet is looked
+	 * up in a group's sets only when it is for one of the group's ports. */
+	for (size_t gi = 0; gi < b->n_groups; gi++) {
+		const struct group *g = &b->groups[gi];
+		bool port_sets = !g->all_ports && g->n_ports > 1;
+		for (int i = 0; i < N_SETS; i++) {
+			/* Port sets' ids after every named set's. */
+			uint32_t id = 0;
+			if (port_sets)
+				id = (uint32_t)((BAN_NFT_GROUPS_MAX + gi) * N_SETS + (size_t)i + 1);
+			if (port_sets && (r = put_port_set(b, &len, g, id)) < 0)
+				return r;
+			if ((r = put_rule(b, &len, g, i, id)) < 0)
+				return r;
+		}
 	}
 
 	return finish_and_talk(b, len, seq_begin, ret_failed_seq);
@@ -1246,8 +1440,9 @@ static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
 		return 0;
 
 	bool ours_set = false;
-	for (int i = 0; i < N_SETS; i++)
-		ours_set = ours_set || attr_is(a.tb[2], b->sets[i]);
+	for (size_t gi = 0; gi < b->n_groups && !ours_set; gi++)
+		for (int i = 0; i < N_SETS; i++)
+			ours_set = ours_set || attr_is(a.tb[2], b->groups[gi].sets[i]);
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_DELTABLE:
 		*lost = true;

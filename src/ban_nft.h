@@ -1,12 +1,14 @@
-/* Kernel side of bans: an nftables table with four sets per ban kind and family: networks in
+/* Kernel side of bans: an nftables table with a set per ban kind and family: networks in
  * interval+timeout sets (set4, set6), single addresses (IPv4 /32, IPv6 /128) in hash sets with
  * timeouts named after them (set4_host, set6_host: an insert into a hash set stays a few
  * microseconds however full it is, one into an interval set of 10,000 costs about 2 ms), and an
  * input chain that drops the connection attempts of banned sources to the mail ports (TCP SYN
  * without ACK: a session open when its source is banned can still finish, so that the server's
  * process for it ends; no conntrack needed), or, in all-ports mode, every packet of banned
- * sources, driven over netlink (libnftnl + libmnl, never the nft binary). Library-like: never
- * logs; returns -errno and reports per-element errors through a callback. */
+ * sources, driven over netlink (libnftnl + libmnl, never the nft binary). Those four sets and
+ * their rules are one port group; jails that close other ports get groups of their own, with
+ * four sets each and their rules in the same chain. Library-like: never logs; returns -errno
+ * and reports per-element errors through a callback. */
 #pragma once
 
 #include <stdbool.h>
@@ -24,6 +26,9 @@ struct ban_nft;
 #define BAN_NFT_SET6        "ban6"
 #define BAN_NFT_CHAIN       "input"
 #define BAN_NFT_HOST_SUFFIX "_host"
+
+/* Port groups at most in one ban_nft (the default one included). */
+#define BAN_NFT_GROUPS_MAX 16
 
 struct ban_nft_config {
 	const char *table;       /* family inet; NULL: "waveguard" */
@@ -51,15 +56,18 @@ int ban_nft_new(const struct ban_nft_config *c, struct ban_nft **ret);
  * NULL; returns NULL. */
 struct ban_nft *ban_nft_free(struct ban_nft *b);
 
-/* Ensures, in one atomic batch, the table, the four sets, the chain and exactly its own rules,
- * one per set (the chain is flushed and its rules re-added in the same batch, so a second call
- * adds no duplicate and existing set elements are kept; a table of an earlier version gets the
- * host sets and the current form of the rules, e.g. the SYN-only match). Touches nothing
- * outside the table. Returns 0, or the first -errno the kernel reported (e.g. -EEXIST when a set
- * of that name exists with another type or flags; nothing is then changed). */
+/* Ensures, in one atomic batch, the table, the four sets of every port group, the chain and
+ * exactly its own rules, one per set (the chain is flushed and its rules re-added in the same
+ * batch, so a second call adds no duplicate and existing set elements are kept; a table of an
+ * earlier version gets the host sets and the current form of the rules, e.g. the SYN-only
+ * match). The sets of a group b no longer has (a port list changed across a restart) stay,
+ * without rules, until their elements expire or ban_nft_cleanup(). Touches nothing outside the
+ * table. Returns 0, or the first -errno the kernel reported (e.g. -EEXIST when a set of that
+ * name exists with another type or flags; nothing is then changed). */
 int ban_nft_setup(struct ban_nft *b);
 
-/* Queues a ban of the network a (a->prefix; host bits are ignored) for timeout_usec (rounded
+/* Queues a ban of the network a in the default group (group 0: the ports of ban_nft_config;
+ * ban_nft_add_group() for another) for timeout_usec (rounded
  * up to a millisecond; 0 = no timeout). A single address (prefix 32 or 128) is an element of
  * its family's host set; a shorter prefix, the interval [network, network + size) in the
  * interval set (a host inside a banned network is no conflict: they are in different sets).
@@ -72,14 +80,51 @@ int ban_nft_setup(struct ban_nft *b);
  * has reached its peak size). */
 int ban_nft_add(struct ban_nft *b, const struct addr *a, uint64_t timeout_usec);
 
-/* Queues the removal of the network a (the same element ban_nft_add() would create). A single
- * address is also removed from the interval set, where an earlier version of waveguard (or the
- * admin) may have put it; that second removal is never reported or counted. An element that is
- * not in the set (expired meanwhile) is not an error. Returns 0 or -errno as ban_nft_add(). */
+/* ban_nft_add() into the sets of port group group (from ban_nft_group()); -EINVAL for a group
+ * b does not have. */
+int ban_nft_add_group(struct ban_nft *b, unsigned group, const struct addr *a,
+		      uint64_t timeout_usec);
+
+/* Queues the removal of the network a (the same element ban_nft_add() would create) from the
+ * sets of every port group: a ban made before a reload that changed its jail's ports is in the
+ * sets of its old group, and an address banned by jails of two groups is in both. A single
+ * address is also removed from the interval sets, where an earlier version of waveguard (or the
+ * admin) may have put it. Only one of these removals is reported and counted. An element that
+ * is not in the set (expired meanwhile) is not an error. Returns 0 or -errno as ban_nft_add(). */
 int ban_nft_del(struct ban_nft *b, const struct addr *a);
 
 /* Number of queued, not yet flushed operations (as many as ban_nft_add/del calls). */
 size_t ban_nft_pending(const struct ban_nft *b);
+
+/* Port groups. Group 0 is made by ban_nft_new() from the configuration: the sets set4, set6 and
+ * their host twins, closing ports (or all). ban_nft_group() finds the group of a port list, or
+ * adds one: ports compare as sets (order and duplicates do not matter; all_ports ignores ports
+ * and matches only all-ports groups), so jails that close the same ports share a group. A new
+ * group's sets are named after group 0's: set4 "_p" and the 8 hex digits of a hash of its
+ * ports (set4 "_all" for all ports), e.g. ban4_p1a2b3c4d, ban4_p1a2b3c4d_host, ban6_p1a2b3c4d,
+ * ban6_p1a2b3c4d_host: the same ports give the same names at every start, so a restart finds
+ * its elements in place. A new group exists in the kernel after the next ban_nft_setup().
+ * Returns 0 and sets *ret, -EINVAL (no ports, a port 0, more than 64), -ENOSPC (already
+ * BAN_NFT_GROUPS_MAX groups), -ENAMETOOLONG, or -EEXIST (its names are another group's: two
+ * port lists with the same hash). */
+int ban_nft_group(struct ban_nft *b, const uint16_t *ports, size_t n_ports, bool all_ports,
+		  unsigned *ret);
+
+/* The index of the group of that port list, -ENOENT when b has none, or -EINVAL. Adds
+ * nothing. */
+int ban_nft_group_find(const struct ban_nft *b, const uint16_t *ports, size_t n_ports,
+		       bool all_ports);
+
+/* The number of groups (at least 1). */
+size_t ban_nft_groups(const struct ban_nft *b);
+
+/* Forgets the groups from index n on (n >= 1; nothing may be queued for them): undoes
+ * ban_nft_group() calls whose ban_nft_setup() failed. Their sets stay in the kernel. */
+void ban_nft_groups_trim(struct ban_nft *b, size_t n);
+
+/* The name of group group's interval set of family (AF_INET, AF_INET6; its host set is the name
+ * and BAN_NFT_HOST_SUFFIX), or NULL for a group or family b does not have. */
+const char *ban_nft_group_set(const struct ban_nft *b, unsigned group, int family);
 
 /* error is a negative errno, e.g. -EEXIST for an interval overlapping an existing one, -ENOENT
  * when the set does not exist, -ERANGE for a timeout the kernel refuses. */
@@ -121,7 +166,7 @@ int ban_nft_cleanup(struct ban_nft *b);
 int ban_nft_monitor_fd(struct ban_nft *b);
 
 /* Reads every pending event without blocking. Sets *ret_lost = true (never resets it) when
- * someone else deleted our table, one of our four sets, our chain or a rule of our chain, made
+ * someone else deleted our table, one of our groups' sets, our chain or a rule of our chain, made
  * the table dormant, or deleted elements of our sets (a set flush arrives as element deletions and
  * cannot be told apart from single deletions), and when events were lost because the socket
  * overflowed. The caller then runs ban_nft_setup() again and re-adds its bans. Returns the

@@ -583,6 +583,11 @@ static const struct config_action *find_action(const struct config *c, const cha
 
 static void resolve_jail(struct config *c, struct config_jail *j, struct config_errors *errs)
 {
+	if (j->n_ports == 0 && !j->all_ports) {
+		memcpy(j->ports, c->nft.ports, sizeof(j->ports));
+		j->n_ports = c->nft.n_ports;
+		j->all_ports = c->nft.all_ports;
+	}
 	if (!j->filter_name) {
 		add_error(errs, "%s:%u: jail [%s] has no 'filter ='", j->file, j->line, j->name);
 		return;

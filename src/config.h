@@ -109,6 +109,11 @@ struct config_jail {
 	unsigned action_line;
 	struct addr *allow; /* this jail's own networks (the global ones are in struct config) */
 	size_t n_allow;
+	/* The TCP ports its bans close (all_ports: every packet, as [nft] ports = all); without
+	 * a ports line, [nft]'s, set by config_load(). */
+	uint16_t ports[32];
+	size_t n_ports;
+	bool all_ports;
 
 	/* Resolved by config_load() for enabled jails. */
 	const struct config_filter *filter;

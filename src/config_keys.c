@@ -405,13 +405,26 @@ static void add_port(struct config_key_ctx *x, const struct config_key *k, void 
 		ports[(*n)++] = (uint16_t)v;
 }
 
+/* A port, or "all" (sets *all). */
+static void add_port_or_all(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			    const char *word, bool *all)
+{
+	if (strcmp(word, "all") == 0)
+		*all = true;
+	else
+		add_port(x, k, obj, word);
+}
+
 static void add_nft_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
 			 const char *word)
 {
-	if (strcmp(word, "all") == 0)
-		((struct config_nft *)obj)->all_ports = true;
-	else
-		add_port(x, k, obj, word);
+	add_port_or_all(x, k, obj, word, &((struct config_nft *)obj)->all_ports);
+}
+
+static void add_jail_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			  const char *word)
+{
+	add_port_or_all(x, k, obj, word, &((struct config_jail *)obj)->all_ports);
 }
 
 /* Port lists: the first line replaces the default ports, continuation lines add. */
@@ -423,15 +436,27 @@ static void set_ports(struct config_key_ctx *x, const struct config_key *k, void
 	set_words(x, k, obj, value);
 }
 
+/* Port lists that may say all instead: the first line replaces the ports and the all flag. */
+static void set_ports_or_all(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			     const char *value, bool *all)
+{
+	if (!x->cont)
+		*all = false;
+	set_ports(x, k, obj, value);
+	if (*all && *(size_t *)FIELD(obj, k->count_offset))
+		perr(x, "%s:%u: %s: either port numbers or all", x->file, x->line, x->key);
+}
+
 static void set_nft_ports(struct config_key_ctx *x, const struct config_key *k, void *obj,
 			  const char *value)
 {
-	struct config_nft *n = obj;
-	if (!x->cont)
-		n->all_ports = false;
-	set_ports(x, k, obj, value);
-	if (n->all_ports && n->n_ports)
-		perr(x, "%s:%u: %s: either port numbers or all", x->file, x->line, x->key);
+	set_ports_or_all(x, k, obj, value, &((struct config_nft *)obj)->all_ports);
+}
+
+static void set_jail_ports(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			   const char *value)
+{
+	set_ports_or_all(x, k, obj, value, &((struct config_jail *)obj)->all_ports);
 }
 
 static void set_log_level(struct config_key_ctx *x, const struct config_key *k, void *obj,
@@ -813,6 +838,9 @@ static const struct config_key jail_keys[] = {
 	{ "prefix6", CONFIG_UNSIGNED, AT(S, prefix6), RANGE(16, 128),
 	  .expected = "a prefix length from 16 to 128",
 	  .help = "IPv6 hits count for this network" },
+	{ "ports", CONFIG_WORDS, LIST(S, ports, n_ports), .flags = CONFIG_KEY_MULTILINE,
+	  .add = add_jail_port, .set = set_jail_ports, .expected = "port numbers (1-65535) or all",
+	  .help = "the TCP ports its bans close, or all (default: [nft] ports)" },
 };
 #undef DURATION
 #undef S

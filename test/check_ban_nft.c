@@ -137,7 +137,7 @@ static bool has_syn_rule(const char *out, const char *dport, const char *rest)
 	static const char *const forms[] = { "tcp flags syn / syn,ack",
 					     "tcp flags & (syn | ack) == syn" };
 	for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
-		char want[256];
+		char want[640];
 		snprintf(want, sizeof(want), "%s %s %s", dport, forms[i], rest);
 		if (strstr(out, want))
 			return true;
@@ -1260,6 +1260,171 @@ START_TEST(test_open_session_finishes)
 }
 END_TEST
 
+
+/* Port groups: jails that close other ports get four sets of their own, named from a hash of
+ * the ports, and their rules in the same chain; a ban goes to its group's sets only, and closes
+ * its group's ports only. */
+static const uint16_t auth_ports[] = { 110, 143, 993, 995, 587, 465, 25 };
+
+START_TEST(test_groups_sets_and_rules)
+{
+	static const uint16_t same[] = { 25, 995, 143, 143, 110, 465, 993, 587 };
+	static const uint16_t dflt[] = { 587, 25, 465, 25 };
+	struct ban_nft *b = fresh(NULL);
+	unsigned g = 99, g2 = 99, g0 = 99, ga = 99;
+
+	ck_assert_int_eq(ban_nft_groups(b), 1);
+	ck_assert_int_eq(ban_nft_group(b, auth_ports, ELEMENTSOF(auth_ports), false, &g), 0);
+	ck_assert_int_eq(g, 1);
+	/* The same ports in another order, with a duplicate: the same group. */
+	ck_assert_int_eq(ban_nft_group(b, same, ELEMENTSOF(same), false, &g2), 0);
+	ck_assert_int_eq(g2, 1);
+	ck_assert_int_eq(ban_nft_group(b, dflt, ELEMENTSOF(dflt), false, &g0), 0);
+	ck_assert_int_eq(g0, 0);
+	ck_assert_int_eq(ban_nft_group(b, NULL, 0, true, &ga), 0);
+	ck_assert_int_eq(ga, 2);
+	ck_assert_int_eq(ban_nft_groups(b), 3);
+	ck_assert_int_eq(ban_nft_group_find(b, same, ELEMENTSOF(same), false), 1);
+	ck_assert_int_eq(ban_nft_group_find(b, auth_ports, 2, false), -ENOENT);
+	ck_assert_int_eq(ban_nft_group(b, NULL, 0, false, &g2), -EINVAL);
+	ck_assert_str_eq(ban_nft_group_set(b, 0, AF_INET), "ban4");
+	ck_assert_str_eq(ban_nft_group_set(b, 2, AF_INET6), "ban6_all");
+	const char *set4 = ban_nft_group_set(b, 1, AF_INET);
+	const char *set6 = ban_nft_group_set(b, 1, AF_INET6);
+	ck_assert_msg(strncmp(set4, "ban4_p", 6) == 0 && strlen(set4) == 14, "%s", set4);
+	ck_assert_str_eq(set6 + 4, set4 + 4);
+
+	/* Twice, as a second start does: no duplicate rule, every set once. */
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	char *out = run("nft list table inet waveguard", NULL), want[256];
+	ck_assert_msg(count(out, "\tset ") == 12 && count(out, " drop") == 12, "%s", out);
+	ck_assert_int_eq(count_syn_matches(out), 8);
+	snprintf(want, sizeof(want), "ip saddr @%s_host counter", set4);
+	ck_assert_msg(has_syn_rule(out, "tcp dport { 25, 110, 143, 465, 587, 993, 995 }", want),
+		      "%s: %s", want, out);
+	snprintf(want, sizeof(want), "ip6 saddr @%s counter", set6);
+	ck_assert_msg(has_syn_rule(out, "tcp dport { 25, 110, 143, 465, 587, 993, 995 }", want),
+		      "%s: %s", want, out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip saddr @ban4 counter"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "\t\tip saddr @ban4_all_host counter packets 0 bytes 0 drop"),
+		      "%s", out);
+	free(out);
+
+	/* Each ban in its group's sets, and only there. */
+	struct addr h = cidr("192.0.2.1"), n = cidr("2001:db8:1::/64"), d = cidr("192.0.2.2");
+	ck_assert_int_eq(ban_nft_add_group(b, 1, &h, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add_group(b, 1, &n, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &d, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add_group(b, 3, &d, 60 * USEC_PER_SEC), -EINVAL);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 3);
+	struct listing l1 = { 0 }, l0 = { 0 }, la = { 0 };
+	ck_assert_int_eq(nftlist_group_bans(NULL, b, 1, on_elem, &l1), 2);
+	ck_assert_int_eq(nftlist_group_bans(NULL, b, 0, on_elem, &l0), 1);
+	ck_assert_int_eq(nftlist_group_bans(NULL, b, 2, on_elem, &la), 0);
+	ck_assert(find(&l1, "192.0.2.1") >= 0 && find(&l1, "2001:db8:1::/64") >= 0);
+	ck_assert(find(&l0, "192.0.2.2") >= 0);
+
+	/* An unban finds the element whatever its group; counted once. */
+	ck_assert_int_eq(ban_nft_del(b, &h), 0);
+	ck_assert_int_eq(ban_nft_del(b, &n), 0);
+	ck_assert_int_eq(ban_nft_pending(b), 2);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 2);
+	l1 = (struct listing){ 0 };
+	ck_assert_int_eq(nftlist_group_bans(NULL, b, 1, on_elem, &l1), 0);
+	ck_assert_int_eq(nftlist_bans(NULL, NULL, NULL), 1);
+
+	/* A new start with one group: the other sets stay (with their elements), their rules go. */
+	ban_nft_free(b);
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	out = run("nft list table inet waveguard", NULL);
+	ck_assert_msg(count(out, " drop") == 4 && count(out, "\tset ") == 12, "%s", out);
+	free(out);
+	ban_nft_free(b);
+}
+END_TEST
+
+/* Group limits and names. */
+START_TEST(test_groups_limits)
+{
+	struct ban_nft *b = NULL;
+	unsigned g;
+	uint16_t p;
+
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	for (unsigned i = 1; i < BAN_NFT_GROUPS_MAX; i++) {
+		p = (uint16_t)(1000 + i);
+		ck_assert_int_eq(ban_nft_group(b, &p, 1, false, &g), 0);
+		ck_assert_int_eq(g, i);
+	}
+	p = 2000;
+	ck_assert_int_eq(ban_nft_group(b, &p, 1, false, &g), -ENOSPC);
+	p = 1001;
+	ck_assert_int_eq(ban_nft_group(b, &p, 1, false, &g), 0);
+	ck_assert_int_eq(g, 1);
+	ban_nft_groups_trim(b, 2);
+	ck_assert_int_eq(ban_nft_groups(b), 2);
+	p = 0;
+	ck_assert_int_eq(ban_nft_group(b, &p, 1, false, &g), -EINVAL);
+	ban_nft_free(b);
+
+	/* The names follow the configured ones. */
+	struct ban_nft_config c = { .set4 = "v4", .set6 = "v6", .all_ports = true };
+	ck_assert_int_eq(ban_nft_new(&c, &b), 0);
+	ck_assert_int_eq(ban_nft_group(b, NULL, 0, true, &g), 0);
+	ck_assert_int_eq(g, 0);
+	ck_assert_int_eq(ban_nft_group(b, auth_ports, ELEMENTSOF(auth_ports), false, &g), 0);
+	ck_assert_msg(strncmp(ban_nft_group_set(b, 1, AF_INET), "v4_p", 4) == 0, "%s",
+		      ban_nft_group_set(b, 1, AF_INET));
+	ck_assert_ptr_null(ban_nft_group_set(b, 2, AF_INET));
+	ban_nft_free(b);
+}
+END_TEST
+
+/* What a client sees: banned in the IMAP group, it can open neither 143 nor 25 (the group's
+ * ports include the SMTP ones); banned in the default group, it still opens 143. */
+START_TEST(test_groups_packets)
+{
+	struct ban_nft *b = NULL;
+	unsigned g;
+
+	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
+	ck_assert_int_eq(ban_nft_cleanup(b), 0);
+	ck_assert_int_eq(ban_nft_group(b, auth_ports, ELEMENTSOF(auth_ports), false, &g), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	int l25 = listen_on(25), l143 = listen_on(143), l993 = listen_on(993);
+
+	struct addr auth = cidr("127.0.0.2"), smtp = cidr("127.0.0.3");
+	ck_assert_int_eq(ban_nft_add_group(b, g, &auth, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_add(b, &smtp, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 2);
+	ck_assert_int_eq(try_connect("127.0.0.2", 143), 0);
+	ck_assert_int_eq(try_connect("127.0.0.2", 993), 0);
+	ck_assert_int_eq(try_connect("127.0.0.2", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.0.3", 25), 0);
+	ck_assert_int_eq(try_connect("127.0.0.3", 143), 1);
+	ck_assert_int_eq(try_connect("127.0.0.4", 143), 1);
+
+	/* The table restored by a setup after a flush of the ruleset: every group is back. */
+	ck_assert_int_eq(system("nft flush ruleset"), 0);
+	ck_assert_int_eq(ban_nft_setup(b), 0);
+	ck_assert_int_eq(ban_nft_add_group(b, g, &auth, 60 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(try_connect("127.0.0.2", 993), 0);
+	ck_assert_int_eq(try_connect("127.0.0.3", 25), 1);
+
+	ck_assert_int_eq(ban_nft_del(b, &auth), 0);
+	ck_assert_int_eq(ban_nft_flush(b, NULL, NULL), 1);
+	ck_assert_int_eq(try_connect("127.0.0.2", 143), 1);
+	close(l25);
+	close(l143);
+	close(l993);
+	ban_nft_free(b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ban_nft");
@@ -1286,6 +1451,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_packets_dropped);
 	tcase_add_test(tc, test_open_session_finishes);
 	tcase_add_test(tc, test_monitor);
+	tcase_add_test(tc, test_groups_sets_and_rules);
+	tcase_add_test(tc, test_groups_limits);
+	tcase_add_test(tc, test_groups_packets);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -530,6 +530,14 @@ START_TEST(test_shipped_config)
 		ck_assert_str_eq(j->actions[0]->name, "nft-set");
 		ck_assert_int_eq(j->actions[0]->type, ACTION_NFT);
 		ck_assert_uint_eq(j->n_filter_vars, 0);
+		/* IMAP/POP3 guessers are banned from those ports and from AUTH on the SMTP ones;
+		 * the other jails close [nft] ports. */
+		static const uint16_t auth[] = { 110, 143, 993, 995, 587, 465, 25 };
+		static const uint16_t smtp[] = { 25, 465, 587 };
+		bool is_auth = strcmp(want[i].name, "courier-auth") == 0;
+		ck_assert(!j->all_ports);
+		ck_assert_uint_eq(j->n_ports, is_auth ? ELEMENTSOF(auth) : ELEMENTSOF(smtp));
+		ck_assert(memcmp(j->ports, is_auth ? auth : smtp, j->n_ports * 2) == 0);
 
 		/* Every jail's filter compiles and finds addresses. */
 		_cleanup_(filter_freep) struct filter *flt = NULL;
@@ -855,13 +863,76 @@ START_TEST(test_unknown_key_message)
 		     "unknown key 'max_retry' in jail [mini] (expected enabled, filter, "
 		     "filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
 		     "findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
-		     "prefix4 or prefix6)");
+		     "prefix4, prefix6 or ports)");
 	fx_done(&f);
 
 	fx_load(&f, "unknown-daemon-key");
 	assert_error(&f, "waveguard.conf:3: ",
 		     "unknown key 'loglevel' in [daemon] (expected state_dir, control_socket, "
 		     "metrics, offence_memory, log_level, max_line or allow)");
+	fx_done(&f);
+}
+END_TEST
+
+
+/* A jail's ports: [nft]'s by default, its own list (any order, commas, continuation lines), all,
+ * and bad values named by file:line. */
+START_TEST(test_jail_ports)
+{
+	struct fx f;
+	const struct config_jail *j;
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[nft]\\nports = 2525 587\\n' >>'%s/waveguard.conf'", f.dir);
+	run_cmd("printf '[imap]\\nfilter = mini\\nsource = /l\\nports = 143, 993 25\\n\\t110\\n"
+		"[fw]\\nfilter = mini\\nsource = /l\\nports = all\\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	j = find_jail(f.c, "default-codes");
+	ck_assert_uint_eq(j->n_ports, 2);
+	ck_assert_uint_eq(j->ports[0], 2525);
+	ck_assert_uint_eq(j->ports[1], 587);
+	ck_assert(!j->all_ports);
+	j = find_jail(f.c, "imap");
+	ck_assert_uint_eq(j->n_ports, 4);
+	ck_assert_uint_eq(j->ports[0], 143);
+	ck_assert_uint_eq(j->ports[3], 110);
+	ck_assert(!j->all_ports);
+	j = find_jail(f.c, "fw");
+	ck_assert(j->all_ports);
+	ck_assert_uint_eq(j->n_ports, 0);
+	fx_done(&f);
+
+	/* [nft] ports = all is every jail's default. */
+	fx_copy(&f, "valid");
+	run_cmd("printf '[nft]\\nports = all\\n' >>'%s/waveguard.conf'", f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert(find_jail(f.c, "code-554")->all_ports);
+	fx_done(&f);
+
+	/* Without [nft] ports, the mail ports. */
+	fx_load(&f, "valid");
+	j = find_jail(f.c, "code-554");
+	ck_assert_uint_eq(j->n_ports, 3);
+	ck_assert_uint_eq(j->ports[0], 25);
+	ck_assert_uint_eq(j->ports[2], 587);
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[b1]\\nfilter = mini\\nsource = /l\\nports = 143 0\\n"
+		"[b2]\\nfilter = mini\\nsource = /l\\nports = imap\\n"
+		"[b3]\\nfilter = mini\\nsource = /l\\nports = all 25\\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	assert_invalid(&f, 3);
+	assert_error(&f, "conf.d/jails.conf:23: ", "'0': expected port numbers (1-65535) or all");
+	assert_error(&f, "conf.d/jails.conf:27: ", "ports: 'imap': expected port numbers");
+	assert_error(&f, "conf.d/jails.conf:31: ", "ports: either port numbers or all");
 	fx_done(&f);
 }
 END_TEST
@@ -914,6 +985,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_expected_lists_every_key);
 	tcase_add_test(tc, test_keys_lists_every_section);
 	tcase_add_test(tc, test_unknown_key_message);
+	tcase_add_test(tc, test_jail_ports);
 	suite_add_tcase(s, tc);
 	return s;
 }

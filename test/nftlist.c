@@ -1,7 +1,8 @@
-/* Test helper: reads back what the kernel holds in waveguard's four sets (an element dump per
- * set, on a netlink socket of its own) and reports it as CIDR blocks with their remaining time,
- * so that the tests assert on the kernel's state rather than on what ban_nft meant to send. The
- * daemon never reads its bans back, hence this lives under test/. */
+/* Test helper: reads back what the kernel holds in the four sets of one of waveguard's port
+ * groups (an element dump per set, on a netlink socket of its own) and reports it as CIDR
+ * blocks with their remaining time, so that the tests assert on the kernel's state rather than
+ * on what ban_nft meant to send. The daemon never reads its bans back, hence this lives under
+ * test/. */
 #include "nftlist.h"
 
 #include <arpa/inet.h>
@@ -385,4 +386,15 @@ int nftlist_bans(const struct ban_nft_config *c, nftlist_elem_fn fn, void *userd
 	}
 	lister_close(&ls);
 	return r;
+}
+
+int nftlist_group_bans(const struct ban_nft_config *c, const struct ban_nft *b, unsigned group,
+		       nftlist_elem_fn fn, void *userdata)
+{
+	struct ban_nft_config g = c ? *c : (struct ban_nft_config){ 0 };
+	g.set4 = ban_nft_group_set(b, group, AF_INET);
+	g.set6 = ban_nft_group_set(b, group, AF_INET6);
+	if (!g.set4 || !g.set6)
+		return -EINVAL;
+	return nftlist_bans(&g, fn, userdata);
 }

@@ -20,3 +20,8 @@ typedef void (*nftlist_elem_fn)(const struct addr *a, uint64_t expires_usec, voi
  * reported twice. Returns the number of elements reported, or -errno (-ENOENT when a set is
  * missing). */
 int nftlist_bans(const struct ban_nft_config *c, nftlist_elem_fn fn, void *userdata);
+
+/* nftlist_bans() of port group group of b (its sets, named by ban_nft_group_set()), in the
+ * table c describes (NULL as for nftlist_bans()). Returns -EINVAL for a group b does not have. */
+int nftlist_group_bans(const struct ban_nft_config *c, const struct ban_nft *b, unsigned group,
+		       nftlist_elem_fn fn, void *userdata);
