@@ -70,6 +70,29 @@ struct engine_jail *manager_find_engine_jail(const struct manager *m, const char
 
 /* ---- the line -> ban path ---- */
 
+static bool ports_within(const struct config_jail *a, const struct config_jail *b)
+{
+	for (size_t i = 0; i < a->n_ports; i++) {
+		size_t k = 0;
+		while (k < b->n_ports && b->ports[k] != a->ports[i])
+			k++;
+		if (k == b->n_ports)
+			return false;
+	}
+	return true;
+}
+
+/* Whether two jails close the same ports (in any order): then their bans share the kernel's
+ * sets. A jail no longer configured (NULL) counts as different. */
+static bool same_ports(const struct config_jail *a, const struct config_jail *b)
+{
+	if (!a || !b)
+		return false;
+	if (a->all_ports || b->all_ports)
+		return a->all_ports == b->all_ports;
+	return ports_within(a, b) && ports_within(b, a);
+}
+
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
  * jail) is left as it is. */
 static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
@@ -81,8 +104,18 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 
 	if (ban->until_usec <= now)
 		return;
-	if (old && old->until_usec >= ban->until_usec)
+	if (old && old->until_usec >= ban->until_usec) {
+		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
+		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
+		 * element too. The table keeps the longer record. */
+		if (!same_ports(j, manager_find_conf_jail(m, old->jail))) {
+			m->decisions++;
+			log_ban_event(ban, false, m->dry_run ? ", on its own ports, dry run"
+							     : ", on its own ports (a longer ban stays)");
+			actions_ban(m->actions, j, ban, now, false);
+		}
 		return;
+	}
 	r = bans_add(m->bans, ban);
 	if (r < 0)
 		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
