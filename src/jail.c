@@ -163,7 +163,9 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 		return JAIL_ALLOWED;
 	}
 
-	uint32_t i = get_entry(j, a);
+	/* Hits count per network a ban would cover: the hosts of one /64 are one offender, or
+	 * rotating through its addresses would never reach maxretry. */
+	uint32_t i = get_entry(j, &net);
 	struct entry *e = &j->entries[i];
 	if (e->banned_until > now_usec) {
 		j->stats.already_banned++;
@@ -199,14 +201,16 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 
 void jail_forget_ban(struct jail *j, const struct addr *a)
 {
-	uint32_t i = addrindex_find(&j->index, a);
+	struct addr net = ban_net(j, a);
+	uint32_t i = addrindex_find(&j->index, &net);
 	if (i != ADDRINDEX_NONE)
 		j->entries[i].banned_until = 0;
 }
 
 int jail_restore(struct jail *j, const struct addr *a, unsigned offences, uint64_t until_usec)
 {
-	uint32_t i = get_entry(j, a);
+	struct addr net = ban_net(j, a);
+	uint32_t i = get_entry(j, &net);
 	j->entries[i].offences = MAX(j->entries[i].offences, offences);
 	j->entries[i].banned_until = MAX(j->entries[i].banned_until, until_usec);
 	return 0;

@@ -117,10 +117,52 @@ START_TEST(test_allowlist)
 }
 END_TEST
 
+/* Rotating through the addresses of one /64 is one offender: its hits add up and the /64 is
+ * banned; hosts of another /64 count apart. With prefix6 = 128 each host counts alone. */
+START_TEST(test_hits_per_network)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	char host[ADDR_STRLEN];
+
+	p.maxretry = 5;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 1; i <= 4; i++) {
+		snprintf(host, sizeof(host), "2001:db8:7:1::%x", i);
+		struct addr a = A(host);
+		ck_assert_int_eq(jail_hit(j, &a, i * S, &ban), JAIL_COUNTED);
+	}
+	struct addr other = A("2001:db8:7:2::1");
+	ck_assert_int_eq(jail_hit(j, &other, 5 * S, &ban), JAIL_COUNTED);
+	struct addr fifth = A("2001:db8:7:1::99");
+	ck_assert_int_eq(jail_hit(j, &fifth, 6 * S, &ban), JAIL_BAN);
+	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+			 "2001:db8:7:1::/64");
+	ck_assert_str_eq(addr_format(&ban.host, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+			 "2001:db8:7:1::99");
+	/* Another host of the banned /64 is already banned; lifting by any host of it forgets. */
+	struct addr sixth = A("2001:db8:7:1::100");
+	ck_assert_int_eq(jail_hit(j, &sixth, 7 * S, &ban), JAIL_BANNED);
+	jail_forget_ban(j, &sixth);
+	ck_assert_int_eq(jail_hit(j, &sixth, 8 * S, &ban), JAIL_COUNTED);
+	j = jail_free(j);
+
+	p.prefix6 = 128;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 1; i <= 10; i++) {
+		snprintf(host, sizeof(host), "2001:db8:7:1::%x", i);
+		struct addr a = A(host);
+		ck_assert_int_eq(jail_hit(j, &a, i * S, &ban), JAIL_COUNTED);
+	}
+}
+END_TEST
+
 START_TEST(test_flood_bounded)
 {
-	/* A million distinct addresses through a jail tracking 100000: the table never holds
-	 * more, evicts the least recently seen, and an address that keeps coming back survives. */
+	/* A million distinct offenders (IPv6 /64s: hits count per network a ban covers) through a
+	 * jail tracking 100000: the table never holds more, evicts the least recently seen, and
+	 * an address that keeps coming back survives. */
 	struct jail_params p = params();
 	_cleanup_(jail_freep) struct jail *j = NULL;
 	struct jail_ban ban;
@@ -139,7 +181,7 @@ START_TEST(test_flood_bounded)
 		a.bytes[1] = 0x01;
 		a.bytes[2] = 0x0d;
 		a.bytes[3] = 0xb8;
-		memcpy(a.bytes + 12, &i, 4);
+		memcpy(a.bytes + 4, &i, 4);
 		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
 		if (i % 50000 == 0)
 			ck_assert_int_eq(jail_hit(j, &keep, t, &ban),
@@ -235,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, test_maxretry_one_and_mapped);
 	tcase_add_test(tc, test_escalation);
 	tcase_add_test(tc, test_allowlist);
+	tcase_add_test(tc, test_hits_per_network);
 	tcase_add_test(tc, test_flood_bounded);
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);
