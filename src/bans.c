@@ -177,7 +177,7 @@ static int compact(struct bans *b)
 	/* The rename replaced the file: append to the new one. */
 	if (b->fd >= 0)
 		close(b->fd);
-	b->fd = open(b->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	b->fd = open(b->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (b->fd < 0)
 		return -errno;
 	b->lines = b->n;
