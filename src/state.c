@@ -106,6 +106,10 @@ int state_ensure_dir(const char *dir)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
+	/* What is in it is replayed at start (bans, positions, Courier's saved originals): a
+	 * directory someone else owns, or may write to, could plant that. */
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
 	if (access(dir, W_OK | X_OK) < 0)
 		return -errno;
 	return 0;

@@ -16,6 +16,7 @@ int state_write_atomic(const char *path, const void *data, size_t len, mode_t mo
  * exist, -EFBIG when larger than max, or -errno. */
 int state_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
-/* Creates dir (mode 0700) when missing and checks that it is a writable directory. Returns 0 or
- * -errno. */
+/* Creates dir (mode 0700) when missing and checks that it is a writable directory owned by the
+ * caller's euid and not writable by group or others. Returns 0, -EPERM for a directory of
+ * another owner or writable by others, or -errno. */
 int state_ensure_dir(const char *dir);
