@@ -35,6 +35,7 @@ struct filter {
 	struct regex *ignore;
 	size_t n_ignore;
 	pcre2_match_data *md;
+	pcre2_match_context *mctx; /* the match and depth limits */
 	bool jit;
 	struct filter_stats stats;
 };
@@ -231,10 +232,15 @@ int filter_new(const struct filter_spec *spec, const struct filter_var *override
 		max_pairs = MAX(max_pairs, c + 1);
 	}
 	f->md = pcre2_match_data_create(max_pairs, NULL);
-	if (!f->md) {
+	f->mctx = pcre2_match_context_create(NULL);
+	if (!f->md || !f->mctx) {
 		r = -ENOMEM;
 		goto fail;
 	}
+	/* Admin-written regexes meet client-written text: a pattern that backtracks badly must
+	 * cost a bounded time per line, not stall the loop. */
+	pcre2_set_match_limit(f->mctx, FILTER_MATCH_LIMIT);
+	pcre2_set_depth_limit(f->mctx, FILTER_DEPTH_LIMIT);
 	*ret = f;
 	return 0;
 fail:
@@ -244,11 +250,15 @@ fail:
 	return r;
 }
 
+/* >= 0 on a match; a search cut short by the limits counts as no match (and is counted). */
 static inline int run(struct filter *f, const struct regex *re, const char *s, size_t len)
 {
-	if (f->jit)
-		return pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, NULL);
-	return pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, NULL);
+	int r = f->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx)
+		       : pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
+	if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT ||
+	    r == PCRE2_ERROR_HEAPLIMIT)
+		f->stats.limited++;
+	return r;
 }
 
 int filter_match_text(struct filter *f, const char *msg, size_t len, struct filter_hit *ret)
@@ -364,6 +374,7 @@ struct filter *filter_free(struct filter *f)
 	for (size_t i = 0; i < f->n_tags; i++)
 		free(f->tags[i]);
 	pcre2_match_data_free(f->md);
+	pcre2_match_context_free(f->mctx);
 	free(f->fail);
 	free(f->ignore);
 	free(f->tags);

@@ -50,12 +50,19 @@ struct filter_hit {
 	unsigned regex;	  /* index of the failregex that matched */
 };
 
+/* Bounds on one regex search (pcre2_set_match_limit, pcre2_set_depth_limit): the shipped
+ * filters need a few hundred steps per line; a pattern that backtracks catastrophically on a
+ * hostile line gives up after about a millisecond and the line does not match. */
+#define FILTER_MATCH_LIMIT 100000
+#define FILTER_DEPTH_LIMIT 10000
+
 struct filter_stats {
 	uint64_t lines;	   /* messages offered (tag accepted) */
 	uint64_t hits;	   /* FILTER_HIT */
 	uint64_t events;   /* FILTER_EVENT */
 	uint64_t ignored;  /* FILTER_IGNORED */
 	uint64_t bad_addr; /* matched, but the <HOST> text is no address */
+	uint64_t limited;  /* a regex gave up at FILTER_MATCH_LIMIT / FILTER_DEPTH_LIMIT */
 	uint64_t *per_regex;
 };
 

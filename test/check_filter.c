@@ -664,6 +664,25 @@ START_TEST(test_ignoreregex)
 }
 END_TEST
 
+/* An admin's regex that backtracks catastrophically meets a hostile line: the search gives up
+ * at the match limit (counted), the line does not match, and the next line is matched as
+ * usual. Unbounded, (a+)+ on 40 a's and a b would run for days. */
+START_TEST(test_match_limit)
+{
+	_cleanup_(filter_freep) struct filter *f =
+		new_filter("^x <HOST> (a+)+$", NULL, NULL);
+	char line[128];
+	struct filter_hit h;
+
+	snprintf(line, sizeof(line), "x 192.0.2.1 %s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
+	ck_assert_int_eq(match_text(f, line, &h), FILTER_NONE);
+	ck_assert_uint_eq(filter_get_stats(f)->limited, 1);
+	ck_assert_int_eq(match_text(f, "x 192.0.2.2 aaaa", &h), FILTER_HIT);
+	ck_assert_str_eq(fmt_addr(&h.addr), "192.0.2.2");
+	ck_assert_uint_eq(filter_get_stats(f)->limited, 1);
+}
+END_TEST
+
 START_TEST(test_prefilter)
 {
 	_cleanup_(filter_freep) struct filter *plain = new_filter("^reject <HOST>", NULL, NULL);
@@ -881,6 +900,7 @@ static Suite *filter_suite(void)
 	tc = tcase_create("spec");
 	tcase_add_test(tc, test_host_forms);
 	tcase_add_test(tc, test_ignoreregex);
+	tcase_add_test(tc, test_match_limit);
 	tcase_add_test(tc, test_prefilter);
 	tcase_add_test(tc, test_variables);
 	tcase_add_test(tc, test_filter_new_errors);
