@@ -49,6 +49,7 @@ static int snapshot_lists(const struct manager *m, struct status *st, uint64_t n
 			.allowed = js->allowed,
 			.events = ej->events,
 			.unbans = ej->unbans,
+			.evictions = js->evictions,
 		};
 	}
 	st->n_jails = m->engine->n_jails;

@@ -930,3 +930,24 @@ const char *config_jail_idle_action(const struct config_jail *j)
 			return j->actions[i]->name;
 	return NULL;
 }
+
+static bool ports_within(const struct config_jail *a, const struct config_jail *b)
+{
+	for (size_t i = 0; i < a->n_ports; i++) {
+		size_t k = 0;
+		while (k < b->n_ports && b->ports[k] != a->ports[i])
+			k++;
+		if (k == b->n_ports)
+			return false;
+	}
+	return true;
+}
+
+bool config_jail_same_ports(const struct config_jail *a, const struct config_jail *b)
+{
+	if (!a || !b)
+		return false;
+	if (a->all_ports || b->all_ports)
+		return a->all_ports == b->all_ports;
+	return ports_within(a, b) && ports_within(b, a);
+}

@@ -217,6 +217,10 @@ bool config_filter_can_ban(const struct config_filter *f);
  * run; NULL when there is none or the jail can ban. */
 const char *config_jail_idle_action(const struct config_jail *j);
 
+/* Whether two jails close the same ports (in any order): then their bans share the kernel's
+ * sets. NULL (a jail no longer configured) is never the same. */
+bool config_jail_same_ports(const struct config_jail *a, const struct config_jail *b);
+
 void config_errors_clear(struct config_errors *e);
 void config_filter_free(struct config_filter *f);
 struct config *config_free(struct config *c);

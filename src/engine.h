@@ -16,6 +16,7 @@ struct engine_jail {
 	struct jail *jail;
 	uint64_t events; /* matches of address-less failregexes */
 	uint64_t unbans; /* lifted by the admin */
+	uint64_t evictions_told, told_usec; /* the manager's rate-limited warning about them */
 };
 
 struct engine {

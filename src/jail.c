@@ -11,6 +11,8 @@
 #include "macro.h"
 
 #define NIL UINT32_MAX
+/* How many of the least recently seen entries an eviction looks at to pick the one worth least. */
+#define EVICT_SCAN 16
 
 struct entry {
 	struct addr addr;
@@ -107,7 +109,34 @@ static void lru_push_front(struct jail *j, uint32_t i)
 		j->lru_tail = i;
 }
 
-/* Returns the entry index for a, creating (and evicting the least recently seen) when needed. */
+/* What an entry would cost to forget: its hits toward maxretry, and a ban or past offences
+ * (escalation) weigh as a full ring. */
+static uint32_t entry_worth(const struct jail *j, const struct entry *e)
+{
+	return e->nhits + (e->offences || e->banned_until ? j->p.maxretry : 0);
+}
+
+/* Among the EVICT_SCAN least recently seen entries, the one worth least (the oldest of equals):
+ * a flood of one-hit addresses pushes out other one-hit addresses, not the offender four hits
+ * into its five. */
+static uint32_t evict_victim(const struct jail *j)
+{
+	uint32_t best = j->lru_tail, best_worth = entry_worth(j, &j->entries[best]);
+	uint32_t i = j->entries[best].lru_prev;
+
+	for (unsigned n = 1; n < EVICT_SCAN && i != NIL && best_worth > 1; n++) {
+		uint32_t w = entry_worth(j, &j->entries[i]);
+		if (w < best_worth) {
+			best = i;
+			best_worth = w;
+		}
+		i = j->entries[i].lru_prev;
+	}
+	return best;
+}
+
+/* Returns the entry index for a, creating (and evicting the least worth of the least recently
+ * seen) when needed. */
 static uint32_t get_entry(struct jail *j, const struct addr *a)
 {
 	uint32_t i = addrindex_find(&j->index, a);
@@ -120,7 +149,7 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 	if (j->n_entries < j->p.max_tracked)
 		i = j->n_entries++;
 	else {
-		i = j->lru_tail;
+		i = evict_victim(j);
 		lru_unlink(j, i);
 		addrindex_remove(&j->index, &j->entries[i].addr);
 		j->stats.evictions++;

@@ -24,6 +24,7 @@
 #define BANS_FILE "bans"
 #define STATUS_PERIOD_USEC (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
+#define EVICTIONS_WARN_USEC (60 * USEC_PER_SEC)
 
 uint64_t manager_now(const struct manager *m)
 {
@@ -70,29 +71,6 @@ struct engine_jail *manager_find_engine_jail(const struct manager *m, const char
 
 /* ---- the line -> ban path ---- */
 
-static bool ports_within(const struct config_jail *a, const struct config_jail *b)
-{
-	for (size_t i = 0; i < a->n_ports; i++) {
-		size_t k = 0;
-		while (k < b->n_ports && b->ports[k] != a->ports[i])
-			k++;
-		if (k == b->n_ports)
-			return false;
-	}
-	return true;
-}
-
-/* Whether two jails close the same ports (in any order): then their bans share the kernel's
- * sets. A jail no longer configured (NULL) counts as different. */
-static bool same_ports(const struct config_jail *a, const struct config_jail *b)
-{
-	if (!a || !b)
-		return false;
-	if (a->all_ports || b->all_ports)
-		return a->all_ports == b->all_ports;
-	return ports_within(a, b) && ports_within(b, a);
-}
-
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
  * jail) is left as it is. */
 static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
@@ -108,7 +86,7 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
 		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
 		 * element too. The table keeps the longer record. */
-		if (!same_ports(j, manager_find_conf_jail(m, old->jail))) {
+		if (!config_jail_same_ports(j, manager_find_conf_jail(m, old->jail))) {
 			m->decisions++;
 			log_ban_event(ban, false, m->dry_run ? ", on its own ports, dry run"
 							     : ", on its own ports (a longer ban stays)");
@@ -249,6 +227,25 @@ static void on_nft_lost(struct actions *a, void *userdata)
 
 /* ---- STATUS= and the metrics ---- */
 
+/* A jail at its max_tracked cap forgets addresses: once a minute at most, say so. */
+static void warn_evictions(struct manager *m)
+{
+	uint64_t now = manager_now(m);
+
+	for (size_t i = 0; i < m->engine->n_jails; i++) {
+		struct engine_jail *ej = &m->engine->jails[i];
+		uint64_t n = jail_get_stats(ej->jail)->evictions;
+		if (n == ej->evictions_told || now - ej->told_usec < EVICTIONS_WARN_USEC)
+			continue;
+		log_warning("%s: %llu addresses forgotten at max_tracked = %u (%llu since start): a "
+			    "flood of distinct addresses; the least worth are forgotten first",
+			    ej->conf->name, (unsigned long long)(n - ej->evictions_told),
+			    ej->conf->max_tracked, (unsigned long long)n);
+		ej->evictions_told = n;
+		ej->told_usec = now;
+	}
+}
+
 /* STATUS= and, after a sample, the metrics: both from one snapshot. */
 static void publish(struct manager *m, bool metrics)
 {
@@ -302,6 +299,7 @@ static const struct wave_ops wave_ops = {
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	warn_evictions(userdata);
 	publish(userdata, false);
 	sd_event_source_set_time(s, usec + STATUS_PERIOD_USEC);
 	return 0;

@@ -54,8 +54,9 @@ void status_write_json(const struct status *st, FILE *out)
 		text_json_string(out, j->filter);
 		fprintf(out,
 			",\"tracked\":%" PRIu64 ",\"active_bans\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"bans\":%" PRIu64
-			",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 "}",
-			j->tracked, j->active_bans, j->hits, j->bans, j->allowed, j->events);
+			",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 ",\"evictions\":%" PRIu64 "}",
+			j->tracked, j->active_bans, j->hits, j->bans, j->allowed, j->events,
+			j->evictions);
 	}
 	fprintf(out, "]}\n");
 }
@@ -116,6 +117,9 @@ int status_write_metrics(const struct status *st, const char *path)
 		    offsetof(struct status_jail, active_bans));
 	jail_family(&x, st, "waveguard_tracked_addresses", "gauge",
 		    "Addresses a jail is counting hits for.", offsetof(struct status_jail, tracked));
+	jail_family(&x, st, "waveguard_evictions_total", "counter",
+		    "Addresses a jail forgot at its max_tracked cap (memory pressure).",
+		    offsetof(struct status_jail, evictions));
 	if (st->row)
 		row_families(&x, st->row);
 	metrics_family(&x, "waveguard_server_down", "gauge",

@@ -13,7 +13,7 @@
 struct status_jail {
 	const char *name, *filter;
 	/* All counters are uint64_t, so that the metrics can pick any by its offset. */
-	uint64_t tracked, active_bans, hits, bans, allowed, events, unbans;
+	uint64_t tracked, active_bans, hits, bans, allowed, events, unbans, evictions;
 };
 
 struct status_source {

@@ -158,6 +158,33 @@ START_TEST(test_hits_per_network)
 }
 END_TEST
 
+/* A flood of one-hit addresses fills the table: the offender four hits into its five is not
+ * the one forgotten, and its fifth hit bans. */
+START_TEST(test_eviction_spares_offenders)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr offender = A("198.51.100.66");
+	char host[ADDR_STRLEN];
+
+	p.max_tracked = 8;
+	p.maxretry = 5;
+	p.findtime_usec = 3600 * S;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 0; i < 4; i++)
+		ck_assert_int_eq(jail_hit(j, &offender, (i + 1) * S, &ban), JAIL_COUNTED);
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(host, sizeof(host), "203.0.113.%u", i + 1);
+		struct addr a = A(host);
+		ck_assert_int_eq(jail_hit(j, &a, (10 + i) * S, &ban), JAIL_COUNTED);
+	}
+	ck_assert_uint_eq(jail_tracked(j), 8);
+	ck_assert_uint_eq(jail_get_stats(j)->evictions, 100 - 7);
+	ck_assert_int_eq(jail_hit(j, &offender, 200 * S, &ban), JAIL_BAN);
+}
+END_TEST
+
 START_TEST(test_flood_bounded)
 {
 	/* A million distinct offenders (IPv6 /64s: hits count per network a ban covers) through a
@@ -278,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, test_escalation);
 	tcase_add_test(tc, test_allowlist);
 	tcase_add_test(tc, test_hits_per_network);
+	tcase_add_test(tc, test_eviction_spares_offenders);
 	tcase_add_test(tc, test_flood_bounded);
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);

@@ -29,6 +29,7 @@ static void fx_init(struct fx *f)
 		.allowed = 15,
 		.events = 16,
 		.unbans = 17,
+		.evictions = 18,
 	};
 	f->jails[1] = (struct status_jail){
 		.name = "we\"ird\\jail",
@@ -40,6 +41,7 @@ static void fx_init(struct fx *f)
 		.allowed = 25,
 		.events = 26,
 		.unbans = 27,
+		.evictions = 28,
 	};
 	f->sources[0] = (struct status_source){ .name = "/var/log/mail.log", .lines = 1234 };
 	f->sources[1] = (struct status_source){
@@ -145,9 +147,9 @@ END_TEST
 
 #define JSON_JAILS                                                                                 \
 	"\"jails\":[{\"name\":\"courier-dnsbl\",\"filter\":\"courier-dnsbl\",\"tracked\":11,"      \
-	"\"active_bans\":12,\"hits\":13,\"bans\":14,\"allowed\":15,\"events\":16},"                \
+	"\"active_bans\":12,\"hits\":13,\"bans\":14,\"allowed\":15,\"events\":16,\"evictions\":18},"                \
 	"{\"name\":\"we\\\"ird\\\\jail\",\"filter\":\"auth\",\"tracked\":21,\"active_bans\":22,"   \
-	"\"hits\":23,\"bans\":24,\"allowed\":25,\"events\":26}]}\n"
+	"\"hits\":23,\"bans\":24,\"allowed\":25,\"events\":26,\"evictions\":28}]}\n"
 
 START_TEST(test_json)
 {
@@ -274,6 +276,8 @@ static const char *const jail_lines[] = {
 	"waveguard_active_bans{jail=\"we\\\"ird\\\\jail\"} 22",
 	"waveguard_tracked_addresses{jail=\"courier-dnsbl\"} 11",
 	"waveguard_tracked_addresses{jail=\"we\\\"ird\\\\jail\"} 21",
+	"waveguard_evictions_total{jail=\"courier-dnsbl\"} 18",
+	"# TYPE waveguard_evictions_total counter",
 	"# TYPE waveguard_lines_total counter",
 	"# TYPE waveguard_hits_total counter",
 	"# TYPE waveguard_bans_total counter",
@@ -297,8 +301,8 @@ START_TEST(test_metrics_without_row)
 	for (size_t i = 0; i < ELEMENTSOF(jail_lines); i++)
 		ck_assert_msg(has_line(text, jail_lines[i]), "missing \"%s\" in:\n%s",
 			      jail_lines[i], text);
-	/* 2 sources + 5 families of 2 jails + server_down, nothing else. */
-	ck_assert_uint_eq(check_families(text), 13);
+	/* 2 sources + 6 families of 2 jails + server_down, nothing else. */
+	ck_assert_uint_eq(check_families(text), 15);
 	ck_assert(has_line(text, "waveguard_server_down 0"));
 	for (size_t i = 0; i < ELEMENTSOF(row_families); i++)
 		ck_assert_msg(!strstr(text, row_families[i]), "%s without a row", row_families[i]);
@@ -345,7 +349,7 @@ START_TEST(test_metrics_with_row)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
-	ck_assert_uint_eq(check_families(text), 13 + 3 + 1 + 1 + 1 + 3);
+	ck_assert_uint_eq(check_families(text), 15 + 3 + 1 + 1 + 1 + 3);
 	free(text);
 
 	f.st.server_down = true;
