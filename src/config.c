@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,18 +532,44 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static bool group_or_world_writable(struct parser *p, const char *path)
+/* Whether a file or directory of the configuration may drive a root daemon: owned by root or
+ * by the daemon's own user, and writable by nobody else (a directory writable by others lets
+ * them add or replace files, sticky bit or not). Reports what is wrong otherwise. A path that
+ * does not exist is for the reader to report. */
+static bool trusted(struct parser *p, const char *path, bool dir)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return false;
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	bool ok = true;
+	uid_t me = geteuid();
+
+	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode)))
+		return true;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && dir) {
+		perr(p, "%s: directory writable by group or others%s; it holds the configuration of "
+			"a root daemon, so it is refused (chmod go-w %s)",
+		     path, st.st_mode & S_ISVTX ? " (sticky)" : "", path);
+		ok = false;
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		perr(p, "%s: writable by group or others; it drives a root daemon, so it is refused "
 			"(chmod go-w %s)",
 		     path, path);
-		return true;
+		ok = false;
 	}
-	return false;
+	if (st.st_uid != 0 && st.st_uid != me) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		char owner[128], who[64] = "";
+		if (pw)
+			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name, (unsigned)st.st_uid);
+		else
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+		if (me != 0)
+			snprintf(who, sizeof(who), " or the daemon's user (uid %u)", (unsigned)me);
+		perr(p, "%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
+			"(chown root %s)",
+		     path, owner, who, path);
+		ok = false;
+	}
+	return ok;
 }
 
 static int parse_file(struct parser *p, const char *path)
@@ -553,7 +580,7 @@ static int parse_file(struct parser *p, const char *path)
 
 	p->file = path;
 	p->n_file_jails = 0;
-	if (group_or_world_writable(p, path))
+	if (!trusted(p, path, false))
 		return -EINVAL;
 	r = state_read_file(path, MAX_CONFIG_FILE, &buf, &len);
 	if (r < 0) {
@@ -930,6 +957,7 @@ static int load_dir(struct parser *p, const char *sub, enum config_file_kind kin
 
 	if (asprintf(&dir, "%s/%s", c->dir, sub) < 0)
 		return -ENOMEM;
+	trusted(p, dir, true);
 	r = list_dir(p, dir, ".conf", &confs, &n_confs);
 	if (r >= 0)
 		r = list_dir(p, dir, ".local", &locals, &n_locals);
@@ -1063,6 +1091,7 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	if (r < 0)
 		return r;
 	p->cfg = c;
+	trusted(p, dir, true);
 	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0 ||
 	    asprintf(&local_path, "%s/waveguard.local", dir) < 0 || !(kept = keep_file(p, main_path)))
 		return -ENOMEM;

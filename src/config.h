@@ -1,8 +1,8 @@
 /* Configuration: waveguard.conf and the *.conf files of filters/, actions/ and conf.d/, each
  * with the admin's *.local layered over it, read with inih into one immutable struct config.
  * Every error names file:line and what was expected; unknown sections and keys are errors;
- * group/world-writable files are refused. Every value remembers the file:line it came from
- * (check-config --show). */
+ * files and directories that someone else than root (or the daemon's user) owns or may write
+ * are refused. Every value remembers the file:line it came from (check-config --show). */
 #pragma once
 
 #include <stdbool.h>

@@ -832,6 +832,75 @@ START_TEST(test_show)
 }
 END_TEST
 
+/* A configuration file owned by someone else than root (or the daemon's user) is refused, as
+ * is a directory of the configuration that others may write or that another user owns. */
+START_TEST(test_foreign_owner)
+{
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/conf.d/jails.conf'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/jails.conf: ", "owned by nobody (uid ");
+	assert_error(&f, "conf.d/jails.conf: ", "not by root");
+	fx_done(&f);
+
+	/* A .local is held to the same rule. */
+	fx_copy(&f, "local-override");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/conf.d/jails.local'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/jails.local: ", "owned by nobody");
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/filters'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "filters: ", "owned by nobody");
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_writable_directory)
+{
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod o+w '%s/conf.d'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d: ", "directory writable by group or others");
+	fx_done(&f);
+
+	/* Sticky, as /tmp: still anyone may add a file. The configuration directory itself. */
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod 1777 '%s'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	ck_assert_msg(strncmp(f.e.msgs[0], f.dir, strlen(f.dir)) == 0 &&
+			      strstr(f.e.msgs[0] + strlen(f.dir),
+				     ": directory writable by group or others (sticky)") ==
+				      f.e.msgs[0] + strlen(f.dir),
+		      "%s", errors_text(&f.e));
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod g+w '%s/actions'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "actions: ", "directory writable by group or others");
+	fx_done(&f);
+}
+END_TEST
+
 static int match_line(struct filter *flt, const char *line, struct filter_hit *h)
 {
 	struct timeutil_clock clock;
@@ -1070,6 +1139,11 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_list_override);
 	tcase_add_test(tc, test_local_key_twice);
 	tcase_add_test(tc, test_show);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trust");
+	tcase_add_test(tc, test_foreign_owner);
+	tcase_add_test(tc, test_writable_directory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regressions");
