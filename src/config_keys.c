@@ -984,9 +984,19 @@ int config_keys_print(FILE *f)
 
 /* ---- layers: a later file's list replaces; the effective values as text ---- */
 
+/* A list of ports: a fixed uint16_t array in the section's struct (not a pointer to one). */
 static bool is_port_list(const struct config_key *k)
 {
-	return k->add == add_port || k->add == add_nft_port;
+	return k->type == CONFIG_WORDS && k->count_offset && k->size != sizeof(void *);
+}
+
+/* The "all" flag beside a port list that may say all, or NULL. (A port list of another
+ * section that takes all adds its adder here.) */
+static bool *port_list_all(const struct config_key *k, void *obj)
+{
+	if (k->add == add_nft_port)
+		return &((struct config_nft *)obj)->all_ports;
+	return NULL;
 }
 
 void config_keys_reset(const struct config_key *k, void *obj)
@@ -1007,8 +1017,9 @@ void config_keys_reset(const struct config_key *k, void *obj)
 		return;
 	size_t *n = FIELD(obj, k->count_offset);
 	if (is_port_list(k)) {
-		if (k->add == add_nft_port)
-			((struct config_nft *)obj)->all_ports = false;
+		bool *all = port_list_all(k, obj);
+		if (all)
+			*all = false;
 		*n = 0;
 		return;
 	}
@@ -1127,7 +1138,8 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 		if (is_port_list(k)) {
 			for (size_t i = 0; i < n; i++)
 				fprintf(f, "%s%u", i ? " " : "", ((const uint16_t *)v)[i]);
-			if (k->add == add_nft_port && ((const struct config_nft *)obj)->all_ports)
+			const bool *all = port_list_all(k, (void *)obj);
+			if (all && *all)
 				fputs("all", f);
 		} else if (k->add == add_cidr) {
 			for (size_t i = 0; i < n; i++)

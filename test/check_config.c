@@ -766,6 +766,10 @@ START_TEST(test_list_override)
 	ck_assert_int_eq(f.c->log_level, LOG_DEBUG);
 	ck_assert_str_eq(origin_of(&f, "daemon", "allow"), "waveguard.local:3");
 	ck_assert_str_eq(origin_of(&f, "daemon", "state_dir"), "waveguard.conf:2");
+	/* The built-in 25 465 587 replaced by all. */
+	ck_assert(f.c->nft.all_ports);
+	ck_assert_uint_eq(f.c->nft.n_ports, 0);
+	ck_assert_str_eq(origin_of(&f, "nft", "ports"), "waveguard.local:7");
 
 	const struct config_filter *mini = config_find_filter(f.c, "mini");
 	ck_assert_ptr_nonnull(mini);
