@@ -69,11 +69,16 @@ $(BUILD)/check_%: test/check_%.c test/testutil.h $(BUILD)/libwaveguard.a | $(STA
 	@$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(filter %.o,$^) \
 		$(BUILD)/libwaveguard.a $(CHECK_LIBS) $(PKG_LIBS) $(LDFLAGS)
 
-# Config files drive a root daemon and are refused when group/world-writable: a checkout made
-# under a lax umask must not fail for that reason.
+# Config files and their directories drive a root daemon and are refused when group/world-
+# writable or owned by another user than root (or the one running it): a checkout made under a
+# lax umask must not fail for that reason; one owned by someone else is said to be refused.
 CONF_FILES = waveguard.conf $(wildcard conf.d/*.conf filters/*.conf actions/*.conf)
+CONF_DIRS = . conf.d filters actions
 perms:
-	@chmod go-w $(CONF_FILES)
+	@chmod go-w $(CONF_FILES) $(CONF_DIRS)
+	@owner=$$(stat -c %u waveguard.conf); if [ "$$owner" != 0 ] && [ "$$owner" != "$$(id -u)" ]; then \
+		echo "warning: the checkout is owned by uid $$owner: waveguard refuses it as a" \
+			"configuration directory when run as uid $$(id -u)" >&2; fi
 
 unit: $(TEST_BINS) perms
 	@set -e; for t in $(TEST_BINS); do \
@@ -127,7 +132,7 @@ bench: $(BUILD)/waveguard
 CONFDIR = $(DESTDIR)$(SYSCONFDIR)/waveguard
 install: $(BUILD)/waveguard
 	install -D -m 0755 $(BUILD)/waveguard $(DESTDIR)$(SBINDIR)/waveguard
-	install -d -m 0755 $(CONFDIR)/conf.d $(CONFDIR)/filters $(CONFDIR)/actions
+	install -d -m 0755 $(CONFDIR) $(CONFDIR)/conf.d $(CONFDIR)/filters $(CONFDIR)/actions
 	@for f in $(CONF_FILES); do \
 		if [ -e "$(CONFDIR)/$$f" ] && ! cmp -s "$$f" "$(CONFDIR)/$$f"; then \
 			install -m 0644 "$$f" "$(CONFDIR)/$$f.dist"; \

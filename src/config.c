@@ -1,11 +1,16 @@
 /* Configuration loading: the files. inih does the INI syntax; a line-counting reader around it
  * gives every key its file:line and tells continuation lines (multi-line values) from repeated
- * keys, and config_keys.c's tables take each key = value. Then filters are compiled and their
- * samples run, and jails are resolved against filters and actions. All errors are collected,
- * so that one check-config run shows every mistake. */
+ * keys, and config_keys.c's tables take each key = value. Files are layers: waveguard.local over
+ * waveguard.conf, the .local files of conf.d after its .conf files, NAME.local over NAME.conf in
+ * filters/ and actions/; a later file sets keys of a section an earlier one defined (a list is replaced
+ * whole), conf.d's [DEFAULT] gives every jail the keys it does not set, and each value keeps
+ * the file:line it came from. Then filters are compiled and their samples run, and jails are
+ * resolved against filters and actions. All errors are collected, so that one check-config run
+ * shows every mistake. */
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +18,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_keys.h"
@@ -49,11 +55,29 @@ struct parser {
 	char last_key[128];		   /* for continuation lines */
 	char seen[64][64];		   /* keys seen in this section (duplicates are errors) */
 	size_t n_seen;
+	char origin_section[300];	   /* the section's name in struct config_origin */
+
+	/* the jail sections of this file: one twice in a file is an error */
+	char file_jails[128][128];
+	unsigned file_jail_lines[128];
+	size_t n_file_jails;
 
 	struct config_filter *filter;
 	struct config_action *action;
 	struct config_jail *jail;
 	bool filter_has_section;
+
+	/* conf.d's [DEFAULT]: its lines, given to every jail that does not set the key itself */
+	bool in_default;
+	struct default_line *defaults;
+	size_t n_defaults;
+};
+
+struct default_line {
+	char *key, *value;
+	const char *file;
+	unsigned line;
+	bool cont;
 };
 
 void config_errors_add(struct config_errors *e, const char *fmt, ...)
@@ -86,7 +110,22 @@ void config_errors_clear(struct config_errors *e)
 
 /* ---- sections ---- */
 
-/* [NAME] in conf.d: a new jail with the defaults, unless the name is bad or taken. */
+/* A jail's built-in values. */
+static void jail_init(struct config_jail *j)
+{
+	j->enabled = true;
+	j->maxretry = 5;
+	j->findtime_usec = 600 * USEC_PER_SEC;
+	j->bantime_usec = 3600 * USEC_PER_SEC;
+	j->bantime_factor = 1.0;
+	j->max_tracked = 100000;
+	j->prefix4 = 32;
+	j->prefix6 = 64;
+}
+
+/* [NAME] in conf.d: a new jail with the defaults, more keys for a jail an earlier file defined,
+ * or [DEFAULT]; an error when the name is bad, belongs to waveguard.conf, or was already used
+ * in this same file. */
 static void begin_jail(struct parser *p, const char *name)
 {
 	struct config *c = p->cfg;
@@ -97,11 +136,48 @@ static void begin_jail(struct parser *p, const char *name)
 		p->section_ok = false;
 		return;
 	}
+	if (config_keys_section(CONFIG_MAIN, name)) {
+		perr(p, "%s:%u: [%s] is a section of waveguard.conf (set its keys in "
+			"waveguard.local), not a jail",
+		     p->file, p->lineno, name);
+		p->section_ok = false;
+		return;
+	}
+	for (size_t i = 0; i < p->n_file_jails; i++)
+		if (strcmp(p->file_jails[i], name) == 0) {
+			perr(p, "%s:%u: %s[%s] already defined at %s:%u", p->file, p->lineno,
+			     strcmp(name, "DEFAULT") == 0 ? "" : "jail ", name, p->file,
+			     p->file_jail_lines[i]);
+			p->section_ok = false;
+			return;
+		}
+	if (p->n_file_jails < ELEMENTSOF(p->file_jails)) {
+		snprintf(p->file_jails[p->n_file_jails], sizeof(p->file_jails[0]), "%s", name);
+		p->file_jail_lines[p->n_file_jails++] = p->lineno;
+	}
+
+	if (strcmp(name, "DEFAULT") == 0) {
+		if (!c->jail_defaults) {
+			struct config_jail *d = calloc(1, sizeof(*d));
+			if (!d || !(d->name = strdup(name)) || !(d->file = strdup(p->file))) {
+				if (d)
+					free(d->name);
+				free(d);
+				p->failed_alloc = 1;
+				p->section_ok = false;
+				return;
+			}
+			d->line = p->lineno;
+			jail_init(d);
+			c->jail_defaults = d;
+		}
+		p->jail = c->jail_defaults;
+		p->in_default = true;
+		return;
+	}
 	for (size_t i = 0; i < c->n_jails; i++)
 		if (strcmp(c->jails[i].name, name) == 0) {
-			perr(p, "%s:%u: jail [%s] already defined at %s:%u", p->file, p->lineno,
-			     name, c->jails[i].file, c->jails[i].line);
-			p->section_ok = false;
+			p->jail = &c->jails[i];
 			return;
 		}
 	struct config_jail *j = ARRAY_GROW(c->jails, c->n_jails);
@@ -111,14 +187,7 @@ static void begin_jail(struct parser *p, const char *name)
 		return;
 	}
 	j->line = p->lineno;
-	j->enabled = true;
-	j->maxretry = 5;
-	j->findtime_usec = 600 * USEC_PER_SEC;
-	j->bantime_usec = 3600 * USEC_PER_SEC;
-	j->bantime_factor = 1.0;
-	j->max_tracked = 100000;
-	j->prefix4 = 32;
-	j->prefix6 = 64;
+	jail_init(j);
 	p->jail = j;
 }
 
@@ -132,6 +201,14 @@ static void begin_section(struct parser *p, const char *name)
 	p->n_seen = 0;
 	p->last_key[0] = '\0';
 	p->jail = NULL;
+	p->in_default = false;
+	if (p->kind == CONFIG_FILTER)
+		snprintf(p->origin_section, sizeof(p->origin_section), "filter/%s/%s",
+			 p->filter->name, name);
+	else if (p->kind == CONFIG_ACTION)
+		snprintf(p->origin_section, sizeof(p->origin_section), "action/%s", p->action->name);
+	else
+		snprintf(p->origin_section, sizeof(p->origin_section), "%s", name);
 
 	p->keys = config_keys_section(p->kind, name);
 	if (!p->keys) {
@@ -145,37 +222,161 @@ static void begin_section(struct parser *p, const char *name)
 		p->filter_has_section = true;
 }
 
-/* True (and remembered) the first time a key is seen in the current section. */
-static bool first_time(struct parser *p, const char *key)
+/* Whether key was already set in the current section of this file; remembered if not. */
+static bool seen_before(struct parser *p, const char *key)
 {
 	for (size_t i = 0; i < p->n_seen; i++)
-		if (strcmp(p->seen[i], key) == 0) {
-			perr(p, "%s:%u: '%s' is set twice in [%s]", p->file, p->lineno, key,
-			     p->section);
-			return false;
-		}
+		if (strcmp(p->seen[i], key) == 0)
+			return true;
 	if (p->n_seen < ELEMENTSOF(p->seen))
 		snprintf(p->seen[p->n_seen++], sizeof(p->seen[0]), "%s", key);
+	return false;
+}
+
+const struct config_origin *config_origin_find(const struct config *c, const char *section,
+					       const char *key)
+{
+	for (size_t i = 0; i < c->n_origins; i++)
+		if (strcmp(c->origins[i].key, key) == 0 && strcmp(c->origins[i].section, section) == 0)
+			return &c->origins[i];
+	return NULL;
+}
+
+/* Remembers that section's key came from file:line. Returns false when out of memory. */
+static bool set_origin(struct config *c, const char *section, const char *key, const char *file,
+		       unsigned line, bool inherited)
+{
+	struct config_origin *o = (struct config_origin *)config_origin_find(c, section, key);
+	if (!o) {
+		char *sec = strdup(section), *k = strdup(key);
+		o = sec && k ? ARRAY_GROW(c->origins, c->n_origins) : NULL;
+		if (!o) {
+			free(sec);
+			free(k);
+			return false;
+		}
+		o->section = sec;
+		o->key = k;
+	}
+	o->file = file;
+	o->line = line;
+	o->inherited = inherited;
 	return true;
+}
+
+/* The file a key's line came from (for errors found after loading), or fallback. */
+static const char *origin_file(const struct config *c, const char *section, const char *key,
+			       const char *fallback)
+{
+	const struct config_origin *o = config_origin_find(c, section, key);
+	return o ? o->file : fallback;
+}
+
+/* A copy of path in c->files, alive as long as the configuration (origins point to it). */
+static const char *keep_file(struct parser *p, const char *path)
+{
+	char *d = strdup(path);
+	char **slot = d ? ARRAY_GROW(p->cfg->files, p->cfg->n_files) : NULL;
+	if (!slot) {
+		free(d);
+		return NULL;
+	}
+	return *slot = d;
+}
+
+/* [DEFAULT]: a key's first line in a file replaces what earlier files gave it. */
+static void drop_default_lines(struct parser *p, const char *key)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_defaults; i++)
+		if (strcmp(p->defaults[i].key, key) == 0) {
+			free(p->defaults[i].key);
+			free(p->defaults[i].value);
+		} else
+			p->defaults[n++] = p->defaults[i];
+	p->n_defaults = n;
+}
+
+static void add_default_line(struct parser *p, const char *key, const char *value, bool cont)
+{
+	char *k = strdup(key), *v = strdup(value);
+	struct default_line *d = k && v ? ARRAY_GROW(p->defaults, p->n_defaults) : NULL;
+	if (!d) {
+		free(k);
+		free(v);
+		p->failed_alloc = 1;
+		return;
+	}
+	*d = (struct default_line){ .key = k, .value = v, .file = p->file, .line = p->lineno,
+				    .cont = cont };
+}
+
+static void free_default_lines(struct parser *p)
+{
+	for (size_t i = 0; i < p->n_defaults; i++) {
+		free(p->defaults[i].key);
+		free(p->defaults[i].value);
+	}
+	free(p->defaults);
+	p->defaults = NULL;
+	p->n_defaults = 0;
+}
+
+/* Gives every jail the [DEFAULT] keys it does not set itself, wherever either was written. The
+ * values were checked (and their errors reported) when [DEFAULT] was read. */
+static void apply_defaults(struct parser *p)
+{
+	struct config *c = p->cfg;
+	const struct config_section *s = config_keys_section(CONFIG_JAILS, "");
+
+	for (size_t i = 0; i < c->n_jails; i++) {
+		struct config_jail *j = &c->jails[i];
+		for (size_t d = 0; d < p->n_defaults; d++) {
+			const struct default_line *e = &p->defaults[d];
+			const struct config_key *k = config_keys_find(s, e->key);
+			const struct config_origin *o = config_origin_find(c, j->name, e->key);
+			struct config_errors scratch = { 0 };
+
+			if (!k || (o && !o->inherited))
+				continue;
+			if (!o) {
+				config_keys_reset(k, j);
+				if (!set_origin(c, j->name, e->key, e->file, e->line, true))
+					p->failed_alloc = 1;
+			}
+			struct config_key_ctx x = { .errs = &scratch, .file = e->file,
+						    .line = e->line, .section = j->name,
+						    .key = e->key, .cont = e->cont };
+			config_keys_set(&x, s, j, e->value);
+			if (x.failed_alloc)
+				p->failed_alloc = 1;
+			config_errors_clear(&scratch);
+		}
+	}
 }
 
 static void check_action(struct parser *p, const struct config_action *a)
 {
+	char sec[300];
+	snprintf(sec, sizeof(sec), "action/%s", a->name);
+	const char *type_file = p->cfg ? origin_file(p->cfg, sec, "type", a->file) : a->file;
+
 	if (!a->line)
 		perr(p, "%s: [action] has no 'type =' (expected log, nft or exec)", a->file);
 	else if (a->type == ACTION_EXEC && !a->ban_cmd)
 		perr(p, "%s:%u: an exec action needs 'ban = /path/to/program ARGS' (%%ip%%, "
 			"%%jail%%, %%bantime%%)",
-		     a->file, a->line);
+		     type_file, a->line);
 	else if (a->type != ACTION_EXEC && (a->ban_cmd || a->unban_cmd))
-		perr(p, "%s:%u: 'ban =' and 'unban =' belong to exec actions", a->file,
+		perr(p, "%s:%u: 'ban =' and 'unban =' belong to exec actions",
+		     origin_file(p->cfg, sec, a->ban_cmd ? "ban" : "unban", a->file),
 		     a->ban_cmd ? a->ban_line : a->unban_line);
 	else if (a->type == ACTION_TIMEOUTS && a->n_files == 0)
 		perr(p, "%s:%u: a timeouts action needs at least one 'esmtptimeout... = ELEVATED WAVE'",
-		     a->file, a->line);
+		     type_file, a->line);
 	else if (a->type != ACTION_TIMEOUTS && (a->n_files || a->directory))
-		perr(p, "%s:%u: 'directory' and 'esmtptimeout*' belong to timeouts actions", a->file,
-		     a->line);
+		perr(p, "%s:%u: 'directory' and 'esmtptimeout*' belong to timeouts actions",
+		     type_file, a->line);
 }
 
 /* The struct the current section's keys go to. */
@@ -207,12 +408,28 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (!p->section_ok)
 		return 1;
 	if (!cont) {
+		const struct config_key *k = config_keys_find(p->keys, name);
 		snprintf(p->last_key, sizeof(p->last_key), "%s", name);
-		/* Keys that gather lists may repeat; every other key may be set once. */
-		if (!config_keys_repeats(config_keys_find(p->keys, name), name) &&
-		    !first_time(p, name))
+		/* Keys that gather lists may repeat in a file; every other key may be set once. */
+		bool again = seen_before(p, name);
+		if (again && !config_keys_repeats(k, name)) {
+			perr(p, "%s:%u: '%s' is set twice in [%s]", p->file, p->lineno, name,
+			     p->section);
 			return 1;
+		}
+		/* The key's first line in this file: it replaces what an earlier file (or the
+		 * built-in default) gave, lists whole. */
+		if (!again && k) {
+			config_keys_reset(k, section_object(p));
+			if (p->cfg && !set_origin(p->cfg, p->origin_section, name, p->file,
+						  p->lineno, false))
+				p->failed_alloc = 1;
+			if (p->in_default)
+				drop_default_lines(p, name);
+		}
 	}
+	if (p->in_default)
+		add_default_line(p, name, value, cont);
 
 	struct config_key_ctx x = {
 		.errs = p->errs,
@@ -315,18 +532,44 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static bool group_or_world_writable(struct parser *p, const char *path)
+/* Whether a file or directory of the configuration may drive a root daemon: owned by root or
+ * by the daemon's own user, and writable by nobody else (a directory writable by others lets
+ * them add or replace files, sticky bit or not). Reports what is wrong otherwise. A path that
+ * does not exist is for the reader to report. */
+static bool trusted(struct parser *p, const char *path, bool dir)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return false;
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	bool ok = true;
+	uid_t me = geteuid();
+
+	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode)))
+		return true;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && dir) {
+		perr(p, "%s: directory writable by group or others%s; it holds the configuration of "
+			"a root daemon, so it is refused (chmod go-w %s)",
+		     path, st.st_mode & S_ISVTX ? " (sticky)" : "", path);
+		ok = false;
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		perr(p, "%s: writable by group or others; it drives a root daemon, so it is refused "
 			"(chmod go-w %s)",
 		     path, path);
-		return true;
+		ok = false;
 	}
-	return false;
+	if (st.st_uid != 0 && st.st_uid != me) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		char owner[128], who[64] = "";
+		if (pw)
+			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name, (unsigned)st.st_uid);
+		else
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+		if (me != 0)
+			snprintf(who, sizeof(who), " or the daemon's user (uid %u)", (unsigned)me);
+		perr(p, "%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
+			"(chown root %s)",
+		     path, owner, who, path);
+		ok = false;
+	}
+	return ok;
 }
 
 static int parse_file(struct parser *p, const char *path)
@@ -336,7 +579,8 @@ static int parse_file(struct parser *p, const char *path)
 	int r;
 
 	p->file = path;
-	if (group_or_world_writable(p, path))
+	p->n_file_jails = 0;
+	if (!trusted(p, path, false))
 		return -EINVAL;
 	r = state_read_file(path, MAX_CONFIG_FILE, &buf, &len);
 	if (r < 0) {
@@ -371,11 +615,14 @@ static int parse_file(struct parser *p, const char *path)
 	return 0;
 }
 
-/* Sorted *.conf names in dir; a missing directory is an empty list. */
-static int list_confs(struct parser *p, const char *dir, char ***ret, size_t *ret_n)
+/* The names in dir that end in ext (".conf", ".local"), hidden ones aside, sorted; a missing
+ * directory is an empty list. */
+static int list_dir(struct parser *p, const char *dir, const char *ext, char ***ret,
+		    size_t *ret_n)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
+	size_t le = strlen(ext);
 	char **v = NULL;
 	size_t nv = 0;
 
@@ -390,15 +637,13 @@ static int list_confs(struct parser *p, const char *dir, char ***ret, size_t *re
 	for (int i = 0; i < n; i++) {
 		const char *nm = names[i]->d_name;
 		size_t l = strlen(nm);
-		if (l > 5 && strcmp(nm + l - 5, ".conf") == 0 && nm[0] != '.') {
-			char *path;
-			if (asprintf(&path, "%s/%s", dir, nm) >= 0) {
-				char **slot = ARRAY_GROW(v, nv);
-				if (slot)
-					*slot = path;
-				else
-					free(path);
-			}
+		if (l > le && strcmp(nm + l - le, ext) == 0 && nm[0] != '.') {
+			char *d = strdup(nm);
+			char **slot = d ? ARRAY_GROW(v, nv) : NULL;
+			if (slot)
+				*slot = d;
+			else
+				free(d);
 		}
 		free(names[i]);
 	}
@@ -422,6 +667,8 @@ static char *basename_noext(const char *path)
 	size_t l = strlen(b);
 	if (l > 5 && strcmp(b + l - 5, ".conf") == 0)
 		l -= 5;
+	else if (l > 6 && strcmp(b + l - 6, ".local") == 0)
+		l -= 6;
 	return strndup(b, l);
 }
 
@@ -429,6 +676,7 @@ static void filter_done(struct config_filter *f)
 {
 	free(f->name);
 	free(f->file);
+	free(f->local_file);
 	free(f->description);
 	strv_free(f->tags, f->n_tags);
 	strv_free(f->prefilters, f->n_prefilters);
@@ -501,6 +749,7 @@ static void check_filter(const struct config_filter *cf, struct config_errors *e
 	timeutil_clock_init(&clock, (uint64_t)time(NULL) * USEC_PER_SEC);
 	for (size_t i = 0; i < cf->n_samples; i++) {
 		const struct config_sample *s = &cf->samples[i];
+		const char *file = s->file ? s->file : cf->file;
 		struct logline l;
 		struct filter_hit h;
 		char want[ADDR_STRLEN], got[ADDR_STRLEN];
@@ -510,41 +759,48 @@ static void check_filter(const struct config_filter *cf, struct config_errors *e
 		if (!s->match) {
 			if (r == FILTER_HIT || r == FILTER_EVENT)
 				add_error(errs, "%s:%u: nomatch sample matched failregex %u",
-					  cf->file, s->lineno, h.regex + 1);
+					  file, s->lineno, h.regex + 1);
 		} else if (s->event) {
 			if (r != FILTER_EVENT)
 				add_error(errs, "%s:%u: sample should match as an event, but did not",
-					  cf->file, s->lineno);
+					  file, s->lineno);
 		} else if (r != FILTER_HIT)
 			add_error(errs, "%s:%u: sample should yield %s, but did not match%s",
-				  cf->file, s->lineno, addr_format(&s->addr, want, sizeof(want)),
+				  file, s->lineno, addr_format(&s->addr, want, sizeof(want)),
 				  r == FILTER_IGNORED ? " (ignoreregex)" : "");
 		else if (!addr_equal(&h.addr, &s->addr))
-			add_error(errs, "%s:%u: sample should yield %s, but yielded %s", cf->file,
+			add_error(errs, "%s:%u: sample should yield %s, but yielded %s", file,
 				  s->lineno, addr_format(&s->addr, want, sizeof(want)),
 				  addr_format(&h.addr, got, sizeof(got)));
 	}
 }
 
-static int load_filter_file(struct parser *p, const char *path, struct config_filter *f)
+/* A filter from NAME.conf, NAME.local over it, or either alone (conf or local may be NULL). */
+static int load_filter_files(struct parser *p, const char *conf, const char *local,
+			     struct config_filter *f)
 {
 	int r;
 
-	f->name = basename_noext(path);
-	f->file = strdup(path);
-	if (!f->name || !f->file)
+	f->name = basename_noext(conf ? conf : local);
+	f->file = strdup(conf ? conf : local);
+	f->local_file = conf && local ? strdup(local) : NULL;
+	if (!f->name || !f->file || (conf && local && !f->local_file))
 		return -ENOMEM;
 	p->kind = CONFIG_FILTER;
 	p->filter = f;
 	p->filter_has_section = false;
 	size_t before = p->errs->n;
-	r = parse_file(p, path);
+	if (p->cfg && (!keep_file(p, f->file) || (f->local_file && !keep_file(p, f->local_file))))
+		return -ENOMEM;
+	r = parse_file(p, f->file);
+	if (r >= 0 && f->local_file)
+		r = parse_file(p, f->local_file);
 	if (r < 0)
 		return r;
 	if (!p->filter_has_section)
-		perr(p, "%s: no [filter] section", path);
+		perr(p, "%s: no [filter] section", f->file);
 	else if (f->n_fail == 0)
-		perr(p, "%s: [filter] has no failregex", path);
+		perr(p, "%s: [filter] has no failregex", f->local_file ? f->local_file : f->file);
 	if (p->errs->n == before)
 		check_filter(f, p->errs);
 	return p->errs->n == before ? 0 : -EINVAL;
@@ -553,10 +809,18 @@ static int load_filter_file(struct parser *p, const char *path, struct config_fi
 int config_load_filter(const char *path, struct config_filter **ret, struct config_errors *errs)
 {
 	struct parser p = { .errs = errs };
+	_cleanup_free_ char *local = NULL;
+	size_t l = strlen(path);
 	struct config_filter *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	int r = load_filter_file(&p, path, f);
+	/* NAME.local, when there is one beside NAME.conf, is read over it as by config_load(). */
+	if (l > 5 && strcmp(path + l - 5, ".conf") == 0 &&
+	    asprintf(&local, "%.*s.local", (int)(l - 5), path) >= 0 && access(local, F_OK) < 0) {
+		free(local);
+		local = NULL;
+	}
+	int r = load_filter_files(&p, path, local, f);
 	if (r < 0) {
 		config_filter_free(f);
 		return r;
@@ -595,7 +859,8 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 	j->filter = config_find_filter(c, j->filter_name);
 	if (!j->filter) {
 		add_error(errs, "%s:%u: unknown filter '%s' (expected the name of a file in %s/filters/)",
-			  j->file, j->filter_line, j->filter_name, c->dir);
+			  origin_file(c, j->name, "filter", j->file), j->filter_line, j->filter_name,
+			  c->dir);
 		return;
 	}
 	for (size_t i = 0; i < j->n_filter_vars; i++) {
@@ -603,10 +868,13 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 		for (size_t k = 0; k < j->filter->n_vars; k++)
 			if (strcmp(j->filter->vars[k].name, j->filter_vars[i].name) == 0)
 				found = true;
-		if (!found)
+		if (!found) {
+			char key[300];
+			snprintf(key, sizeof(key), "filter.%s", j->filter_vars[i].name);
 			add_error(errs, "%s:%u: filter %s has no variable '%s' (see its [vars])",
-				  j->file, j->filter_var_lines[i], j->filter_name,
-				  j->filter_vars[i].name);
+				  origin_file(c, j->name, key, j->file), j->filter_var_lines[i],
+				  j->filter_name, j->filter_vars[i].name);
+		}
 	}
 	/* A jail whose filter only reports events has nothing to ban: no default action. */
 	if (j->n_actions == 0 && config_filter_can_ban(j->filter) &&
@@ -621,7 +889,8 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 			add_error(errs,
 				  "%s:%u: unknown action '%s' (expected the name of a file in "
 				  "%s/actions/)",
-				  j->file, j->action_line ? j->action_line : j->line,
+				  j->action_line ? origin_file(c, j->name, "action", j->file) : j->file,
+				  j->action_line ? j->action_line : j->line,
 				  j->action_names[i], c->dir);
 	}
 	if (j->enabled && j->backend != BACKEND_JOURNAL && j->n_sources == 0)
@@ -648,45 +917,114 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 	}
 }
 
+/* A filter or an action: NAME.conf, then NAME.local over it (either may be missing). */
+static int load_item(struct parser *p, enum config_file_kind kind, const char *conf,
+		     const char *local)
+{
+	struct config *c = p->cfg;
+	int r;
+
+	if (kind == CONFIG_FILTER) {
+		struct config_filter *f = ARRAY_GROW(c->filters, c->n_filters);
+		r = f ? load_filter_files(p, conf, local, f) : -ENOMEM;
+		return r == -ENOMEM ? r : 0;
+	}
+	struct config_action *a = ARRAY_GROW(c->actions, c->n_actions);
+	if (!a || !(a->name = basename_noext(conf ? conf : local)) ||
+	    !(a->file = strdup(conf ? conf : local)) ||
+	    (conf && local && !(a->local_file = strdup(local))))
+		return -ENOMEM;
+	if (!keep_file(p, a->file) || (a->local_file && !keep_file(p, a->local_file)))
+		return -ENOMEM;
+	p->kind = CONFIG_ACTION;
+	p->action = a;
+	a->timeout_usec = 10 * USEC_PER_SEC;
+	r = parse_file(p, a->file);
+	if (r >= 0 && a->local_file)
+		r = parse_file(p, a->local_file);
+	if (r >= 0)
+		check_action(p, a);
+	return r == -ENOMEM ? r : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* conf.d/: every *.conf in lexical order, then every *.local, then [DEFAULT] for every jail.
+ * filters/, actions/: for each NAME in lexical order, NAME.conf then NAME.local. */
 static int load_dir(struct parser *p, const char *sub, enum config_file_kind kind)
 {
-	char **files;
-	size_t n;
+	char **confs = NULL, **locals = NULL, **names = NULL;
+	size_t n_confs = 0, n_locals = 0, n_names = 0;
 	_cleanup_free_ char *dir = NULL;
 	struct config *c = p->cfg;
 	int r;
 
 	if (asprintf(&dir, "%s/%s", c->dir, sub) < 0)
 		return -ENOMEM;
-	r = list_confs(p, dir, &files, &n);
+	trusted(p, dir, true);
+	r = list_dir(p, dir, ".conf", &confs, &n_confs);
+	if (r >= 0)
+		r = list_dir(p, dir, ".local", &locals, &n_locals);
 	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (kind == CONFIG_FILTER) {
-			struct config_filter *f = ARRAY_GROW(c->filters, c->n_filters);
-			r = f ? load_filter_file(p, files[i], f) : -ENOMEM;
+		goto out;
+	if (kind == CONFIG_JAILS) {
+		for (size_t i = 0; i < n_confs + n_locals && r >= 0; i++) {
+			const char *nm = i < n_confs ? confs[i] : locals[i - n_confs];
+			_cleanup_free_ char *path = NULL;
+			const char *kept;
+			if (asprintf(&path, "%s/%s", dir, nm) < 0 || !(kept = keep_file(p, path))) {
+				r = -ENOMEM;
+				break;
+			}
+			p->kind = CONFIG_JAILS;
+			r = parse_file(p, kept);
 			if (r == -EINVAL)
 				r = 0;
-		} else if (kind == CONFIG_ACTION) {
-			struct config_action *a = ARRAY_GROW(c->actions, c->n_actions);
-			if (!a || !(a->name = basename_noext(files[i])) || !(a->file = strdup(files[i])))
-				r = -ENOMEM;
-			else {
-				p->kind = CONFIG_ACTION;
-				p->action = a;
-				a->timeout_usec = 10 * USEC_PER_SEC;
-				r = parse_file(p, files[i]);
-				if (r >= 0)
-					check_action(p, a);
-			}
-		} else {
-			p->kind = CONFIG_JAILS;
-			r = parse_file(p, files[i]);
 		}
-		if (r == -EINVAL)
-			r = 0;
+		if (r >= 0)
+			apply_defaults(p);
+		goto out;
 	}
-	strv_free(files, n);
+
+	/* The names of both lists, each once, in lexical order. */
+	for (size_t i = 0; i < n_confs + n_locals; i++) {
+		char *stem = basename_noext(i < n_confs ? confs[i] : locals[i - n_confs]);
+		bool dup = false;
+		for (size_t k = 0; stem && k < n_names; k++)
+			dup |= strcmp(names[k], stem) == 0;
+		char **slot = stem && !dup ? ARRAY_GROW(names, n_names) : NULL;
+		if (slot)
+			*slot = stem;
+		else
+			free(stem);
+		if (!stem || (!dup && !slot)) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	if (n_names)
+		qsort(names, n_names, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n_names && r >= 0; i++) {
+		_cleanup_free_ char *conf = NULL, *local = NULL;
+		if (asprintf(&conf, "%s/%s.conf", dir, names[i]) < 0 ||
+		    asprintf(&local, "%s/%s.local", dir, names[i]) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		bool has_conf = false, has_local = false;
+		for (size_t k = 0; k < n_confs; k++)
+			has_conf |= strcmp(conf + strlen(dir) + 1, confs[k]) == 0;
+		for (size_t k = 0; k < n_locals; k++)
+			has_local |= strcmp(local + strlen(dir) + 1, locals[k]) == 0;
+		r = load_item(p, kind, has_conf ? conf : NULL, has_local ? local : NULL);
+	}
+out:
+	strv_free(confs, n_confs);
+	strv_free(locals, n_locals);
+	strv_free(names, n_names);
 	return r == -ENOMEM ? r : 0;
 }
 
@@ -746,11 +1084,12 @@ static int main_defaults(struct config *c, const char *dir)
 	return 0;
 }
 
-/* Defaults, then waveguard.conf. */
+/* Defaults, then waveguard.conf, then waveguard.local when there is one. */
 static int load_main(const char *dir, struct parser *p, struct config **ret)
 {
 	_cleanup_(config_freep) struct config *c = calloc(1, sizeof(*c));
-	_cleanup_free_ char *main_path = NULL;
+	_cleanup_free_ char *main_path = NULL, *local_path = NULL;
+	const char *kept;
 	int r;
 
 	if (!c)
@@ -759,12 +1098,21 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	if (r < 0)
 		return r;
 	p->cfg = c;
-	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0)
+	trusted(p, dir, true);
+	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0 ||
+	    asprintf(&local_path, "%s/waveguard.local", dir) < 0 || !(kept = keep_file(p, main_path)))
 		return -ENOMEM;
 	p->kind = CONFIG_MAIN;
-	r = parse_file(p, main_path);
+	r = parse_file(p, kept);
 	if (r == -ENOMEM)
 		return r;
+	if (access(local_path, F_OK) == 0) {
+		if (!(kept = keep_file(p, local_path)))
+			return -ENOMEM;
+		r = parse_file(p, kept);
+		if (r == -ENOMEM)
+			return r;
+	}
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -810,9 +1158,13 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 	r = load_main(dir, &p, &c);
 	if (r < 0)
 		return r;
-	if ((r = load_dir(&p, "filters", CONFIG_FILTER)) < 0 ||
-	    (r = load_dir(&p, "actions", CONFIG_ACTION)) < 0 ||
-	    (r = load_dir(&p, "conf.d", CONFIG_JAILS)) < 0)
+	r = load_dir(&p, "filters", CONFIG_FILTER);
+	if (r >= 0)
+		r = load_dir(&p, "actions", CONFIG_ACTION);
+	if (r >= 0)
+		r = load_dir(&p, "conf.d", CONFIG_JAILS);
+	free_default_lines(&p);
+	if (r < 0)
 		return r;
 
 	for (size_t i = 0; i < c->n_jails; i++)
@@ -825,9 +1177,10 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 			c->tuner.enabled = false;
 		else if (!c->tuner.timeouts || c->tuner.timeouts->type != ACTION_TIMEOUTS)
 			add_error(errs,
-				  "%s/waveguard.conf:%u: [tuner] action: expected the name of a "
+				  "%s:%u: [tuner] action: expected the name of a "
 				  "timeouts action in %s/actions/ (type = timeouts)",
-				  dir, c->tuner.action_line, dir);
+				  origin_file(c, "tuner", "action", c->files[0]), c->tuner.action_line,
+				  dir);
 		struct tuner_params tp;
 		config_tuner_params(&c->tuner, &tp);
 		if (tuner_params_check(&tp) < 0)
@@ -841,8 +1194,9 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 		for (size_t i = 0; i < c->n_jails; i++)
 			found |= strcmp(c->jails[i].name, c->sampler.concurrency_jail) == 0;
 		if (!found)
-			add_error(errs, "%s/waveguard.conf:%u: concurrency_jail: no jail named %s",
-				  dir, c->sampler.concurrency_line, c->sampler.concurrency_jail);
+			add_error(errs, "%s:%u: concurrency_jail: no jail named %s",
+				  origin_file(c, "sampler", "concurrency_jail", c->files[0]),
+				  c->sampler.concurrency_line, c->sampler.concurrency_jail);
 	}
 
 	if (errs->n != before)
@@ -855,6 +1209,7 @@ static void action_done(struct config_action *a)
 {
 	free(a->name);
 	free(a->file);
+	free(a->local_file);
 	free(a->description);
 	free(a->ban_cmd);
 	free(a->unban_cmd);
@@ -895,6 +1250,15 @@ struct config *config_free(struct config *c)
 	for (size_t i = 0; i < c->n_jails; i++)
 		jail_done(&c->jails[i]);
 	free(c->jails);
+	if (c->jail_defaults)
+		jail_done(c->jail_defaults);
+	free(c->jail_defaults);
+	for (size_t i = 0; i < c->n_origins; i++) {
+		free(c->origins[i].section);
+		free(c->origins[i].key);
+	}
+	free(c->origins);
+	strv_free(c->files, c->n_files);
 	free(c->allow);
 	free(c->state_dir);
 	free(c->control_socket);
@@ -950,4 +1314,120 @@ bool config_jail_same_ports(const struct config_jail *a, const struct config_jai
 	if (a->all_ports || b->all_ports)
 		return a->all_ports == b->all_ports;
 	return ports_within(a, b) && ports_within(b, a);
+}
+
+/* ---- check-config --show ---- */
+
+/* "key = value", the value's origin after it; the further lines of a list of lines below. */
+static void show_key(FILE *f, const struct config *c, const char *section, const char *key,
+		     const char *value)
+{
+	const struct config_origin *o = config_origin_find(c, section, key);
+	const char *nl = strchr(value, '\n');
+	int n = fprintf(f, "%s = %.*s", key, nl ? (int)(nl - value) : (int)strlen(value), value);
+
+	fprintf(f, "%*s# ", n < 40 ? 40 - n : 1, "");
+	if (!o)
+		fputs("default\n", f);
+	else
+		fprintf(f, "%s:%u%s\n", o->file, o->line, o->inherited ? " [DEFAULT]" : "");
+	while (nl) {
+		const char *line = nl + 1;
+		nl = strchr(line, '\n');
+		fprintf(f, "        %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+	}
+}
+
+/* The keys of a section's table (pattern keys are the caller's); only those with an origin
+ * when set_only. */
+static int show_keys(FILE *f, const struct config *c, const struct config_section *s,
+		     const void *obj, const char *section, bool set_only)
+{
+	for (size_t i = 0; i < s->n_keys; i++) {
+		const struct config_key *k = &s->keys[i];
+		_cleanup_free_ char *v = NULL;
+		if (k->match || (set_only && !config_origin_find(c, section, k->name)))
+			continue;
+		if (config_keys_format(k, obj, &v) < 0)
+			return -ENOMEM;
+		show_key(f, c, section, k->name, v);
+	}
+	return 0;
+}
+
+static int show_jail(FILE *f, const struct config *c, const struct config_jail *j, bool set_only)
+{
+	const struct config_section *s = config_keys_section(CONFIG_JAILS, j->name);
+	char key[300];
+
+	fprintf(f, "\n[%s]\n", j->name);
+	if (show_keys(f, c, s, j, j->name, set_only) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < j->n_filter_vars; i++) {
+		snprintf(key, sizeof(key), "filter.%s", j->filter_vars[i].name);
+		show_key(f, c, j->name, key, j->filter_vars[i].value);
+	}
+	return 0;
+}
+
+int config_show(const struct config *c, FILE *f)
+{
+	char section[300];
+	int r = 0;
+
+	fprintf(f, "# The effective configuration of %s; after each value, the file:line it came "
+		   "from,\n# or \"default\" for a built-in value. Files read, in this order:\n",
+		c->dir);
+	for (size_t i = 0; i < c->n_files; i++)
+		fprintf(f, "#   %s\n", c->files[i]);
+	for (size_t i = 0; i < config_keys_n_sections && r >= 0; i++) {
+		const struct config_section *s = &config_keys_sections[i];
+		if (s->kind != CONFIG_MAIN)
+			continue;
+		fprintf(f, "\n[%s]\n", s->name);
+		r = show_keys(f, c, s, (const char *)c + s->offset, s->name, false);
+	}
+	if (c->jail_defaults && r >= 0)
+		r = show_jail(f, c, c->jail_defaults, true);
+	for (size_t i = 0; i < c->n_jails && r >= 0; i++)
+		r = show_jail(f, c, &c->jails[i], false);
+	for (size_t i = 0; i < c->n_filters && r >= 0; i++) {
+		const struct config_filter *flt = &c->filters[i];
+		fprintf(f, "\n# filter %s: %s%s%s\n", flt->name, flt->file,
+			flt->local_file ? ", " : "", flt->local_file ? flt->local_file : "");
+		static const char *const parts[] = { "filter", "vars", "test" };
+		for (size_t k = 0; k < ELEMENTSOF(parts) && r >= 0; k++) {
+			const struct config_section *s = config_keys_section(CONFIG_FILTER, parts[k]);
+			snprintf(section, sizeof(section), "filter/%s/%s", flt->name, parts[k]);
+			fprintf(f, "[%s]\n", parts[k]);
+			r = show_keys(f, c, s, flt, section, false);
+			if (strcmp(parts[k], "vars") == 0)
+				for (size_t v = 0; v < flt->n_vars; v++)
+					show_key(f, c, section, flt->vars[v].name, flt->vars[v].value);
+		}
+	}
+	for (size_t i = 0; i < c->n_actions && r >= 0; i++) {
+		const struct config_action *a = &c->actions[i];
+		const struct config_section *s = config_keys_section(CONFIG_ACTION, "action");
+		fprintf(f, "\n# action %s: %s%s%s\n[action]\n", a->name, a->file,
+			a->local_file ? ", " : "", a->local_file ? a->local_file : "");
+		snprintf(section, sizeof(section), "action/%s", a->name);
+		r = show_keys(f, c, s, a, section, false);
+		for (size_t k = 0; k < a->n_files && r >= 0; k++) {
+			_cleanup_free_ char *v = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&v, &len);
+			if (!m)
+				return -ENOMEM;
+			config_keys_format_duration(m, a->files[k].elevated_usec);
+			fputc(' ', m);
+			config_keys_format_duration(m, a->files[k].wave_usec);
+			if (fclose(m) != 0)
+				return -ENOMEM;
+			show_key(f, c, section, a->files[k].name, v);
+		}
+	}
+	if (r < 0)
+		return r;
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }

@@ -1,11 +1,14 @@
-/* Configuration: waveguard.conf and the *.conf files of filters/, actions/ and conf.d/ read with
- * inih into one immutable struct config. Every error names file:line and what was expected;
- * unknown sections and keys are errors; group/world-writable files are refused. */
+/* Configuration: waveguard.conf and the *.conf files of filters/, actions/ and conf.d/, each
+ * with the admin's *.local layered over it, read with inih into one immutable struct config.
+ * Every error names file:line and what was expected; unknown sections and keys are errors;
+ * files and directories that someone else than root (or the daemon's user) owns or may write
+ * are refused. Every value remembers the file:line it came from (check-config --show). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "addr.h"
 #include "filter.h"
@@ -30,6 +33,7 @@ struct config_timeout {
 
 struct config_action {
 	char *name, *file, *description;
+	char *local_file; /* NAME.local read over file (NULL: none) */
 	unsigned line;
 	enum action_type type;
 	/* ACTION_EXEC: argv templates with %ip%, %jail%, %bantime% (unban may be NULL) */
@@ -55,6 +59,7 @@ struct config_nft {
 /* A [test] sample of a filter file: a line that must (or must not) match. */
 struct config_sample {
 	char *line;
+	const char *file; /* NAME.conf or NAME.local (the filter's own strings) */
 	unsigned lineno;
 	bool match;
 	bool event;	  /* match without address */
@@ -63,6 +68,7 @@ struct config_sample {
 
 struct config_filter {
 	char *name, *file, *description;
+	char *local_file; /* NAME.local read over file (NULL: none) */
 	char **tags;
 	size_t n_tags;
 	char **prefilters;
@@ -155,8 +161,23 @@ struct config_tuner {
 	const struct config_action *timeouts; /* resolved */
 };
 
+/* Where a key's value came from: the file and line of its (first) line. A key without one has
+ * its built-in default. */
+struct config_origin {
+	char *section; /* "daemon"..., a jail's name, "DEFAULT", "filter/NAME/vars", "action/NAME" */
+	char *key;     /* as written ("filter.codes", a [vars] name, "esmtptimeoutdata") */
+	const char *file;
+	unsigned line;
+	bool inherited; /* a jail's value from [DEFAULT] */
+};
+
 struct config {
 	char *dir;
+	char **files; /* every file read, in the order read (origins point here) */
+	size_t n_files;
+	struct config_origin *origins;
+	size_t n_origins;
+	struct config_jail *jail_defaults; /* conf.d's [DEFAULT] (NULL: none), already applied */
 	char *state_dir;
 	char *control_socket;
 	char *metrics; /* node_exporter textfile written at each sample; NULL: none */
@@ -195,6 +216,17 @@ int config_load_main(const char *dir, struct config **ret, struct config_errors 
 
 /* Loads one filter file on its own (for test-filter). Returns 0 or -EINVAL with errs. */
 int config_load_filter(const char *path, struct config_filter **ret, struct config_errors *errs);
+
+/* Where section's key got its value (NULL: the built-in default). Sections as in struct
+ * config_origin. */
+const struct config_origin *config_origin_find(const struct config *c, const char *section,
+					       const char *key);
+
+/* Prints the effective configuration for check-config --show: every section and key with its
+ * value and the file:line it came from ("default" when built in), in a stable order: the files
+ * read, waveguard.conf's sections, [DEFAULT], the jails, the filters, the actions.
+ * Returns 0 or -EIO. */
+int config_show(const struct config *c, FILE *f);
 
 /* Finds a filter by name (NULL when absent). */
 const struct config_filter *config_find_filter(const struct config *c, const char *name);

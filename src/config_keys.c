@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "config_keys.h"
 #include "log.h"
@@ -375,18 +376,6 @@ static void add_cidr(struct config_key_ctx *x, const struct config_key *k, void 
 	*slot = a;
 }
 
-/* [daemon] allow: the first line replaces the list, the built-in loopback included. */
-static void set_daemon_allow(struct config_key_ctx *x, const struct config_key *k, void *obj,
-			     const char *value)
-{
-	struct config *c = obj;
-	if (!x->cont) {
-		free(c->allow);
-		c->allow = NULL;
-		c->n_allow = 0;
-	}
-	set_words(x, k, obj, value);
-}
 
 /* A port of a fixed uint16_t array (size bytes at offset, count at count_offset). */
 static void add_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
@@ -486,6 +475,21 @@ static void set_timeout_file(struct config_key_ctx *x, const struct config_key *
 	struct config_timeout *t = &a->files[a->n_files];
 	char e[64], w[64];
 
+	/* A later file (NAME.local) sets the values of a file an earlier one named. */
+	for (size_t i = 0; i < a->n_files; i++)
+		if (strcmp(a->files[i].name, x->key) == 0) {
+			struct config_timeout v;
+			if (sscanf(value, "%63s %63s", e, w) != 2 ||
+			    timeutil_parse_duration(e, &v.elevated_usec) < 0 ||
+			    timeutil_parse_duration(w, &v.wave_usec) < 0 || v.elevated_usec == 0 ||
+			    v.wave_usec == 0)
+				bad_value(x, k, value);
+			else {
+				a->files[i].elevated_usec = v.elevated_usec;
+				a->files[i].wave_usec = v.wave_usec;
+			}
+			return;
+		}
 	if (a->n_files >= ELEMENTSOF(a->files))
 		perr(x, "%s:%u: at most %zu files", x->file, x->line, ELEMENTSOF(a->files));
 	else if (sscanf(value, "%63s %63s", e, w) != 2 ||
@@ -524,6 +528,19 @@ static void set_filter_var(struct config_key_ctx *x, const struct config_key *k,
 		perr(x, "%s:%u: '%s': expected filter.VARIABLE", x->file, x->line, x->key);
 		return;
 	}
+	/* A later file's value replaces an earlier one's. */
+	for (size_t i = 0; i < j->n_filter_vars; i++)
+		if (strcmp(j->filter_vars[i].name, name) == 0) {
+			char *d = strdup(value);
+			if (!d) {
+				x->failed_alloc = true;
+				return;
+			}
+			free((char *)j->filter_vars[i].value);
+			j->filter_vars[i].value = d;
+			j->filter_var_lines[i] = x->line;
+			return;
+		}
 	struct filter_var *v = ARRAY_GROW(j->filter_vars, j->n_filter_vars);
 	unsigned *l = v ? realloc(j->filter_var_lines, j->n_filter_vars * sizeof(unsigned)) : NULL;
 	if (!l || !(v->name = strdup(name)) || !(v->value = strdup(value))) {
@@ -556,6 +573,18 @@ static void set_var(struct config_key_ctx *x, const struct config_key *k, void *
 		     x->file, x->line, x->key);
 		return;
 	}
+	/* A later file (NAME.local) replaces the value of an earlier one. */
+	for (size_t i = 0; i < f->n_vars; i++)
+		if (strcmp(f->vars[i].name, x->key) == 0) {
+			char *d = strdup(value);
+			if (!d) {
+				x->failed_alloc = true;
+				return;
+			}
+			free((char *)f->vars[i].value);
+			f->vars[i].value = d;
+			return;
+		}
 	struct filter_var *v = ARRAY_GROW(f->vars, f->n_vars);
 	if (!v || !(v->name = strdup(x->key)) || !(v->value = strdup(value)))
 		x->failed_alloc = true;
@@ -571,7 +600,6 @@ static bool match_any(const char *name)
 static void set_regex(struct config_key_ctx *x, const struct config_key *k, void *obj,
 		      const char *value)
 {
-	struct config_filter *f = obj;
 	struct filter_regex_src **arr = FIELD(obj, k->offset);
 	size_t *n = FIELD(obj, k->count_offset);
 
@@ -582,7 +610,7 @@ static void set_regex(struct config_key_ctx *x, const struct config_key *k, void
 		x->failed_alloc = true;
 		return;
 	}
-	r->file = f->file;
+	r->file = x->file; /* the loader's copy, alive as long as the filter */
 	r->line = x->line;
 }
 
@@ -614,7 +642,9 @@ static void set_sample(struct config_key_ctx *x, const struct config_key *k, voi
 		       const char *value)
 {
 	struct config_filter *f = obj;
-	struct config_sample s = { .lineno = x->line, .match = strcmp(k->name, "match") == 0 };
+	struct config_sample s = { .file = x->file,
+				   .lineno = x->line,
+				   .match = strcmp(k->name, "match") == 0 };
 	const char *line = s.match ? parse_match(x, value, &s) : value;
 
 	if (!line)
@@ -654,7 +684,7 @@ static const struct config_key daemon_keys[] = {
 	  .expected = "a number of bytes from 256 to 65536",
 	  .help = "the longest log line looked at, in bytes" },
 	{ "allow", CONFIG_WORDS, LIST(S, allow, n_allow), .flags = LISTS, .add = add_cidr,
-	  .set = set_daemon_allow, .help = "addresses and networks never banned, of every jail" },
+	  .help = "addresses and networks never banned, of every jail" },
 };
 #undef S
 
@@ -978,4 +1008,205 @@ int config_keys_print(FILE *f)
 				type_names[s->keys[k].type], s->keys[k].help);
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
+
+/* ---- layers: a later file's list replaces; the effective values as text ---- */
+
+/* A list of ports: a fixed uint16_t array in the section's struct (not a pointer to one). */
+static bool is_port_list(const struct config_key *k)
+{
+	return k->type == CONFIG_WORDS && k->count_offset && k->size != sizeof(void *);
+}
+
+/* The "all" flag beside a port list that may say all, or NULL. (A port list of another
+ * section that takes all adds its adder here.) */
+static bool *port_list_all(const struct config_key *k, void *obj)
+{
+	if (k->add == add_nft_port)
+		return &((struct config_nft *)obj)->all_ports;
+	if (k->add == add_jail_port)
+		return &((struct config_jail *)obj)->all_ports;
+	return NULL;
+}
+
+void config_keys_reset(const struct config_key *k, void *obj)
+{
+	if (k->set == set_sample) {
+		struct config_filter *f = obj;
+		bool match = strcmp(k->name, "match") == 0;
+		size_t n = 0;
+		for (size_t i = 0; i < f->n_samples; i++)
+			if (f->samples[i].match == match)
+				free(f->samples[i].line);
+			else
+				f->samples[n++] = f->samples[i];
+		f->n_samples = n;
+		return;
+	}
+	if ((k->type != CONFIG_WORDS && k->type != CONFIG_LINES) || !k->count_offset)
+		return;
+	size_t *n = FIELD(obj, k->count_offset);
+	if (is_port_list(k)) {
+		bool *all = port_list_all(k, obj);
+		if (all)
+			*all = false;
+		*n = 0;
+		return;
+	}
+	if (k->set == set_regex) {
+		struct filter_regex_src **arr = FIELD(obj, k->offset);
+		for (size_t i = 0; i < *n; i++)
+			free((char *)(*arr)[i].pattern);
+		free(*arr);
+		*arr = NULL;
+	} else if (k->add == add_cidr) {
+		struct addr **arr = FIELD(obj, k->offset);
+		free(*arr);
+		*arr = NULL;
+	} else {
+		char ***arr = FIELD(obj, k->offset);
+		for (size_t i = 0; i < *n; i++)
+			free((*arr)[i]);
+		free(*arr);
+		*arr = NULL;
+	}
+	*n = 0;
+}
+
+void config_keys_format_duration(FILE *f, uint64_t usec)
+{
+	static const struct {
+		const char *unit;
+		uint64_t sec;
+	} units[] = { { "w", 7 * 86400 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 } };
+	uint64_t s = usec / USEC_PER_SEC;
+	bool any = false;
+
+	for (size_t i = 0; i < ELEMENTSOF(units); i++)
+		/* weeks only when whole: 30d, not 4w 2d */
+		if (s >= units[i].sec && (i > 0 || s % units[i].sec == 0)) {
+			fprintf(f, "%s%llu%s", any ? " " : "", (unsigned long long)(s / units[i].sec),
+				units[i].unit);
+			s %= units[i].sec;
+			any = true;
+		}
+	if (!any)
+		fputs("0", f);
+}
+
+static unsigned long long load_unsigned(const void *src, size_t size)
+{
+	if (size == sizeof(uint16_t))
+		return *(const uint16_t *)src;
+	if (size == sizeof(uint64_t))
+		return *(const uint64_t *)src;
+	return *(const unsigned *)src;
+}
+
+static const char *const log_level_names[] = {
+	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	  [LOG_CRIT] = "crit",
+	[LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+};
+
+int config_keys_format(const struct config_key *k, const void *obj, char **ret)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	const void *v = (const char *)obj + k->offset;
+	const size_t n = k->count_offset ? *(const size_t *)((const char *)obj + k->count_offset) : 0;
+	char abuf[ADDR_STRLEN];
+
+	if (!f)
+		return -ENOMEM;
+	switch (k->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		if (*(char *const *)v)
+			fputs(*(char *const *)v, f);
+		break;
+	case CONFIG_BOOL:
+		fputs(*(const bool *)v ? "yes" : "no", f);
+		break;
+	case CONFIG_UNSIGNED:
+		fprintf(f, "%llu", load_unsigned(v, k->size));
+		break;
+	case CONFIG_INTEGER:
+		fprintf(f, "%d", *(const int *)v);
+		break;
+	case CONFIG_NUMBER:
+		fprintf(f, "%g", *(const double *)v);
+		break;
+	case CONFIG_DURATION:
+		config_keys_format_duration(f, *(const uint64_t *)v);
+		break;
+	case CONFIG_FRACTION:
+		fprintf(f, "%g%%", *(const double *)v * 100.0);
+		break;
+	case CONFIG_SIZE: {
+		uint64_t b = *(const uint64_t *)v;
+		if (b && b % (1024 * 1024 * 1024) == 0)
+			fprintf(f, "%lluG", (unsigned long long)(b >> 30));
+		else if (b && b % (1024 * 1024) == 0)
+			fprintf(f, "%lluM", (unsigned long long)(b >> 20));
+		else if (b && b % 1024 == 0)
+			fprintf(f, "%lluK", (unsigned long long)(b >> 10));
+		else
+			fprintf(f, "%llu", (unsigned long long)b);
+		break;
+	}
+	case CONFIG_CHOICE:
+		if (k->set == set_log_level) {
+			int l = *(const int *)v;
+			fputs(l >= 0 && l < (int)ELEMENTSOF(log_level_names) ? log_level_names[l] : "?",
+			      f);
+		} else
+			fputs(k->choices[load_unsigned(v, k->size)], f);
+		break;
+	case CONFIG_WORDS:
+		if (is_port_list(k)) {
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s%u", i ? " " : "", ((const uint16_t *)v)[i]);
+			const bool *all = port_list_all(k, (void *)obj);
+			if (all && *all)
+				fputs("all", f);
+		} else if (k->add == add_cidr) {
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s%s", i ? " " : "",
+					addr_format(&(*(struct addr *const *)v)[i], abuf, sizeof(abuf)));
+		} else
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s%s", i ? " " : "", (*(char **const *)v)[i]);
+		break;
+	case CONFIG_LINES:
+		if (k->set == set_sample) {
+			const struct config_filter *flt = obj;
+			bool match = strcmp(k->name, "match") == 0, first = true;
+			for (size_t i = 0; i < flt->n_samples; i++) {
+				const struct config_sample *s = &flt->samples[i];
+				if (s->match != match)
+					continue;
+				fputs(first ? "" : "\n", f);
+				first = false;
+				if (match)
+					fprintf(f, "%s ",
+						s->event ? "-" : addr_format(&s->addr, abuf, sizeof(abuf)));
+				fputs(s->line, f);
+			}
+		} else if (k->set == set_regex)
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s%s", i ? "\n" : "",
+					(*(struct filter_regex_src *const *)v)[i].pattern);
+		else
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s%s", i ? "\n" : "", (*(char **const *)v)[i]);
+		break;
+	}
+	if (fclose(f) != 0 || !out) {
+		free(out);
+		return -ENOMEM;
+	}
+	*ret = out;
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -101,6 +102,18 @@ bool config_keys_repeats(const struct config_key *k, const char *name);
  * unknown key or of a continuation line for a key that takes one line. */
 void config_keys_set(struct config_key_ctx *x, const struct config_section *s, void *obj,
 		     const char *value);
+
+/* Empties the list a key gathers (lists, samples of its kind), before a later file's value
+ * replaces it; keys that are no lists are left alone (their setters overwrite). */
+void config_keys_reset(const struct config_key *k, void *obj);
+
+/* The value of k in obj as text, as it would be written: lists of words on one line, lists of
+ * lines (regexes, samples) one item a line. Pattern keys (filter.VAR, [vars], esmtptimeout*)
+ * are the caller's. Returns 0 and a malloc'ed *ret, or -ENOMEM. */
+int config_keys_format(const struct config_key *k, const void *obj, char **ret);
+
+/* "1w", "1h 30m", "90s": a duration with the largest units first, as the files write it. */
+void config_keys_format_duration(FILE *f, uint64_t usec);
 
 /* "a, b or c": the keys of s for an "unknown key" error; keys with an 'only' come apart:
  * "a, b; c, d for timeouts actions". Truncated to size. */

@@ -45,6 +45,9 @@ static void help(FILE *f)
 		"                                or 78 with every error as file:line\n"
 		"  check-config --keys           list every key of the configuration files:\n"
 		"                                'section key type  help'\n"
+		"  check-config --show           load the configuration and print it as in effect:\n"
+		"                                every section and key with its value and the\n"
+		"                                file:line it came from (or 'default')\n"
 		"  test-filter [--hosts] FILTER LOG|-\n"
 		"                                run one filter (name or file) over a log\n"
 		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
@@ -111,6 +114,16 @@ static void print_probe(const struct config *c)
 	else
 		printf(" (from %s)\n", origin);
 }
+/* check-config --show: the effective configuration, each value with its file:line. */
+static int cmd_show_config(const char *dir)
+{
+	_cleanup_(config_freep) struct config *c = NULL;
+	int r = load(dir, &c);
+	if (r != EX_OK)
+		return r;
+	return config_show(c, stdout) < 0 ? EX_IOERR : EX_OK;
+}
+
 static int cmd_check_config(const char *dir)
 {
 	_cleanup_(config_freep) struct config *c = NULL;
@@ -614,8 +627,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--keys") == 0)
 			return config_keys_print(stdout) < 0 ? EX_IOERR : EX_OK;
+		if (argc == 2 && strcmp(argv[1], "--show") == 0)
+			return cmd_show_config(dir);
 		if (argc != 1) {
-			fprintf(stderr, "Usage: waveguard [-c DIR] check-config [--keys]\n");
+			fprintf(stderr, "Usage: waveguard [-c DIR] check-config [--keys|--show]\n");
 			return EX_USAGE;
 		}
 		return cmd_check_config(dir);

@@ -274,16 +274,30 @@ START_TEST(test_duplicate_key)
 }
 END_TEST
 
+/* A jail in two files used to be refused ("already defined"); files are layers now: b.conf's
+ * [mini] sets keys of a.conf's (its source list replaces a.conf's). Twice in one file it is
+ * still an error, that names the first place in the file. */
 START_TEST(test_jail_defined_twice)
 {
 	struct fx f;
 	char want[4400];
 
 	fx_load(&f, "jail-twice");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_uint_eq(f.c->n_jails, 2);
+	const struct config_jail *j = find_jail(f.c, "mini");
+	ck_assert_ptr_nonnull(j);
+	snprintf(want, sizeof(want), "%s/conf.d/a.conf", f.dir);
+	ck_assert_str_eq(j->file, want);
+	ck_assert_uint_eq(j->line, 2);
+	ck_assert_uint_eq(j->n_sources, 1);
+	ck_assert_str_eq(j->sources[0], "/var/log/mail.err");
+	fx_done(&f);
+
+	fx_load(&f, "jail-twice-one-file");
 	assert_invalid(&f, 1);
-	/* The second place (b.conf:5) is where the error is; it names the first (a.conf:2). */
-	snprintf(want, sizeof(want), "jail [mini] already defined at %s/conf.d/a.conf:2", f.dir);
-	assert_error(&f, "conf.d/b.conf:5: ", want);
+	snprintf(want, sizeof(want), "jail [mini] already defined at %s/conf.d/jails.conf:1", f.dir);
+	assert_error(&f, "conf.d/jails.conf:5: ", want);
 	fx_done(&f);
 }
 END_TEST
@@ -680,6 +694,253 @@ START_TEST(test_valid_fixture)
 }
 END_TEST
 
+/* ---- layers: .local files, later files, [DEFAULT] ---- */
+
+/* The origin of a key as "REL:LINE" relative to the fixture copy ("default" when built in). */
+static const char *origin_of(const struct fx *f, const char *section, const char *key)
+{
+	static char buf[4400];
+	const struct config_origin *o = config_origin_find(f->c, section, key);
+	size_t l = strlen(f->dir);
+
+	if (!o)
+		return "default";
+	ck_assert_msg(strncmp(o->file, f->dir, l) == 0, "%s outside %s", o->file, f->dir);
+	snprintf(buf, sizeof(buf), "%s:%u%s", o->file + l + 1, o->line,
+		 o->inherited ? " [DEFAULT]" : "");
+	return buf;
+}
+
+/* A later conf.d file sets the bantime of a jail an earlier one defined; a .local comes after
+ * every .conf whatever its name; what the later files do not set stays. */
+START_TEST(test_local_override)
+{
+	struct fx f;
+
+	fx_load(&f, "local-override");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_uint_eq(f.c->n_jails, 1);
+	const struct config_jail *j = find_jail(f.c, "mini");
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(j->bantime_usec, 86400 * USEC_PER_SEC);
+	ck_assert_uint_eq(j->findtime_usec, 1800 * USEC_PER_SEC);
+	ck_assert_uint_eq(j->maxretry, 3);
+	ck_assert_uint_eq(j->n_sources, 1);
+	ck_assert_str_eq(j->sources[0], "/var/log/mail.log");
+	ck_assert_str_eq(origin_of(&f, "mini", "bantime"), "conf.d/zz-local.conf:3");
+	ck_assert_str_eq(origin_of(&f, "mini", "findtime"), "conf.d/jails.local:3");
+	ck_assert_str_eq(origin_of(&f, "mini", "maxretry"), "conf.d/jails.conf:5");
+	ck_assert_str_eq(origin_of(&f, "mini", "prefix4"), "default");
+	/* The files in the order read: the .local last. */
+	ck_assert_uint_eq(f.c->n_files, 7);
+	ck_assert_ptr_nonnull(strstr(f.c->files[4], "/conf.d/jails.conf"));
+	ck_assert_ptr_nonnull(strstr(f.c->files[5], "/conf.d/zz-local.conf"));
+	ck_assert_ptr_nonnull(strstr(f.c->files[6], "/conf.d/jails.local"));
+	fx_done(&f);
+}
+END_TEST
+
+/* [DEFAULT] gives every jail the keys it does not set; a jail's own value wins although
+ * [DEFAULT] is in a later file; lists come whole. */
+START_TEST(test_default_section)
+{
+	struct fx f;
+
+	fx_load(&f, "default-section");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_uint_eq(f.c->n_jails, 2);
+	ck_assert_ptr_null(find_jail(f.c, "DEFAULT"));
+	const struct config_jail *own = find_jail(f.c, "own"), *inh = find_jail(f.c, "inherits");
+	ck_assert_ptr_nonnull(own);
+	ck_assert_ptr_nonnull(inh);
+	ck_assert_uint_eq(own->maxretry, 3);
+	ck_assert_uint_eq(inh->maxretry, 2);
+	ck_assert_uint_eq(own->bantime_usec, 86400 * USEC_PER_SEC);
+	ck_assert_uint_eq(inh->bantime_usec, 86400 * USEC_PER_SEC);
+	ck_assert_uint_eq(own->n_allow, 1);
+	ck_assert_str_eq(fmt_addr(&own->allow[0]), "203.0.113.0/24");
+	ck_assert_uint_eq(inh->n_allow, 2);
+	ck_assert_str_eq(fmt_addr(&inh->allow[0]), "192.0.2.0/24");
+	ck_assert_str_eq(fmt_addr(&inh->allow[1]), "198.51.100.0/24");
+	ck_assert_str_eq(origin_of(&f, "own", "maxretry"), "conf.d/00-jails.conf:5");
+	ck_assert_str_eq(origin_of(&f, "inherits", "maxretry"), "conf.d/zz-defaults.conf:3 [DEFAULT]");
+	ck_assert_str_eq(origin_of(&f, "inherits", "findtime"), "default");
+	fx_done(&f);
+}
+END_TEST
+
+/* enabled = false in a .local turns a shipped jail off; the other one runs. */
+START_TEST(test_local_disable)
+{
+	struct fx f;
+
+	fx_load(&f, "local-disable");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert(find_jail(f.c, "mini")->enabled);
+	ck_assert(!find_jail(f.c, "other")->enabled);
+	ck_assert_str_eq(origin_of(&f, "other", "enabled"), "conf.d/site.local:3");
+	fx_done(&f);
+}
+END_TEST
+
+/* A list key in a later file replaces the whole list (as fail2ban's .local does): a jail's
+ * source and allow, [daemon] allow from waveguard.local, a filter's failregex and variable from
+ * filters/NAME.local. */
+START_TEST(test_list_override)
+{
+	struct fx f;
+
+	fx_load(&f, "list-override");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	const struct config_jail *j = find_jail(f.c, "mini");
+	ck_assert_uint_eq(j->n_sources, 1);
+	ck_assert_str_eq(j->sources[0], "/var/log/courier.log");
+	ck_assert_uint_eq(j->n_allow, 1);
+	ck_assert_str_eq(fmt_addr(&j->allow[0]), "198.51.100.7");
+	ck_assert_uint_eq(f.c->n_allow, 1);
+	ck_assert_str_eq(fmt_addr(&f.c->allow[0]), "192.0.2.25");
+	ck_assert_int_eq(f.c->log_level, LOG_DEBUG);
+	ck_assert_str_eq(origin_of(&f, "daemon", "allow"), "waveguard.local:3");
+	ck_assert_str_eq(origin_of(&f, "daemon", "state_dir"), "waveguard.conf:2");
+	/* The built-in 25 465 587 replaced by all. */
+	ck_assert(f.c->nft.all_ports);
+	ck_assert_uint_eq(f.c->nft.n_ports, 0);
+	ck_assert_str_eq(origin_of(&f, "nft", "ports"), "waveguard.local:7");
+
+	const struct config_filter *mini = config_find_filter(f.c, "mini");
+	ck_assert_ptr_nonnull(mini);
+	ck_assert_uint_eq(f.c->n_filters, 1);
+	ck_assert_ptr_nonnull(mini->local_file);
+	ck_assert_uint_eq(mini->n_fail, 2);
+	ck_assert_str_eq(mini->fail[1].pattern, "^dropped blocked connection from <HOST>$");
+	ck_assert_ptr_nonnull(strstr(mini->fail[1].file, "/filters/mini.local"));
+	ck_assert_uint_eq(mini->fail[1].line, 4);
+	ck_assert_uint_eq(mini->n_vars, 1);
+	ck_assert_str_eq(mini->vars[0].value, "511|550");
+	ck_assert_str_eq(origin_of(&f, "filter/mini/vars", "codes"), "filters/mini.local:6");
+	ck_assert_uint_eq(mini->n_tags, 1);
+	fx_done(&f);
+}
+END_TEST
+
+/* Layers do not make a key twice in one file right: still an error at the second line. */
+START_TEST(test_local_key_twice)
+{
+	struct fx f;
+
+	fx_load(&f, "local-key-twice");
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/local.conf:4: ", "'bantime' is set twice in [mini]");
+	fx_done(&f);
+}
+END_TEST
+
+/* check-config --show: every section and key, the overridden value with the local file:line,
+ * built-in values marked "default". */
+START_TEST(test_show)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	char want[4400];
+	struct fx f;
+
+	fx_load(&f, "local-override");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	FILE *m = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(config_show(f.c, m), 0);
+	fclose(m);
+
+	const char *jail = strstr(out, "\n[mini]\n");
+	ck_assert_msg(jail != NULL, "no [mini] in:\n%s", out);
+	snprintf(want, sizeof(want), "\nbantime = 1d%*s# %s/conf.d/zz-local.conf:3\n",
+		 40 - (int)strlen("bantime = 1d"), "", f.dir);
+	ck_assert_msg(strstr(jail, want), "no '%s' in:\n%s", want + 1, out);
+	snprintf(want, sizeof(want), "\nfindtime = 30m%*s# %s/conf.d/jails.local:3\n",
+		 40 - (int)strlen("findtime = 30m"), "", f.dir);
+	ck_assert_msg(strstr(jail, want), "no '%s' in:\n%s", want + 1, out);
+	ck_assert_ptr_nonnull(strstr(jail, "\nprefix6 = 64 "));
+	ck_assert_ptr_nonnull(strstr(jail, "# default\n"));
+	static const char *const headers[] = { "[daemon]", "[nft]",  "[sampler]", "[probe]",
+					       "[tuner]",  "[filter]", "[vars]",   "[test]",
+					       "[action]" };
+	for (size_t i = 0; i < ELEMENTSOF(headers); i++) {
+		snprintf(want, sizeof(want), "\n%s\n", headers[i]);
+		ck_assert_msg(strstr(out, want), "no %s in:\n%s", headers[i], out);
+	}
+	fx_done(&f);
+}
+END_TEST
+
+/* A configuration file owned by someone else than root (or the daemon's user) is refused, as
+ * is a directory of the configuration that others may write or that another user owns. */
+START_TEST(test_foreign_owner)
+{
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/conf.d/jails.conf'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/jails.conf: ", "owned by nobody (uid ");
+	assert_error(&f, "conf.d/jails.conf: ", "not by root");
+	fx_done(&f);
+
+	/* A .local is held to the same rule. */
+	fx_copy(&f, "local-override");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/conf.d/jails.local'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d/jails.local: ", "owned by nobody");
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chown nobody '%s/filters'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "filters: ", "owned by nobody");
+	fx_done(&f);
+}
+END_TEST
+
+START_TEST(test_writable_directory)
+{
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod o+w '%s/conf.d'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "conf.d: ", "directory writable by group or others");
+	fx_done(&f);
+
+	/* Sticky, as /tmp: still anyone may add a file. The configuration directory itself. */
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod 1777 '%s'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	ck_assert_msg(strncmp(f.e.msgs[0], f.dir, strlen(f.dir)) == 0 &&
+			      strstr(f.e.msgs[0] + strlen(f.dir),
+				     ": directory writable by group or others (sticky)") ==
+				      f.e.msgs[0] + strlen(f.dir),
+		      "%s", errors_text(&f.e));
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	fx_seal(&f);
+	run_cmd("chmod g+w '%s/actions'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(&f, "actions: ", "directory writable by group or others");
+	fx_done(&f);
+}
+END_TEST
+
 static int match_line(struct filter *flt, const char *line, struct filter_hit *h)
 {
 	struct timeutil_clock clock;
@@ -973,6 +1234,20 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_event_jail);
 	tcase_add_test(tc, test_valid_fixture);
 	tcase_add_test(tc, test_filter_var_override);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("layers");
+	tcase_add_test(tc, test_local_override);
+	tcase_add_test(tc, test_default_section);
+	tcase_add_test(tc, test_local_disable);
+	tcase_add_test(tc, test_list_override);
+	tcase_add_test(tc, test_local_key_twice);
+	tcase_add_test(tc, test_show);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trust");
+	tcase_add_test(tc, test_foreign_owner);
+	tcase_add_test(tc, test_writable_directory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regressions");
