@@ -33,7 +33,8 @@ TESTS := $(patsubst test/%.c,%,$(wildcard test/check_*.c))
 TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 STAMP := .deps-installed
 
-.PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb demo bench-courier
+.PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb demo bench-courier \
+	format format-check
 
 all: $(BUILD)/waveguard
 
@@ -110,7 +111,16 @@ demo: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/courier-client perms
 bench-courier: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/courier-client perms
 	@BUILD=$(CURDIR)/$(BUILD) ./bench/courier-wave
 
-check: unit integration
+# The code style is .clang-format's (Debian 12's clang-format 14): `make format` applies it,
+# `make check` refuses a tree that drifts from it.
+FORMAT_FILES = $(wildcard src/*.c src/*.h test/*.c test/*.h bench/*.c)
+format: | $(STAMP)
+	clang-format -i $(FORMAT_FILES)
+
+format-check: | $(STAMP)
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: $(words $(FORMAT_FILES)) files as .clang-format says"
+
+check: format-check unit integration
 
 # The same tests against an AddressSanitizer + UndefinedBehaviorSanitizer build.
 asan:

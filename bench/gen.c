@@ -104,9 +104,9 @@ static const struct kind_info kinds[N_KINDS] = {
 };
 
 static const char *const users[] = {
-	"alice",  "bob",    "carol", "dave",    "erin",	   "frank", "grace", "heidi",
-	"ivan",	  "judy",   "mallory", "oscar", "peggy",   "rupert", "sybil", "trent",
-	"victor", "walter", "info",  "sales",   "support", "admin", "webmaster", "office",
+	"alice",  "bob",    "carol",   "dave",	"erin",	   "frank",  "grace",	  "heidi",
+	"ivan",	  "judy",   "mallory", "oscar", "peggy",   "rupert", "sybil",	  "trent",
+	"victor", "walter", "info",    "sales", "support", "admin",  "webmaster", "office",
 };
 #define N_USERS (sizeof(users) / sizeof(users[0]))
 
@@ -181,7 +181,8 @@ static int setup_pools(struct gen *g)
 			make_v6(g->off[i], hash64(i + 0x1000000ULL), true);
 		else {
 			uint32_t p = perm16(v4++, 0x1234);
-			snprintf(g->off_v4[i], sizeof(g->off_v4[i]), "198.19.%u.%u", p >> 8, p & 255);
+			snprintf(g->off_v4[i], sizeof(g->off_v4[i]), "198.19.%u.%u", p >> 8,
+				 p & 255);
 			snprintf(g->off[i], ADDR_MAX, "::ffff:%s", g->off_v4[i]);
 		}
 	}
@@ -289,8 +290,10 @@ static unsigned port(void)
 /* A random-looking recipient local part of a dictionary attack. */
 static void probe_user(char *buf, size_t size)
 {
-	static const char *const stems[] = { "info", "admin", "test", "sales", "user", "mail",
-					     "contact", "hr", "jobs", "noreply", "root", "abuse" };
+	static const char *const stems[] = {
+		"info",	   "admin", "test", "sales",   "user", "mail",
+		"contact", "hr",    "jobs", "noreply", "root", "abuse"
+	};
 	unsigned v = rnd(3);
 	const char *stem = stems[rnd(12)];
 	if (v == 0)
@@ -354,8 +357,9 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		u2 = user();
 		d2 = domain();
 		n = 800 + rnd(200000);
-		snprintf(m, size, "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u,success: Message delivered.",
-			 id, u2, d2, u, d, n);
+		snprintf(m, size,
+			 "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u,success: Message delivered.", id,
+			 u2, d2, u, d, n);
 		return "courierlocal";
 	case B_COMPLETED:
 		msg_id(id, sizeof(id));
@@ -369,7 +373,8 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		d2 = domain();
 		n = 800 + rnd(200000);
 		v = (uint32_t)rnd64();
-		snprintf(m, size, "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u: 250 2.0.0 Ok: queued as %08X",
+		snprintf(m, size,
+			 "id=%s,from=<%s@%s>,addr=<%s@%s>,size=%u: 250 2.0.0 Ok: queued as %08X",
 			 id, u, d, u2, d2, n, v);
 		return "courieresmtp";
 	case B_IMAP_LOGIN:
@@ -392,7 +397,8 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		sn = rnd(900000);
 		tm = rnd(3600);
 		snprintf(m, size,
-			 "LOGOUT, user=%s@%s, ip=[%s], headers=%u, body=%u, rcvd=%u, sent=%u, time=%u",
+			 "LOGOUT, user=%s@%s, ip=[%s], headers=%u, body=%u, rcvd=%u, sent=%u, "
+			 "time=%u",
 			 u, d, a, hd, bd, rc, sn, tm);
 		return rnd(2) ? "imapd-ssl" : "imapd";
 	}
@@ -417,7 +423,8 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		sport = port();
 		p = rnd(4) ? 25 : 587;
 		snprintf(m, size,
-			 "[%" PRIu64 ".%06u] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 "
+			 "[%" PRIu64
+			 ".%06u] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 "
 			 "SRC=%s DST=192.0.2.1 LEN=60 TOS=0x00 PREC=0x00 TTL=%u ID=%u DF PROTO=TCP "
 			 "SPT=%u DPT=%u WINDOW=64240 RES=0x00 SYN URGP=0",
 			 up / 1000000, (unsigned)(up % 1000000), a, ttl, ipid, sport, p);
@@ -439,12 +446,14 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 				 a, p, u, d, pu, d2, d3);
 		} else
 			snprintf(m, size,
-				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 432 Mail temporarily "
+				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 432 Mail "
+				 "temporarily "
 				 "rejected, try again later.",
 				 a, p, u, d, pu, d2);
 		return "courieresmtpd";
 	case B_CRON:
-		snprintf(m, size, "(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)");
+		snprintf(m, size,
+			 "(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)");
 		return "CRON[4711]";
 	case A_DNSBL:
 		o = pick_offender(g, i);
@@ -469,7 +478,8 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		}
 		return "courieresmtpd";
 	case A_DROPPED:
-		snprintf(m, size, "dropped blocked connection from %s", g->off[pick_offender(g, i)]);
+		snprintf(m, size, "dropped blocked connection from %s",
+			 g->off[pick_offender(g, i)]);
 		return "courieresmtpd";
 	case A_550:
 		o = pick_offender(g, i);
@@ -481,18 +491,21 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 			/* Client text naming another address: the relay= one is the offender. */
 			g->hostile++;
 			d = domain();
-			snprintf(m, size,
-				 "error,relay=%s,port=%u,from=<error,relay=::ffff:203.0.113.9@%s>,"
-				 "to=<::ffff:203.0.113.9@%s>: 550 User <::ffff:203.0.113.9> unknown",
-				 g->off[o], p, d, d2);
+			snprintf(
+				m, size,
+				"error,relay=%s,port=%u,from=<error,relay=::ffff:203.0.113.9@%s>,"
+				"to=<::ffff:203.0.113.9@%s>: 550 User <::ffff:203.0.113.9> unknown",
+				g->off[o], p, d, d2);
 		} else if (v < 25)
-			snprintf(m, size, "error,relay=%s,port=%u,from=<>,to=<%s@%s>: 550 User unknown.",
+			snprintf(m, size,
+				 "error,relay=%s,port=%u,from=<>,to=<%s@%s>: 550 User unknown.",
 				 g->off[o], p, pu, d2);
 		else {
 			u = user();
 			d = domain();
 			snprintf(m, size,
-				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 550 User <%s> unknown",
+				 "error,relay=%s,port=%u,from=<%s@%s>,to=<%s@%s>: 550 User <%s> "
+				 "unknown",
 				 g->off[o], p, u, d, pu, d2, pu);
 		}
 		return "courieresmtpd";
@@ -514,7 +527,8 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 		p = port();
 		n = rnd(4);
 		v = rnd(10);
-		snprintf(m, size, "error,relay=%s,port=%u,msg=\"535 Authentication failed.\",cmd: %s",
+		snprintf(m, size,
+			 "error,relay=%s,port=%u,msg=\"535 Authentication failed.\",cmd: %s",
 			 g->off[o], p, cmds[n]);
 		/* SMTP AUTH also comes in on the submission ports. */
 		return v < 7 ? "courieresmtpd" : v < 9 ? "esmtpd-msa" : "esmtpd-ssl";
@@ -529,15 +543,17 @@ static const char *line(struct gen *g, enum kind k, uint64_t i, char *m, size_t 
 			u = user();
 			d = local_domain();
 			p = port();
-			snprintf(m, size, "LOGIN FAILED, user=%s@%s, ip=[::ffff:127.0.0.1], port=[%u]",
-				 u, d, p);
+			snprintf(m, size,
+				 "LOGIN FAILED, user=%s@%s, ip=[::ffff:127.0.0.1], port=[%u]", u, d,
+				 p);
 		} else if (v == 1) {
 			/* user= is the client's text: the last ip=[...] is Courier's. */
 			g->hostile++;
 			o = pick_offender(g, i);
 			p = port();
 			snprintf(m, size,
-				 "LOGIN FAILED, user=x, ip=[::ffff:203.0.113.66], port=[1], ip=[%s], "
+				 "LOGIN FAILED, user=x, ip=[::ffff:203.0.113.66], port=[1], "
+				 "ip=[%s], "
 				 "port=[%u]",
 				 g->off[o], p);
 		} else if (v < 20) {
@@ -682,8 +698,8 @@ int main(int argc, char **argv)
 		const char *tag = line(&g, k, i, m, sizeof(m));
 		g.counts[k]++;
 		update_stamp(&g);
-		printf("%s.%06u+00:00 mail %s: %s\n", g.stamp, (unsigned)(g.now_usec % 1000000), tag,
-		       m);
+		printf("%s.%06u+00:00 mail %s: %s\n", g.stamp, (unsigned)(g.now_usec % 1000000),
+		       tag, m);
 
 		now_ns += gap2_ns ? rnd64() % gap2_ns : 0;
 		g.now_usec = now_ns / 1000;
@@ -694,8 +710,9 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t benign = 0, attack = 0;
-	fprintf(stderr, "gen: %" PRIu64 " lines, seed %" PRIu64 ", %.0f lines/s of log time, "
-			"%.0f s of log\n",
+	fprintf(stderr,
+		"gen: %" PRIu64 " lines, seed %" PRIu64 ", %.0f lines/s of log time, "
+		"%.0f s of log\n",
 		g.n, seed, g.rate, (double)(g.now_usec - g.start_usec) / 1e6);
 	for (int k = 0; k < N_KINDS; k++) {
 		fprintf(stderr, "  %-42s %-16s %9" PRIu64 "\n", kinds[k].name,

@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 		uint64_t t = now_usec();
 		if (t >= end) {
 			printf("%llu\n", n);
-			fprintf(stderr, "journal-count: %llu entries of %llu after %.1f s\n", n, want,
-				secs);
+			fprintf(stderr, "journal-count: %llu entries of %llu after %.1f s\n", n,
+				want, secs);
 			return 1;
 		}
 		r = sd_journal_wait(j, end - t);

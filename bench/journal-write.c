@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 		char *tag = p ? strchr(p + 1, ' ') : NULL;
 		char *colon = tag ? strstr(tag + 1, ": ") : NULL;
 		if (!colon || colon == tag + 1) {
-			fprintf(stderr, "journal-write: line %llu: not \"STAMP HOST TAG: MESSAGE\"\n",
+			fprintf(stderr,
+				"journal-write: line %llu: not \"STAMP HOST TAG: MESSAGE\"\n",
 				lineno);
 			return 1;
 		}
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
 		if (pidbuf)
 			iov[k++] = (struct iovec){ pidbuf, strlen(pidbuf) };
 		iov[k++] = (struct iovec){ (char *)"PRIORITY=6", strlen("PRIORITY=6") };
-		iov[k++] = (struct iovec){ (char *)"SYSLOG_FACILITY=2", strlen("SYSLOG_FACILITY=2") };
+		iov[k++] =
+			(struct iovec){ (char *)"SYSLOG_FACILITY=2", strlen("SYSLOG_FACILITY=2") };
 		int r = send_entry(iov, k);
 		if (r < 0) {
 			fprintf(stderr, "journal-write: line %llu: sd_journal_sendv: %s\n", lineno,

@@ -70,7 +70,8 @@ static int elem_cb(const struct nlattr *elem, struct ctx *c)
 	const void *key = NULL;
 	uint16_t klen = 0;
 
-	mnl_attr_for_each_nested(a, elem) {
+	mnl_attr_for_each_nested(a, elem)
+	{
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_FLAGS:
 			if (mnl_attr_get_payload_len(a) >= 4)
@@ -131,7 +132,8 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 
 	const struct nlattr *a, *list = NULL;
 	const char *table = NULL, *set = NULL;
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_LIST_TABLE:
 			table = mnl_attr_get_str(a);
@@ -147,8 +149,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	if (!list || !table || !set || strcmp(table, c->table) != 0 || !our_set(c, set))
 		return MNL_CB_OK;
 	const struct nlattr *e;
-	mnl_attr_for_each_nested(e, list) if (mnl_attr_get_type(e) == NFTA_LIST_ELEM)
-		elem_cb(e, c);
+	mnl_attr_for_each_nested(e, list) if (mnl_attr_get_type(e) == NFTA_LIST_ELEM) elem_cb(e, c);
 	return MNL_CB_OK;
 }
 
@@ -299,7 +300,8 @@ static int burst(char **argv)
 static int single(char **argv)
 {
 	struct ctx c = { .table = argv[2], .set = argv[3] };
-	uint64_t gap = strtoull(argv[4], NULL, 10) * 1000, timeout = strtoull(argv[5], NULL, 10) * 1000;
+	uint64_t gap = strtoull(argv[4], NULL, 10) * 1000,
+		 timeout = strtoull(argv[5], NULL, 10) * 1000;
 	size_t len;
 	char *data = slurp(argv[1], &len);
 	int fd = open_log(argv[0]);

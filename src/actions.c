@@ -57,7 +57,8 @@ static void on_exec_done(const char *argv0, const struct ban_exec_vars *vars, in
 		/* A wave can overflow the queue by thousands: say so at 1, 2, 4, 8, ... drops. */
 		uint64_t n = ++a->stats.exec_dropped;
 		if ((n & (n - 1)) == 0)
-			log_warning("%s: %s: command queue full, %" PRIu64 " commands dropped so far",
+			log_warning("%s: %s: command queue full, %" PRIu64
+				    " commands dropped so far",
 				    vars->jail, argv0, n);
 		return;
 	}
@@ -243,8 +244,7 @@ static int add_monitor(struct actions *a)
 	return 0;
 }
 
-int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
-		struct actions **ret)
+int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out, struct actions **ret)
 {
 	_cleanup_(actions_freep) struct actions *a = calloc(1, sizeof(*a));
 	int r;
@@ -335,8 +335,9 @@ static void run_exec(struct actions *a, const struct config_jail *j, const struc
 static void print_decision(struct actions *a, const struct ban *ban)
 {
 	char t[32], s[ADDR_STRLEN];
-	fprintf(a->out, "%s\t%s\t%s\t%llu\n", timeutil_format_rfc3339(ban->since_usec, t, sizeof(t)),
-		ban->jail, addr_format(&ban->addr, s, sizeof(s)),
+	fprintf(a->out, "%s\t%s\t%s\t%llu\n",
+		timeutil_format_rfc3339(ban->since_usec, t, sizeof(t)), ban->jail,
+		addr_format(&ban->addr, s, sizeof(s)),
 		(unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
 	fflush(a->out);
 }
@@ -355,8 +356,7 @@ static void queue_nft(struct actions *a, unsigned group, const struct ban *ban, 
 		schedule_flush(a);
 }
 
-void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec,
-			bool restored)
+void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec, bool restored)
 {
 	if (a->nft)
 		queue_nft(a, 0, ban, now_usec); /* the default group: [nft] ports */

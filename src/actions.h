@@ -16,8 +16,7 @@ struct actions;
 /* Opens what the configuration's actions need (the netlink socket unless dry_run). Decisions
  * of log actions (and of every action in dry-run mode) are printed to out as
  * "time<TAB>jail<TAB>address<TAB>seconds". Returns 0 or -errno (logged). */
-int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out,
-		struct actions **ret);
+int actions_new(sd_event *e, const struct config *c, bool dry_run, FILE *out, struct actions **ret);
 
 /* Called (from the loop, after a short pause that gathers a burst of events) when someone else
  * removed waveguard's table, sets, chain, rules or elements: the caller runs actions_setup()
@@ -38,8 +37,7 @@ void actions_ban(struct actions *a, const struct config_jail *j, const struct ba
 
 /* A ban that belongs to no configured jail (by hand, or of a jail since removed): the kernel
  * part only, in the default group ([nft] ports; printed in dry-run mode unless restored). */
-void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec,
-			bool restored);
+void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_usec, bool restored);
 
 /* Lifts ban: deletes the element (from every port group's sets) and runs the exec actions'
  * unban commands. j may be NULL (jail no longer configured): only the element is deleted. */

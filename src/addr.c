@@ -128,7 +128,8 @@ bool addr_in_net(const struct addr *a, const struct addr *net)
 
 bool addr_overlaps(const struct addr *a, const struct addr *b)
 {
-	return a->family == b->family && prefix_equal(a->bytes, b->bytes, MIN(a->prefix, b->prefix));
+	return a->family == b->family &&
+	       prefix_equal(a->bytes, b->bytes, MIN(a->prefix, b->prefix));
 }
 
 bool addr_overlaps_any(const struct addr *a, const struct addr *nets, size_t n)

@@ -33,12 +33,12 @@ static const struct {
 	const char *name;
 	size_t len;
 } placeholders[VAR_COUNT] = {
-	[VAR_IP] = {"ip", 2},
-	[VAR_JAIL] = {"jail", 4},
-	[VAR_BANTIME] = {"bantime", 7},
+	[VAR_IP] = { "ip", 2 },
+	[VAR_JAIL] = { "jail", 4 },
+	[VAR_BANTIME] = { "bantime", 7 },
 };
 
-static char *const child_env[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+static char *const child_env[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 /* One command: queued, then running. One allocation: the struct, argv[n + 1], then the strings
  * argv and vars point to. */
@@ -515,7 +515,7 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		return r;
 
 	if (x->running.n + x->queue.n >= x->max_running + x->max_queued) {
-		struct ban_exec_vars copy = {vals[VAR_IP], vals[VAR_JAIL], vals[VAR_BANTIME]};
+		struct ban_exec_vars copy = { vals[VAR_IP], vals[VAR_JAIL], vals[VAR_BANTIME] };
 
 		if (x->done)
 			x->done(argv_template[0], &copy, -ENOBUFS, x->userdata);

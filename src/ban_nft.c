@@ -28,7 +28,7 @@
 #include "macro.h"
 
 #define NAME_MAX_LEN 255
-#define PORTS_MAX 64
+#define PORTS_MAX    64
 
 /* One transaction (one sendmsg) holds at most this much. */
 #define PAGE_SIZE_MAX (1024U * 1024U)
@@ -36,14 +36,14 @@
 #define NEST_PAYLOAD_MAX 65000U
 /* Bounds the acks one transaction may cause (each error is one datagram in our receive
  * buffer) and the preallocated message table. */
-#define MSGS_MAX 1024U
-#define SINGLES_MAX 512U
+#define MSGS_MAX      1024U
+#define SINGLES_MAX   512U
 #define RECV_BUF_SIZE (64U * 1024U)
-#define RCVBUF_SIZE (2U * 1024U * 1024U)
+#define RCVBUF_SIZE   (2U * 1024U * 1024U)
 
 /* nft's datatype numbers, so that `nft list` prints the keys as addresses and ports. */
-#define NFT_TYPE_IPADDR 7
-#define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_IPADDR	      7
+#define NFT_TYPE_IP6ADDR      8
 #define NFT_TYPE_INET_SERVICE 13
 
 /* Largest element (key of 16 bytes, timeout or flags). */
@@ -373,7 +373,7 @@ static int batch_talk(struct ban_nft *b, size_t len, uint32_t seq_begin, uint32_
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 			uint32_t seq = nlh->nlmsg_seq;
 			if (seq < seq_begin || seq > seq_ack)
-				continue; /* left over from an earlier batch */
+				continue;     /* left over from an earlier batch */
 			if (seq == seq_begin) /* the batch as a whole failed */
 				return e->error < 0 ? e->error : -EIO;
 			if (e->error < 0) {
@@ -873,8 +873,7 @@ size_t ban_nft_pending(const struct ban_nft *b)
 
 /* The group of the port list, as ban_nft_group() would make it, in *ret (names unset).
  * Returns 0 or -EINVAL. */
-static int group_of_ports(const uint16_t *ports, size_t n_ports, bool all_ports,
-			  struct group *ret)
+static int group_of_ports(const uint16_t *ports, size_t n_ports, bool all_ports, struct group *ret)
 {
 	if (!all_ports && (n_ports == 0 || !ports))
 		return -EINVAL;
@@ -1137,8 +1136,8 @@ static int put_port_set(struct ban_nft *b, size_t *len, const struct group *g, u
 
 /* Offset of the flags byte in the TCP header, and the two flags tested there. */
 #define TCP_FLAGS_OFFSET 13
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_ACK 0x10
+#define TCP_FLAG_SYN	 0x02
+#define TCP_FLAG_ACK	 0x10
 
 /* Ports mode: tcp dport <ports> tcp flags & (syn | ack) == syn ip[6] saddr @set counter drop
  * All ports: ip[6] saddr @set counter drop
@@ -1180,8 +1179,8 @@ static int put_rule(struct ban_nft *b, size_t *len, const struct group *g, int k
 		} else
 			r = add_expr(rule, expr_lookup("__set%d", port_set_id));
 		if (r < 0 ||
-		    (r = add_expr(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER,
-						     TCP_FLAGS_OFFSET, 1))) < 0 ||
+		    (r = add_expr(rule, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, TCP_FLAGS_OFFSET,
+						     1))) < 0 ||
 		    (r = add_expr(rule, expr_and(&syn_ack, 1))) < 0 ||
 		    (r = add_expr(rule, expr_cmp_eq(&syn, 1))) < 0)
 			goto out;
@@ -1454,8 +1453,8 @@ static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
 			*lost = true;
 		break;
 	}
-	case NFT_MSG_DELSET:      /* NFTA_SET_NAME */
-	case NFT_MSG_DELSETELEM:  /* NFTA_SET_ELEM_LIST_SET */
+	case NFT_MSG_DELSET:	 /* NFTA_SET_NAME */
+	case NFT_MSG_DELSETELEM: /* NFTA_SET_ELEM_LIST_SET */
 		if (ours_set)
 			*lost = true;
 		break;

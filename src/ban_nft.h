@@ -21,22 +21,22 @@ struct ban_nft;
 
 /* The names ban_nft_new() uses where the configuration gives none, and the suffix that makes a
  * host set's name from its interval set's. */
-#define BAN_NFT_TABLE       "waveguard"
-#define BAN_NFT_SET4        "ban4"
-#define BAN_NFT_SET6        "ban6"
-#define BAN_NFT_CHAIN       "input"
+#define BAN_NFT_TABLE	    "waveguard"
+#define BAN_NFT_SET4	    "ban4"
+#define BAN_NFT_SET6	    "ban6"
+#define BAN_NFT_CHAIN	    "input"
 #define BAN_NFT_HOST_SUFFIX "_host"
 
 /* Port groups at most in one ban_nft (the default one included). */
 #define BAN_NFT_GROUPS_MAX 16
 
 struct ban_nft_config {
-	const char *table;       /* family inet; NULL: "waveguard" */
-	const char *set4;        /* type ipv4_addr, flags interval,timeout; NULL: "ban4" */
-	const char *set6;        /* type ipv6_addr, flags interval,timeout; NULL: "ban6" */
+	const char *table; /* family inet; NULL: "waveguard" */
+	const char *set4;  /* type ipv4_addr, flags interval,timeout; NULL: "ban4" */
+	const char *set6;  /* type ipv6_addr, flags interval,timeout; NULL: "ban6" */
 	/* The host sets are set4 "_host" and set6 "_host" (type ipv4_addr / ipv6_addr, flags
 	 * timeout). */
-	const char *chain;       /* type filter hook input priority -10; NULL: "input" */
+	const char *chain; /* type filter hook input priority -10; NULL: "input" */
 	/* Destination TCP ports whose connection attempts (SYN set, ACK clear) from banned
 	 * sources are dropped; the packets of sessions already open pass. NULL/0: 25, 465, 587 */
 	const uint16_t *ports;

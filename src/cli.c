@@ -240,8 +240,8 @@ static int reply_closed(bool body, FILE *out, FILE *err)
 /* Adds what *p holds (*len bytes) up to a newline to the head line; *p and *len move past it.
  * Returns -EAGAIN while the line is incomplete, 0 once it is "OK" (the body follows), else the
  * exit code (1 for "ERR <message>", which goes to err). */
-static int take_head(char *head, size_t *head_len, size_t head_size, const char **p,
-		     size_t *len, FILE *err)
+static int take_head(char *head, size_t *head_len, size_t head_size, const char **p, size_t *len,
+		     FILE *err)
 {
 	size_t take = MIN(*len, head_size - *head_len);
 	const char *nl = memchr(*p, '\n', take);

@@ -13,7 +13,7 @@
 #include "text.h"
 #include "wave.h"
 
-#define MANUAL_JAIL "manual"
+#define MANUAL_JAIL	    "manual"
 #define MANUAL_BANTIME_USEC (3600 * USEC_PER_SEC)
 
 /* ---- the snapshot ---- */
@@ -185,7 +185,8 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	const struct ban *old = bans_find(m->bans, &req->addr);
 	ban.offence = old ? old->offence + 1 : 1;
 	ban.until_usec = now + (req->time_usec ? req->time_usec
-					       : j ? j->bantime_usec : MANUAL_BANTIME_USEC);
+				: j	       ? j->bantime_usec
+					       : MANUAL_BANTIME_USEC);
 	snprintf(ban.jail, sizeof(ban.jail), "%s", j ? j->name : MANUAL_JAIL);
 	/* The admin's word replaces whatever ban there was, shorter or longer. */
 	manager_ban_now(m, j, &ban);

@@ -2,9 +2,9 @@
  * gives every key its file:line and tells continuation lines (multi-line values) from repeated
  * keys, and config_keys.c's tables take each key = value. Files are layers: waveguard.local over
  * waveguard.conf, the .local files of conf.d after its .conf files, NAME.local over NAME.conf in
- * filters/ and actions/; a later file sets keys of a section an earlier one defined (a list is replaced
- * whole), conf.d's [DEFAULT] gives every jail the keys it does not set, and each value keeps
- * the file:line it came from. Then filters are compiled and their samples run, and jails are
+ * filters/ and actions/; a later file sets keys of a section an earlier one defined (a list is
+ * replaced whole), conf.d's [DEFAULT] gives every jail the keys it does not set, and each value
+ * keeps the file:line it came from. Then filters are compiled and their samples run, and jails are
  * resolved against filters and actions. All errors are collected, so that one check-config run
  * shows every mistake. */
 #include <dirent.h>
@@ -55,7 +55,7 @@ struct parser {
 	char last_key[128];		   /* for continuation lines */
 	char seen[64][64];		   /* keys seen in this section (duplicates are errors) */
 	size_t n_seen;
-	char origin_section[300];	   /* the section's name in struct config_origin */
+	char origin_section[300]; /* the section's name in struct config_origin */
 
 	/* the jail sections of this file: one twice in a file is an error */
 	char file_jails[128][128];
@@ -96,7 +96,7 @@ void config_errors_add(struct config_errors *e, const char *fmt, ...)
 }
 
 /* The name the loading code has always used (config_keys.c calls config_errors_add()). */
-#define add_error config_errors_add
+#define add_error    config_errors_add
 #define perr(p, ...) add_error((p)->errs, __VA_ARGS__)
 
 void config_errors_clear(struct config_errors *e)
@@ -137,8 +137,9 @@ static void begin_jail(struct parser *p, const char *name)
 		return;
 	}
 	if (config_keys_section(CONFIG_MAIN, name)) {
-		perr(p, "%s:%u: [%s] is a section of waveguard.conf (set its keys in "
-			"waveguard.local), not a jail",
+		perr(p,
+		     "%s:%u: [%s] is a section of waveguard.conf (set its keys in "
+		     "waveguard.local), not a jail",
 		     p->file, p->lineno, name);
 		p->section_ok = false;
 		return;
@@ -206,7 +207,8 @@ static void begin_section(struct parser *p, const char *name)
 		snprintf(p->origin_section, sizeof(p->origin_section), "filter/%s/%s",
 			 p->filter->name, name);
 	else if (p->kind == CONFIG_ACTION)
-		snprintf(p->origin_section, sizeof(p->origin_section), "action/%s", p->action->name);
+		snprintf(p->origin_section, sizeof(p->origin_section), "action/%s",
+			 p->action->name);
 	else
 		snprintf(p->origin_section, sizeof(p->origin_section), "%s", name);
 
@@ -237,7 +239,8 @@ const struct config_origin *config_origin_find(const struct config *c, const cha
 					       const char *key)
 {
 	for (size_t i = 0; i < c->n_origins; i++)
-		if (strcmp(c->origins[i].key, key) == 0 && strcmp(c->origins[i].section, section) == 0)
+		if (strcmp(c->origins[i].key, key) == 0 &&
+		    strcmp(c->origins[i].section, section) == 0)
 			return &c->origins[i];
 	return NULL;
 }
@@ -307,8 +310,9 @@ static void add_default_line(struct parser *p, const char *key, const char *valu
 		p->failed_alloc = 1;
 		return;
 	}
-	*d = (struct default_line){ .key = k, .value = v, .file = p->file, .line = p->lineno,
-				    .cont = cont };
+	*d = (struct default_line){
+		.key = k, .value = v, .file = p->file, .line = p->lineno, .cont = cont
+	};
 }
 
 static void free_default_lines(struct parser *p)
@@ -344,9 +348,12 @@ static void apply_defaults(struct parser *p)
 				if (!set_origin(c, j->name, e->key, e->file, e->line, true))
 					p->failed_alloc = 1;
 			}
-			struct config_key_ctx x = { .errs = &scratch, .file = e->file,
-						    .line = e->line, .section = j->name,
-						    .key = e->key, .cont = e->cont };
+			struct config_key_ctx x = { .errs = &scratch,
+						    .file = e->file,
+						    .line = e->line,
+						    .section = j->name,
+						    .key = e->key,
+						    .cont = e->cont };
 			config_keys_set(&x, s, j, e->value);
 			if (x.failed_alloc)
 				p->failed_alloc = 1;
@@ -364,15 +371,18 @@ static void check_action(struct parser *p, const struct config_action *a)
 	if (!a->line)
 		perr(p, "%s: [action] has no 'type =' (expected log, nft or exec)", a->file);
 	else if (a->type == ACTION_EXEC && !a->ban_cmd)
-		perr(p, "%s:%u: an exec action needs 'ban = /path/to/program ARGS' (%%ip%%, "
-			"%%jail%%, %%bantime%%)",
+		perr(p,
+		     "%s:%u: an exec action needs 'ban = /path/to/program ARGS' (%%ip%%, "
+		     "%%jail%%, %%bantime%%)",
 		     type_file, a->line);
 	else if (a->type != ACTION_EXEC && (a->ban_cmd || a->unban_cmd))
 		perr(p, "%s:%u: 'ban =' and 'unban =' belong to exec actions",
 		     origin_file(p->cfg, sec, a->ban_cmd ? "ban" : "unban", a->file),
 		     a->ban_cmd ? a->ban_line : a->unban_line);
 	else if (a->type == ACTION_TIMEOUTS && a->n_files == 0)
-		perr(p, "%s:%u: a timeouts action needs at least one 'esmtptimeout... = ELEVATED WAVE'",
+		perr(p,
+		     "%s:%u: a timeouts action needs at least one 'esmtptimeout... = ELEVATED "
+		     "WAVE'",
 		     type_file, a->line);
 	else if (a->type != ACTION_TIMEOUTS && (a->n_files || a->directory))
 		perr(p, "%s:%u: 'directory' and 'esmtptimeout*' belong to timeouts actions",
@@ -421,8 +431,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		 * built-in default) gave, lists whole. */
 		if (!again && k) {
 			config_keys_reset(k, section_object(p));
-			if (p->cfg && !set_origin(p->cfg, p->origin_section, name, p->file,
-						  p->lineno, false))
+			if (p->cfg &&
+			    !set_origin(p->cfg, p->origin_section, name, p->file, p->lineno, false))
 				p->failed_alloc = 1;
 			if (p->in_default)
 				drop_default_lines(p, name);
@@ -527,8 +537,9 @@ static char *reader(char *str, int num, void *stream)
 	if (memchr(t, '=', (size_t)(e - t)) || memchr(t, ':', (size_t)(e - t)))
 		p->prev_key = true;
 	else
-		syntax_error(p, "expected [section], key = value, an indented continuation line or a "
-				"# comment");
+		syntax_error(p,
+			     "expected [section], key = value, an indented continuation line or a "
+			     "# comment");
 	return str;
 }
 
@@ -545,13 +556,15 @@ static bool trusted(struct parser *p, const char *path, bool dir)
 	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode)))
 		return true;
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && dir) {
-		perr(p, "%s: directory writable by group or others%s; it holds the configuration of "
-			"a root daemon, so it is refused (chmod go-w %s)",
+		perr(p,
+		     "%s: directory writable by group or others%s; it holds the configuration of "
+		     "a root daemon, so it is refused (chmod go-w %s)",
 		     path, st.st_mode & S_ISVTX ? " (sticky)" : "", path);
 		ok = false;
 	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		perr(p, "%s: writable by group or others; it drives a root daemon, so it is refused "
-			"(chmod go-w %s)",
+		perr(p,
+		     "%s: writable by group or others; it drives a root daemon, so it is refused "
+		     "(chmod go-w %s)",
 		     path, path);
 		ok = false;
 	}
@@ -559,13 +572,15 @@ static bool trusted(struct parser *p, const char *path, bool dir)
 		struct passwd *pw = getpwuid(st.st_uid);
 		char owner[128], who[64] = "";
 		if (pw)
-			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name, (unsigned)st.st_uid);
+			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name,
+				 (unsigned)st.st_uid);
 		else
 			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
 		if (me != 0)
 			snprintf(who, sizeof(who), " or the daemon's user (uid %u)", (unsigned)me);
-		perr(p, "%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
-			"(chown root %s)",
+		perr(p,
+		     "%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
+		     "(chown root %s)",
 		     path, owner, who, path);
 		ok = false;
 	}
@@ -604,8 +619,9 @@ static int parse_file(struct parser *p, const char *path)
 	ini_allow_multiline = true;
 	r = ini_parse_stream(reader, p, handler, p);
 	if (r > 0 && (unsigned)r != p->first_syntax_error)
-		perr(p, "%s:%d: syntax error (expected [section], key = value, an indented "
-			"continuation line or a # comment)",
+		perr(p,
+		     "%s:%d: syntax error (expected [section], key = value, an indented "
+		     "continuation line or a # comment)",
 		     path, r);
 	else if (r < 0)
 		perr(p, "%s: cannot parse (%d)", path, r);
@@ -617,8 +633,7 @@ static int parse_file(struct parser *p, const char *path)
 
 /* The names in dir that end in ext (".conf", ".local"), hidden ones aside, sorted; a missing
  * directory is an empty list. */
-static int list_dir(struct parser *p, const char *dir, const char *ext, char ***ret,
-		    size_t *ret_n)
+static int list_dir(struct parser *p, const char *dir, const char *ext, char ***ret, size_t *ret_n)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
@@ -758,15 +773,16 @@ static void check_filter(const struct config_filter *cf, struct config_errors *e
 		int r = filter_match(f, &l, &h);
 		if (!s->match) {
 			if (r == FILTER_HIT || r == FILTER_EVENT)
-				add_error(errs, "%s:%u: nomatch sample matched failregex %u",
-					  file, s->lineno, h.regex + 1);
+				add_error(errs, "%s:%u: nomatch sample matched failregex %u", file,
+					  s->lineno, h.regex + 1);
 		} else if (s->event) {
 			if (r != FILTER_EVENT)
-				add_error(errs, "%s:%u: sample should match as an event, but did not",
+				add_error(errs,
+					  "%s:%u: sample should match as an event, but did not",
 					  file, s->lineno);
 		} else if (r != FILTER_HIT)
-			add_error(errs, "%s:%u: sample should yield %s, but did not match%s",
-				  file, s->lineno, addr_format(&s->addr, want, sizeof(want)),
+			add_error(errs, "%s:%u: sample should yield %s, but did not match%s", file,
+				  s->lineno, addr_format(&s->addr, want, sizeof(want)),
 				  r == FILTER_IGNORED ? " (ignoreregex)" : "");
 		else if (!addr_equal(&h.addr, &s->addr))
 			add_error(errs, "%s:%u: sample should yield %s, but yielded %s", file,
@@ -858,9 +874,10 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 	}
 	j->filter = config_find_filter(c, j->filter_name);
 	if (!j->filter) {
-		add_error(errs, "%s:%u: unknown filter '%s' (expected the name of a file in %s/filters/)",
-			  origin_file(c, j->name, "filter", j->file), j->filter_line, j->filter_name,
-			  c->dir);
+		add_error(errs,
+			  "%s:%u: unknown filter '%s' (expected the name of a file in %s/filters/)",
+			  origin_file(c, j->name, "filter", j->file), j->filter_line,
+			  j->filter_name, c->dir);
 		return;
 	}
 	for (size_t i = 0; i < j->n_filter_vars; i++) {
@@ -889,9 +906,10 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 			add_error(errs,
 				  "%s:%u: unknown action '%s' (expected the name of a file in "
 				  "%s/actions/)",
-				  j->action_line ? origin_file(c, j->name, "action", j->file) : j->file,
-				  j->action_line ? j->action_line : j->line,
-				  j->action_names[i], c->dir);
+				  j->action_line ? origin_file(c, j->name, "action", j->file)
+						 : j->file,
+				  j->action_line ? j->action_line : j->line, j->action_names[i],
+				  c->dir);
 	}
 	if (j->enabled && j->backend != BACKEND_JOURNAL && j->n_sources == 0)
 		add_error(errs,
@@ -1068,8 +1086,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
-	    !c->nft.set6 || !c->nft.chain || !c->tuner.action ||
-	    !c->tuner.esmtpd)
+	    !c->nft.set6 || !c->nft.chain || !c->tuner.action || !c->tuner.esmtpd)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */
 	static const char *const default_allow[] = { "127.0.0.0/8", "::1" };
@@ -1100,7 +1117,8 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	p->cfg = c;
 	trusted(p, dir, true);
 	if (asprintf(&main_path, "%s/waveguard.conf", dir) < 0 ||
-	    asprintf(&local_path, "%s/waveguard.local", dir) < 0 || !(kept = keep_file(p, main_path)))
+	    asprintf(&local_path, "%s/waveguard.local", dir) < 0 ||
+	    !(kept = keep_file(p, main_path)))
 		return -ENOMEM;
 	p->kind = CONFIG_MAIN;
 	r = parse_file(p, kept);
@@ -1179,8 +1197,8 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 			add_error(errs,
 				  "%s:%u: [tuner] action: expected the name of a "
 				  "timeouts action in %s/actions/ (type = timeouts)",
-				  origin_file(c, "tuner", "action", c->files[0]), c->tuner.action_line,
-				  dir);
+				  origin_file(c, "tuner", "action", c->files[0]),
+				  c->tuner.action_line, dir);
 		struct tuner_params tp;
 		config_tuner_params(&c->tuner, &tp);
 		if (tuner_params_check(&tp) < 0)
@@ -1290,7 +1308,8 @@ const char *config_jail_idle_action(const struct config_jail *j)
 	if (!j->enabled || !j->filter || config_filter_can_ban(j->filter))
 		return NULL;
 	for (size_t i = 0; i < j->n_actions; i++)
-		if (j->actions[i] && (j->actions[i]->type == ACTION_NFT || j->actions[i]->type == ACTION_EXEC))
+		if (j->actions[i] &&
+		    (j->actions[i]->type == ACTION_NFT || j->actions[i]->type == ACTION_EXEC))
 			return j->actions[i]->name;
 	return NULL;
 }
@@ -1375,8 +1394,9 @@ int config_show(const struct config *c, FILE *f)
 	char section[300];
 	int r = 0;
 
-	fprintf(f, "# The effective configuration of %s; after each value, the file:line it came "
-		   "from,\n# or \"default\" for a built-in value. Files read, in this order:\n",
+	fprintf(f,
+		"# The effective configuration of %s; after each value, the file:line it came "
+		"from,\n# or \"default\" for a built-in value. Files read, in this order:\n",
 		c->dir);
 	for (size_t i = 0; i < c->n_files; i++)
 		fprintf(f, "#   %s\n", c->files[i]);
@@ -1397,13 +1417,15 @@ int config_show(const struct config *c, FILE *f)
 			flt->local_file ? ", " : "", flt->local_file ? flt->local_file : "");
 		static const char *const parts[] = { "filter", "vars", "test" };
 		for (size_t k = 0; k < ELEMENTSOF(parts) && r >= 0; k++) {
-			const struct config_section *s = config_keys_section(CONFIG_FILTER, parts[k]);
+			const struct config_section *s =
+				config_keys_section(CONFIG_FILTER, parts[k]);
 			snprintf(section, sizeof(section), "filter/%s/%s", flt->name, parts[k]);
 			fprintf(f, "[%s]\n", parts[k]);
 			r = show_keys(f, c, s, flt, section, false);
 			if (strcmp(parts[k], "vars") == 0)
 				for (size_t v = 0; v < flt->n_vars; v++)
-					show_key(f, c, section, flt->vars[v].name, flt->vars[v].value);
+					show_key(f, c, section, flt->vars[v].name,
+						 flt->vars[v].value);
 		}
 	}
 	for (size_t i = 0; i < c->n_actions && r >= 0; i++) {

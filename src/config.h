@@ -12,16 +12,16 @@
 
 #include "addr.h"
 #include "filter.h"
-#include "tuner.h"
 #include "macro.h"
+#include "tuner.h"
 
 /* Longest line looked at unless [daemon] max_line says otherwise (Courier cuts at 1023). */
 #define CONFIG_DEFAULT_MAX_LINE 4096
 
 enum action_type {
-	ACTION_LOG,  /* decisions are printed and logged, nothing is banned */
-	ACTION_NFT,  /* an element in waveguard's nftables sets, with the ban's timeout */
-	ACTION_EXEC, /* an admin's command, run without a shell (argv template) */
+	ACTION_LOG,	 /* decisions are printed and logged, nothing is banned */
+	ACTION_NFT,	 /* an element in waveguard's nftables sets, with the ban's timeout */
+	ACTION_EXEC,	 /* an admin's command, run without a shell (argv template) */
 	ACTION_TIMEOUTS, /* the tuner's files: Courier's esmtptimeout* per level */
 };
 
@@ -135,8 +135,8 @@ struct config_sampler {
 	unsigned max_concurrent; /* an address holding more at a sample is a hit; 0 = off */
 	char *concurrency_jail;	 /* the jail those hits go to */
 	unsigned concurrency_line;
-	char *history;		 /* NULL: state_dir/history.csv */
-	uint64_t history_max;	 /* bytes before rotation to .1 */
+	char *history;	      /* NULL: state_dir/history.csv */
+	uint64_t history_max; /* bytes before rotation to .1 */
 };
 
 /* [probe]: does the server still answer with a 220 banner? */
@@ -153,7 +153,7 @@ struct config_tuner {
 	bool dry_run; /* decide and log levels, write no file */
 	char *action; /* the timeouts action (actions/NAME.conf) */
 	unsigned action_line;
-	char *esmtpd; /* where MAXDAEMONS is read */
+	char *esmtpd;	      /* where MAXDAEMONS is read */
 	unsigned max_daemons; /* 0: read it from esmtpd */
 	double elevated_fraction, wave_fraction, calm_fraction;
 	unsigned elevated_backlog, wave_backlog, elevated_bans, wave_bans, wave_probe_failures;
@@ -164,7 +164,8 @@ struct config_tuner {
 /* Where a key's value came from: the file and line of its (first) line. A key without one has
  * its built-in default. */
 struct config_origin {
-	char *section; /* "daemon"..., a jail's name, "DEFAULT", "filter/NAME/vars", "action/NAME" */
+	char *section; /* "daemon"..., a jail's name, "DEFAULT", "filter/NAME/vars", "action/NAME"
+			*/
 	char *key;     /* as written ("filter.codes", a [vars] name, "esmtptimeoutdata") */
 	const char *file;
 	unsigned line;

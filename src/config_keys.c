@@ -286,8 +286,7 @@ static void add_string(struct config_key_ctx *x, const struct config_key *k, voi
 		       const char *word)
 {
 	if (k->valid && !k->valid(word))
-		perr(x, "%s:%u: %s '%s': expected %s", x->file, x->line, x->key, word,
-		     k->expected);
+		perr(x, "%s:%u: %s '%s': expected %s", x->file, x->line, x->key, word, k->expected);
 	else if (!config_keys_strv_push(FIELD(obj, k->offset), FIELD(obj, k->count_offset), word))
 		x->failed_alloc = true;
 }
@@ -363,8 +362,9 @@ static void add_cidr(struct config_key_ctx *x, const struct config_key *k, void 
 	size_t *n = FIELD(obj, k->count_offset);
 
 	if (addr_parse_cidr(word, &a) < 0) {
-		perr(x, "%s:%u: '%s' is not an address or network (expected e.g. 192.0.2.0/24 or "
-			"2001:db8::/32)",
+		perr(x,
+		     "%s:%u: '%s' is not an address or network (expected e.g. 192.0.2.0/24 or "
+		     "2001:db8::/32)",
 		     x->file, x->line, word);
 		return;
 	}
@@ -375,7 +375,6 @@ static void add_cidr(struct config_key_ctx *x, const struct config_key *k, void 
 	}
 	*slot = a;
 }
-
 
 /* A port of a fixed uint16_t array (size bytes at offset, count at count_offset). */
 static void add_port(struct config_key_ctx *x, const struct config_key *k, void *obj,
@@ -568,8 +567,9 @@ static void set_var(struct config_key_ctx *x, const struct config_key *k, void *
 		return;
 	}
 	if (!valid_var_name(x->key) || strcmp(x->key, "HOST") == 0) {
-		perr(x, "%s:%u: variable name '%s': expected a letter then letters, digits, '_', "
-			"'-' (and not HOST)",
+		perr(x,
+		     "%s:%u: variable name '%s': expected a letter then letters, digits, '_', "
+		     "'-' (and not HOST)",
 		     x->file, x->line, x->key);
 		return;
 	}
@@ -616,8 +616,7 @@ static void set_regex(struct config_key_ctx *x, const struct config_key *k, void
 
 /* "ADDRESS LINE" or "- LINE" of a match sample: the address (or event) and where LINE starts.
  * Returns NULL after reporting the error. */
-static const char *parse_match(struct config_key_ctx *x, const char *value,
-			       struct config_sample *s)
+static const char *parse_match(struct config_key_ctx *x, const char *value, struct config_sample *s)
 {
 	size_t n = strcspn(value, " \t");
 	if (!value[n]) {
@@ -660,11 +659,11 @@ static void set_sample(struct config_key_ctx *x, const struct config_key *k, voi
 /* ---- the tables ---- */
 
 /* The field of a section's struct a key sets, and the count beside a list. */
-#define AT(type, field) .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
+#define AT(type, field)		 .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
 #define LIST(type, field, count) AT(type, field), .count_offset = offsetof(type, count)
-#define LINE_AT(type, field) .line_offset = offsetof(type, field) + 1
-#define RANGE(lo, hi) .min = (lo), .max = (hi)
-#define LISTS (CONFIG_KEY_MULTILINE | CONFIG_KEY_REPEAT)
+#define LINE_AT(type, field)	 .line_offset = offsetof(type, field) + 1
+#define RANGE(lo, hi)		 .min = (lo), .max = (hi)
+#define LISTS			 (CONFIG_KEY_MULTILINE | CONFIG_KEY_REPEAT)
 
 #define S struct config
 static const struct config_key daemon_keys[] = {
@@ -716,9 +715,9 @@ static const struct config_key sampler_keys[] = {
 	{ "max_concurrent", CONFIG_UNSIGNED, AT(S, max_concurrent), RANGE(0, 100000),
 	  .expected = "a number of connections (0 = off)",
 	  .help = "connections of one address at a sample that make a hit (0 = off)" },
-	{ "concurrency_jail", CONFIG_STRING, AT(S, concurrency_jail),
-	  LINE_AT(S, concurrency_line), .valid = config_keys_valid_name,
-	  .expected = "a jail name", .help = "the jail those hits go to" },
+	{ "concurrency_jail", CONFIG_STRING, AT(S, concurrency_jail), LINE_AT(S, concurrency_line),
+	  .valid = config_keys_valid_name, .expected = "a jail name",
+	  .help = "the jail those hits go to" },
 	{ "history", CONFIG_PATH, AT(S, history),
 	  .help = "the CSV of the samples (default state_dir/history.csv)" },
 	{ "history_max", CONFIG_SIZE, AT(S, history_max), .min = 4096,
@@ -741,11 +740,15 @@ static const struct config_key probe_keys[] = {
 
 #define S struct config_tuner
 #define SHARE(key, field, what)                                                                    \
-	{ key, CONFIG_FRACTION, AT(S, field),                                                      \
-	  .expected = "a share of MAXDAEMONS such as 25% (0 = off)", .help = what }
+	{                                                                                          \
+		key, CONFIG_FRACTION, AT(S, field),                                                \
+			.expected = "a share of MAXDAEMONS such as 25% (0 = off)", .help = what    \
+	}
 #define COUNT(key, field, what)                                                                    \
-	{ key, CONFIG_UNSIGNED, AT(S, field), RANGE(0, 1000000),                                   \
-	  .expected = "a number (0 = off)", .help = what }
+	{                                                                                          \
+		key, CONFIG_UNSIGNED, AT(S, field), RANGE(0, 1000000),                             \
+			.expected = "a number (0 = off)", .help = what                             \
+	}
 static const struct config_key tuner_keys[] = {
 	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "shorten Courier's timeouts in a wave" },
 	{ "dry_run", CONFIG_BOOL, AT(S, dry_run),
@@ -824,8 +827,11 @@ static const struct config_key action_keys[] = {
 
 #define S struct config_jail
 #define DURATION(key, field, what)                                                                 \
-	{ key, CONFIG_DURATION, AT(S, field), .min = 1,                                            \
-	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d", .help = what }
+	{                                                                                          \
+		key, CONFIG_DURATION, AT(S, field),                                                \
+			.min = 1, .expected = "a duration such as 90, 90s, 10m, 1h, 7d",           \
+			.help = what                                                               \
+	}
 static const struct config_key jail_keys[] = {
 	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "whether the jail runs" },
 	{ "filter", CONFIG_STRING, AT(S, filter_name), LINE_AT(S, filter_line),
@@ -863,8 +869,7 @@ static const struct config_key jail_keys[] = {
 	  .expected = "a number of addresses from 1 to 10000000",
 	  .help = "addresses with hits remembered at most" },
 	{ "prefix4", CONFIG_UNSIGNED, AT(S, prefix4), RANGE(8, 32),
-	  .expected = "a prefix length from 8 to 32",
-	  .help = "IPv4 hits count for this network" },
+	  .expected = "a prefix length from 8 to 32", .help = "IPv4 hits count for this network" },
 	{ "prefix6", CONFIG_UNSIGNED, AT(S, prefix6), RANGE(16, 128),
 	  .expected = "a prefix length from 16 to 128",
 	  .help = "IPv6 hits count for this network" },
@@ -876,7 +881,9 @@ static const struct config_key jail_keys[] = {
 #undef S
 
 #define SECTION(nm, k, keys_, ...)                                                                 \
-	{ .name = nm, .kind = k, .keys = keys_, .n_keys = ELEMENTSOF(keys_), __VA_ARGS__ }
+	{                                                                                          \
+		.name = nm, .kind = k, .keys = keys_, .n_keys = ELEMENTSOF(keys_), __VA_ARGS__     \
+	}
 const struct config_section config_keys_sections[] = {
 	SECTION("daemon", CONFIG_MAIN, daemon_keys),
 	SECTION("nft", CONFIG_MAIN, nft_keys, .offset = offsetof(struct config, nft)),
@@ -1085,8 +1092,8 @@ void config_keys_format_duration(FILE *f, uint64_t usec)
 	for (size_t i = 0; i < ELEMENTSOF(units); i++)
 		/* weeks only when whole: 30d, not 4w 2d */
 		if (s >= units[i].sec && (i > 0 || s % units[i].sec == 0)) {
-			fprintf(f, "%s%llu%s", any ? " " : "", (unsigned long long)(s / units[i].sec),
-				units[i].unit);
+			fprintf(f, "%s%llu%s", any ? " " : "",
+				(unsigned long long)(s / units[i].sec), units[i].unit);
 			s %= units[i].sec;
 			any = true;
 		}
@@ -1115,7 +1122,8 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	const void *v = (const char *)obj + k->offset;
-	const size_t n = k->count_offset ? *(const size_t *)((const char *)obj + k->count_offset) : 0;
+	const size_t n =
+		k->count_offset ? *(const size_t *)((const char *)obj + k->count_offset) : 0;
 	char abuf[ADDR_STRLEN];
 
 	if (!f)
@@ -1159,7 +1167,8 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 	case CONFIG_CHOICE:
 		if (k->set == set_log_level) {
 			int l = *(const int *)v;
-			fputs(l >= 0 && l < (int)ELEMENTSOF(log_level_names) ? log_level_names[l] : "?",
+			fputs(l >= 0 && l < (int)ELEMENTSOF(log_level_names) ? log_level_names[l]
+									     : "?",
 			      f);
 		} else
 			fputs(k->choices[load_unsigned(v, k->size)], f);
@@ -1174,7 +1183,8 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 		} else if (k->add == add_cidr) {
 			for (size_t i = 0; i < n; i++)
 				fprintf(f, "%s%s", i ? " " : "",
-					addr_format(&(*(struct addr *const *)v)[i], abuf, sizeof(abuf)));
+					addr_format(&(*(struct addr *const *)v)[i], abuf,
+						    sizeof(abuf)));
 		} else
 			for (size_t i = 0; i < n; i++)
 				fprintf(f, "%s%s", i ? " " : "", (*(char **const *)v)[i]);
@@ -1191,7 +1201,9 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 				first = false;
 				if (match)
 					fprintf(f, "%s ",
-						s->event ? "-" : addr_format(&s->addr, abuf, sizeof(abuf)));
+						s->event ? "-"
+							 : addr_format(&s->addr, abuf,
+								       sizeof(abuf)));
 				fputs(s->line, f);
 			}
 		} else if (k->set == set_regex)

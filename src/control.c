@@ -27,20 +27,14 @@
 /* ---- request parser ---- */
 
 static const char *const cmd_names[] = {
-	[CONTROL_STATUS] = "status",
-	[CONTROL_LIST] = "list",
-	[CONTROL_BAN] = "ban",
-	[CONTROL_UNBAN] = "unban",
-	[CONTROL_RELOAD] = "reload",
+	[CONTROL_STATUS] = "status", [CONTROL_LIST] = "list",	  [CONTROL_BAN] = "ban",
+	[CONTROL_UNBAN] = "unban",   [CONTROL_RELOAD] = "reload",
 };
 
 /* The options each command takes, for error messages. */
 static const char *const cmd_options[] = {
-	[CONTROL_STATUS] = "--json",
-	[CONTROL_LIST] = "--json",
-	[CONTROL_BAN] = "--jail or --time",
-	[CONTROL_UNBAN] = "--all",
-	[CONTROL_RELOAD] = "none",
+	[CONTROL_STATUS] = "--json", [CONTROL_LIST] = "--json", [CONTROL_BAN] = "--jail or --time",
+	[CONTROL_UNBAN] = "--all",   [CONTROL_RELOAD] = "none",
 };
 
 const char *control_cmd_to_string(enum control_cmd cmd)

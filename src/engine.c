@@ -74,7 +74,7 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 	switch (filter_match(ej->filter, l, &h)) {
 	case FILTER_HIT:
 		return jail_hit(ej->jail, &h.addr, time_usec, ret_ban) == JAIL_BAN ? ENGINE_BAN
-										    : ENGINE_NONE;
+										   : ENGINE_NONE;
 	case FILTER_EVENT:
 		ej->events++;
 		return ENGINE_EVENT;

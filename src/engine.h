@@ -14,8 +14,8 @@ struct engine_jail {
 	const struct config_jail *conf;
 	struct filter *filter;
 	struct jail *jail;
-	uint64_t events; /* matches of address-less failregexes */
-	uint64_t unbans; /* lifted by the admin */
+	uint64_t events;		    /* matches of address-less failregexes */
+	uint64_t unbans;		    /* lifted by the admin */
 	uint64_t evictions_told, told_usec; /* the manager's rate-limited warning about them */
 };
 

@@ -81,8 +81,8 @@ static int expand(const char *pat, const struct filter_var *ov, size_t nov,
 		return -ENOMEM;
 
 	for (const char *p = pat; *p;) {
-		if (*p == '<' && is_ident(p[1], true) && !(p > pat && (p[-1] == '?' || p[-1] == 'k' ||
-								       p[-1] == 'P'))) {
+		if (*p == '<' && is_ident(p[1], true) &&
+		    !(p > pat && (p[-1] == '?' || p[-1] == 'k' || p[-1] == 'P'))) {
 			const char *q = p + 1;
 			while (is_ident(*q, false))
 				q++;
@@ -95,7 +95,8 @@ static int expand(const char *pat, const struct filter_var *ov, size_t nov,
 					p = q + 1;
 					continue;
 				}
-				if (allow_vars && (v = lookup_var(p + 1, len, ov, nov, vars, nvars))) {
+				if (allow_vars &&
+				    (v = lookup_var(p + 1, len, ov, nov, vars, nvars))) {
 					_cleanup_free_ char *sub = NULL;
 					int r = expand(v, NULL, 0, NULL, 0, false, n_host, &sub);
 					if (r < 0) {
@@ -131,14 +132,15 @@ static int compile_one(struct filter *flt, const struct filter_regex_src *src,
 	if (r < 0)
 		return r;
 	if (n_host > 1) {
-		set_err(err, errsize, "%s:%u: more than one <HOST> in one regex", src->file, src->line);
+		set_err(err, errsize, "%s:%u: more than one <HOST> in one regex", src->file,
+			src->line);
 		return -EINVAL;
 	}
 
 	/* No PCRE2_UTF: log lines are bytes, and invalid UTF-8 from a client must not make a
 	 * match fail with an error. */
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &errcode,
-					 &erroff, NULL);
+	pcre2_code *code =
+		pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &errcode, &erroff, NULL);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
@@ -220,8 +222,8 @@ int filter_new(const struct filter_spec *spec, const struct filter_var *override
 		f->n_fail++;
 	}
 	for (size_t i = 0; i < spec->n_ignore; i++) {
-		r = compile_one(f, &spec->ignore[i], spec, overrides, n_overrides,
-				&f->ignore[i], err, errsize);
+		r = compile_one(f, &spec->ignore[i], spec, overrides, n_overrides, &f->ignore[i],
+				err, errsize);
 		if (r < 0)
 			goto fail;
 		f->n_ignore++;
@@ -311,7 +313,8 @@ int filter_match(struct filter *f, const struct logline *l, struct filter_hit *r
 		if (!l->tag)
 			return FILTER_NONE;
 		for (i = 0; i < f->n_tags; i++)
-			if (f->tag_lens[i] == l->tag_len && memcmp(f->tags[i], l->tag, l->tag_len) == 0)
+			if (f->tag_lens[i] == l->tag_len &&
+			    memcmp(f->tags[i], l->tag, l->tag_len) == 0)
 				break;
 		if (i == f->n_tags)
 			return FILTER_NONE;

@@ -29,7 +29,7 @@ struct filter_spec {
 	const char *const *tags; /* syslog identifiers the filter reads; n_tags 0 = any */
 	size_t n_tags;
 	const char *const *prefilters; /* literals, one of which must occur in the message */
-	size_t n_prefilters;		/* 0 = no prefilter */
+	size_t n_prefilters;	       /* 0 = no prefilter */
 	const struct filter_regex_src *fail;
 	size_t n_fail;
 	const struct filter_regex_src *ignore;
@@ -39,9 +39,10 @@ struct filter_spec {
 };
 
 enum filter_result {
-	FILTER_NONE = 0,    /* not for this filter */
-	FILTER_HIT = 1,	    /* a failregex with <HOST> matched: hit->addr is the offender */
-	FILTER_EVENT = 2,   /* a failregex without <HOST> matched (e.g. "maximum active connections") */
+	FILTER_NONE = 0, /* not for this filter */
+	FILTER_HIT = 1,	 /* a failregex with <HOST> matched: hit->addr is the offender */
+	FILTER_EVENT =
+		2, /* a failregex without <HOST> matched (e.g. "maximum active connections") */
 	FILTER_IGNORED = 3, /* a failregex matched but an ignoreregex too */
 };
 

@@ -331,8 +331,8 @@ int history_parse_row(const char *line, size_t len, struct history_row *ret)
 
 	if (fl[0] == 0 || timeutil_parse_rfc3339(f[0], fl[0], &row.time_usec) != fl[0])
 		return -EINVAL;
-	uint32_t *counters[] = {&row.established, &row.syn_recv,    &row.other,	  &row.backlog,
-				&row.distinct,	  &row.active_bans, &row.new_bans};
+	uint32_t *counters[] = { &row.established, &row.syn_recv,    &row.other,   &row.backlog,
+				 &row.distinct,	   &row.active_bans, &row.new_bans };
 	for (size_t i = 0; i < ELEMENTSOF(counters); i++) {
 		if (!parse_uint(f[1 + i], fl[1 + i], 10, UINT32_MAX, &v))
 			return -EINVAL;
@@ -418,7 +418,7 @@ int history_read(const char *path, uint64_t since_usec, history_row_fn fn, void 
 	if (asprintf(&path1, "%s.1", path) < 0)
 		return -ENOMEM;
 
-	const char *files[] = {path1, path};
+	const char *files[] = { path1, path };
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
 		r = read_file(files[i], since_usec, fn, userdata, &count, &bad);
 		if (r == -ENOENT)

@@ -2,13 +2,13 @@
  * preallocated entry pool with an LRU list, so that the hot path never allocates and a flood of
  * distinct addresses costs a bounded amount of memory. Each entry keeps the times of its last
  * maxretry hits in a ring: the window test is one comparison. */
+#include "jail.h"
+#include "addrindex.h"
+#include "macro.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "addrindex.h"
-#include "jail.h"
-#include "macro.h"
 
 #define NIL UINT32_MAX
 /* How many of the least recently seen entries an eviction looks at to pick the one worth least. */

@@ -1,4 +1,5 @@
-/* Logging for the daemon's edges: stderr with syslog priority prefixes that journald understands. */
+/* Logging for the daemon's edges: stderr with syslog priority prefixes that journald understands.
+ */
 #pragma once
 
 #include <syslog.h>
@@ -16,13 +17,13 @@ int log_level_from_string(const char *s);
 int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
 
 /* MESSAGE_IDs of waveguard's events, so that `journalctl MESSAGE_ID=...` lists them all. */
-#define LOG_MESSAGE_BAN "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b10"
-#define LOG_MESSAGE_UNBAN "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b11"
-#define LOG_MESSAGE_TUNER "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b12"
+#define LOG_MESSAGE_BAN		 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b10"
+#define LOG_MESSAGE_UNBAN	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b11"
+#define LOG_MESSAGE_TUNER	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b12"
 #define LOG_MESSAGE_SOURCE_ERROR "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b13"
-#define LOG_MESSAGE_EVENT "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b14"
-#define LOG_MESSAGE_SERVER_DOWN "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b15"
-#define LOG_MESSAGE_SERVER_UP "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b16"
+#define LOG_MESSAGE_EVENT	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b14"
+#define LOG_MESSAGE_SERVER_DOWN	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b15"
+#define LOG_MESSAGE_SERVER_UP	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b16"
 
 /* An event: under journald (stderr is the journal stream) an entry with MESSAGE_ID and the
  * given "KEY=value" fields (NULL-terminated list); elsewhere the same plain line as
@@ -30,10 +31,10 @@ int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
 int log_event(int level, const char *message_id, const char *const *fields, const char *fmt, ...)
 	_printf_(4, 5);
 
-#define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...) log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
-#define log_error(...) log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug(...)		  log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)		  log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)		  log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...)	  log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)		  log_full_errno(LOG_ERR, 0, __VA_ARGS__)
 #define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
-#define log_error_errno(e, ...) log_full_errno(LOG_ERR, (e), __VA_ARGS__)
+#define log_error_errno(e, ...)	  log_full_errno(LOG_ERR, (e), __VA_ARGS__)

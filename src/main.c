@@ -17,11 +17,11 @@
 #include "config_keys.h"
 #include "control.h"
 #include "history.h"
-#include "logline.h"
-#include "plot.h"
 #include "log.h"
+#include "logline.h"
 #include "manager.h"
 #include "offline.h"
+#include "plot.h"
 #include "timeutil.h"
 #include "wave.h"
 
@@ -39,13 +39,16 @@ static void help(FILE *f)
 		"with regex filters and decides bans per jail.\n"
 		"\n"
 		"Commands:\n"
-		"  run [--dry-run]               run the daemon in the foreground; --dry-run decides\n"
-		"                                and logs, but touches neither kernel nor commands\n"
+		"  run [--dry-run]               run the daemon in the foreground; --dry-run "
+		"decides\n"
+		"                                and logs, but touches neither kernel nor "
+		"commands\n"
 		"  check-config                  load the configuration, print a summary, exit 0\n"
 		"                                or 78 with every error as file:line\n"
 		"  check-config --keys           list every key of the configuration files:\n"
 		"                                'section key type  help'\n"
-		"  check-config --show           load the configuration and print it as in effect:\n"
+		"  check-config --show           load the configuration and print it as in "
+		"effect:\n"
 		"                                every section and key with its value and the\n"
 		"                                file:line it came from (or 'default')\n"
 		"  test-filter [--hosts] FILTER LOG|-\n"
@@ -56,7 +59,8 @@ static void help(FILE *f)
 		"      [--journal-directory DIR] [--match FIELD=VALUE]... (default matches:\n"
 		"      SYSLOG_IDENTIFIER= the filters' tags)\n"
 		"  status [--json]               jails, tracked addresses, bans (asks the daemon)\n"
-		"  list [JAIL] [--json]          active bans with remaining time and offence count\n"
+		"  list [JAIL] [--json]          active bans with remaining time and offence "
+		"count\n"
 		"  ban ADDR [--jail J] [--time T]\n"
 		"                                ban an address or network by hand\n"
 		"  unban ADDR|--all              lift a ban, or all of them\n"
@@ -93,7 +97,6 @@ static int load(const char *dir, struct config **ret)
 	log_max_level = (*ret)->log_level;
 	return EX_OK;
 }
-
 
 /* Where the probe goes, and why there: an admin whose Courier listens elsewhere sees it here. */
 static void print_probe(const struct config *c)
@@ -159,7 +162,8 @@ static int cmd_check_config(const char *dir)
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const char *idle = config_jail_idle_action(&c->jails[i]);
 		if (idle)
-			printf("Warning: jail %s can never ban: filter %s has no failregex with <HOST> "
+			printf("Warning: jail %s can never ban: filter %s has no failregex with "
+			       "<HOST> "
 			       "(its matches are events for the tuner), so action %s never runs\n",
 			       c->jails[i].name, c->jails[i].filter_name, idle);
 	}
@@ -169,9 +173,9 @@ static int cmd_check_config(const char *dir)
 		       c->filters[i].n_fail, c->filters[i].n_ignore,
 		       c->filters[i].description ? c->filters[i].description : "");
 	if (c->tuner.enabled)
-		printf("Tuner: on%s, %s in %s, MAXDAEMONS %s%s\n", c->tuner.dry_run ? " (dry run)" : "",
-		       c->tuner.action, c->tuner.timeouts->directory ? c->tuner.timeouts->directory
-								   : "/etc/courier",
+		printf("Tuner: on%s, %s in %s, MAXDAEMONS %s%s\n",
+		       c->tuner.dry_run ? " (dry run)" : "", c->tuner.action,
+		       c->tuner.timeouts->directory ? c->tuner.timeouts->directory : "/etc/courier",
 		       c->tuner.max_daemons ? "set to " : "from ",
 		       c->tuner.max_daemons ? "max_daemons" : c->tuner.esmtpd);
 	else
@@ -217,7 +221,9 @@ static int input_option(int c, struct input_opts *o)
 #define INPUT_OPTIONS                                                                              \
 	{ "journal", no_argument, NULL, 'J' },                                                     \
 		{ "journal-directory", required_argument, NULL, 'D' },                             \
-		{ "match", required_argument, NULL, 'M' }
+	{                                                                                          \
+		"match", required_argument, NULL, 'M'                                              \
+	}
 
 static int cmd_test_filter(const char *dir, int argc, char **argv)
 {
@@ -296,9 +302,10 @@ static int cmd_replay(const char *dir, int argc, char **argv)
 			return EX_USAGE;
 	}
 	if (argc - optind != (io.in.journal ? 0 : 1)) {
-		fprintf(stderr, "Usage: waveguard replay [--jail NAME] LOG|-\n"
-				"       waveguard replay [--jail NAME] --journal [--journal-directory DIR] "
-				"[--match FIELD=VALUE]...\n");
+		fprintf(stderr,
+			"Usage: waveguard replay [--jail NAME] LOG|-\n"
+			"       waveguard replay [--jail NAME] --journal [--journal-directory DIR] "
+			"[--match FIELD=VALUE]...\n");
 		return EX_USAGE;
 	}
 	io.in.path = io.in.journal ? NULL : argv[optind];
@@ -438,12 +445,9 @@ static bool parse_since(const char *s, uint64_t *ret)
 static int history_options(int argc, char **argv, struct history_args *a)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "since", required_argument, NULL, 's' },
-		{ "last", required_argument, NULL, 'n' },
-		{ "svg", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+		{ "file", required_argument, NULL, 'f' }, { "since", required_argument, NULL, 's' },
+		{ "last", required_argument, NULL, 'n' }, { "svg", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },	  {},
 	};
 	int c;
 
@@ -456,15 +460,17 @@ static int history_options(int argc, char **argv, struct history_args *a)
 		case 's':
 			if (parse_since(optarg, &a->since))
 				break;
-			fprintf(stderr, "waveguard: --since %s: expected an RFC 3339 time or a "
-					"duration such as 1h\n",
+			fprintf(stderr,
+				"waveguard: --since %s: expected an RFC 3339 time or a "
+				"duration such as 1h\n",
 				optarg);
 			return EX_USAGE;
 		case 'n': {
 			char *end;
 			a->last = strtoul(optarg, &end, 10);
 			if (*end || end == optarg) {
-				fprintf(stderr, "waveguard: --last %s: expected a number\n", optarg);
+				fprintf(stderr, "waveguard: --last %s: expected a number\n",
+					optarg);
 				return EX_USAGE;
 			}
 			break;
@@ -480,7 +486,8 @@ static int history_options(int argc, char **argv, struct history_args *a)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT]\n");
+		fprintf(stderr,
+			"Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT]\n");
 		return EX_USAGE;
 	}
 	return -1;

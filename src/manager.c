@@ -21,10 +21,10 @@
 #include "state.h"
 #include "wave.h"
 
-#define BANS_FILE "bans"
-#define STATUS_PERIOD_USEC (5 * USEC_PER_SEC)
+#define BANS_FILE	     "bans"
+#define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
-#define EVICTIONS_WARN_USEC (60 * USEC_PER_SEC)
+#define EVICTIONS_WARN_USEC  (60 * USEC_PER_SEC)
 
 uint64_t manager_now(const struct manager *m)
 {
@@ -46,7 +46,8 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
 	const char *const fields[] = { f_jail, f_addr, f_time, f_off, NULL };
 	if (unban)
-		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s, note);
+		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s,
+			  note);
 	else
 		log_event(LOG_NOTICE, LOG_MESSAGE_BAN, fields,
 			  "%s: ban %s for %llus (offence %" PRIu32 ")%s", ban->jail, s,
@@ -88,8 +89,9 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		 * element too. The table keeps the longer record. */
 		if (!config_jail_same_ports(j, manager_find_conf_jail(m, old->jail))) {
 			m->decisions++;
-			log_ban_event(ban, false, m->dry_run ? ", on its own ports, dry run"
-							     : ", on its own ports (a longer ban stays)");
+			log_ban_event(ban, false,
+				      m->dry_run ? ", on its own ports, dry run"
+						 : ", on its own ports (a longer ban stays)");
 			actions_ban(m->actions, j, ban, now, false);
 		}
 		return;
@@ -105,7 +107,8 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 }
 
 /* A jail's decision as a ban record, applied. */
-static void apply_jail_ban(struct manager *m, const struct config_jail *j, const struct jail_ban *jb)
+static void apply_jail_ban(struct manager *m, const struct config_jail *j,
+			   const struct jail_ban *jb)
 {
 	struct ban ban = {
 		.addr = jb->addr,
@@ -237,10 +240,11 @@ static void warn_evictions(struct manager *m)
 		uint64_t n = jail_get_stats(ej->jail)->evictions;
 		if (n == ej->evictions_told || now - ej->told_usec < EVICTIONS_WARN_USEC)
 			continue;
-		log_warning("%s: %llu addresses forgotten at max_tracked = %u (%llu since start): a "
-			    "flood of distinct addresses; the least worth are forgotten first",
-			    ej->conf->name, (unsigned long long)(n - ej->evictions_told),
-			    ej->conf->max_tracked, (unsigned long long)n);
+		log_warning(
+			"%s: %llu addresses forgotten at max_tracked = %u (%llu since start): a "
+			"flood of distinct addresses; the least worth are forgotten first",
+			ej->conf->name, (unsigned long long)(n - ej->evictions_told),
+			ej->conf->max_tracked, (unsigned long long)n);
 		ej->evictions_told = n;
 		ej->told_usec = now;
 	}
@@ -257,7 +261,8 @@ static void publish(struct manager *m, bool metrics)
 		return;
 	status_format_line(&st, line, sizeof(line));
 	sd_notifyf(0, "STATUS=%s", line);
-	if (metrics && m->config->metrics && (r = status_write_metrics(&st, m->config->metrics)) < 0)
+	if (metrics && m->config->metrics &&
+	    (r = status_write_metrics(&st, m->config->metrics)) < 0)
 		log_warning_errno(r, "cannot write the metrics to %s: %m", m->config->metrics);
 	status_clear(&st);
 }
@@ -400,8 +405,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* ---- life cycle ---- */
 
-int manager_new(const char *config_dir, struct config *config, bool dry_run,
-		struct manager **ret)
+int manager_new(const char *config_dir, struct config *config, bool dry_run, struct manager **ret)
 {
 	struct manager *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -455,7 +459,8 @@ static int add_loop_sources(struct manager *m)
 {
 	int r;
 
-	if ((r = add_timer(m, &m->status_timer, STATUS_PERIOD_USEC, on_status_timer, "status")) < 0 ||
+	if ((r = add_timer(m, &m->status_timer, STATUS_PERIOD_USEC, on_status_timer, "status")) <
+		    0 ||
 	    (r = add_timer(m, &m->maintain_timer, MAINTAIN_PERIOD_USEC, on_maintain_timer,
 			   "maintain-bans")) < 0)
 		return r;
@@ -529,9 +534,10 @@ int manager_start(struct manager *m)
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const char *idle = config_jail_idle_action(&c->jails[i]);
 		if (idle)
-			log_warning("jail %s can never ban (filter %s has no <HOST>): action %s never "
-				    "runs",
-				    c->jails[i].name, c->jails[i].filter_name, idle);
+			log_warning(
+				"jail %s can never ban (filter %s has no <HOST>): action %s never "
+				"runs",
+				c->jails[i].name, c->jails[i].filter_name, idle);
 	}
 	if ((r = start_bans(m)) < 0)
 		return r;

@@ -31,8 +31,7 @@ struct manager {
 
 /* Takes ownership of config; config_dir is where a reload reads it again. dry_run: decisions
  * are printed and logged, the kernel and commands are left alone. Returns 0 or -errno. */
-int manager_new(const char *config_dir, struct config *config, bool dry_run,
-		struct manager **ret);
+int manager_new(const char *config_dir, struct config *config, bool dry_run, struct manager **ret);
 
 /* Prepares the state directory, restores the bans still in force, opens the sources (resuming
  * saved positions), the control socket and the signal handlers. Fails fast: returns -errno

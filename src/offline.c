@@ -93,7 +93,8 @@ static char **tag_matches(const struct config_filter *const *filters, size_t n, 
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < filters[i]->n_tags; k++) {
 			char **slot = ARRAY_GROW(v, nv);
-			if (!slot || asprintf(slot, "SYSLOG_IDENTIFIER=%s", filters[i]->tags[k]) < 0) {
+			if (!slot ||
+			    asprintf(slot, "SYSLOG_IDENTIFIER=%s", filters[i]->tags[k]) < 0) {
 				*ret_n = nv;
 				return v;
 			}

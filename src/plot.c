@@ -163,8 +163,8 @@ static void format_time(double t, const char *fmt, char *buf, size_t size)
 
 static void write_axes(FILE *out, const struct scale *s, size_t n)
 {
-	static const uint64_t steps[] = {1,   2,   5,	 10,   15,   30,    60,	   120,	  300,
-					 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
+	static const uint64_t steps[] = { 1,   2,   5,	  10,	15,   30,    60,    120,   300,
+					  600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400 };
 	char a[40], b[40];
 
 	/* Horizontal grid and connection counts. */

@@ -23,7 +23,7 @@
 
 #define RECV_BUF_SIZE (64 * 1024) /* the kernel fills at most ~32 KiB per dump message */
 #define TABLE_INITIAL 1024
-#define TABLE_MAX (1u << 30)
+#define TABLE_MAX     (1u << 30)
 /* Per port 8 bytes of comparison plus a 4-byte jump; the request: header, the larger of the two
  * request structures (the old one, 60 bytes, has a 4-byte field more than v2), attribute. */
 #define BYTECODE_MAX (SAMPLER_PORTS_MAX * 12)
@@ -37,8 +37,8 @@ struct sampler {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
-	bool in_dump;  /* a dump was requested and its end not yet read */
-	bool broken;   /* the socket may hold stale messages: reopen before the next dump */
+	bool in_dump; /* a dump was requested and its end not yet read */
+	bool broken;  /* the socket may hold stale messages: reopen before the next dump */
 	bool kernel_filter;
 	bool single_dump;    /* one TCPDIAG_GETSOCK dump of both families */
 	bool filter_suspect; /* the filter was dropped for an -EINVAL maybe meant for the request */
@@ -53,7 +53,7 @@ struct sampler {
 	struct addrindex index;
 
 	struct sample cur; /* the sample being counted */
-	int error;         /* first error while counting (the dump is read to its end anyway) */
+	int error;	   /* first error while counting (the dump is read to its end anyway) */
 	struct sampler_stats stats, last_stats;
 
 	void *rbuf;
@@ -90,8 +90,8 @@ static size_t build_bytecode(const uint16_t *ports, size_t n, uint8_t *buf)
 		off += sizeof(op);
 		if (i + 1 < n) {
 			struct inet_diag_bc_op jmp = { .code = INET_DIAG_BC_JMP,
-							.yes = 4,
-							.no = (unsigned short)(len - off) };
+						       .yes = 4,
+						       .no = (unsigned short)(len - off) };
 			memcpy(buf + off, &jmp, sizeof(jmp));
 			off += sizeof(jmp);
 		}
@@ -328,7 +328,8 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 
 static int dump(struct sampler *s, uint8_t family)
 {
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { /* on the stack: libmnl takes it non-const */
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		/* on the stack: libmnl takes it non-const */
 		[NLMSG_ERROR] = on_error,
 		[NLMSG_DONE] = on_done,
 	};

@@ -10,7 +10,7 @@
 
 #include "addr.h"
 
-#define SAMPLER_TOP 10
+#define SAMPLER_TOP	  10
 #define SAMPLER_PORTS_MAX 64
 
 struct sampler;
@@ -75,10 +75,10 @@ void sampler_set_single_dump(struct sampler *s, bool on);
 
 /* Counters of the last successful sampler_sample(). */
 struct sampler_stats {
-	unsigned dumps;     /* dump requests answered: 1 (both families) or 2 (per family) */
-	unsigned recvs;     /* recvmsg() calls */
-	size_t bytes;       /* bytes received */
-	uint32_t sockets;   /* sockets the kernel reported (before our port check) */
-	unsigned grows;     /* times the counting table grew (allocations) */
+	unsigned dumps;	  /* dump requests answered: 1 (both families) or 2 (per family) */
+	unsigned recvs;	  /* recvmsg() calls */
+	size_t bytes;	  /* bytes received */
+	uint32_t sockets; /* sockets the kernel reported (before our port check) */
+	unsigned grows;	  /* times the counting table grew (allocations) */
 };
 void sampler_last_stats(const struct sampler *s, struct sampler_stats *ret);

@@ -15,11 +15,11 @@
 #include "macro.h"
 #include "source_file.h"
 
-#define READ_CHUNK (64 * 1024)		   /* one pread() */
-#define BATCH_BYTES (256 * 1024)	   /* at most this much read per wake-up */
-#define HEAD_MAX 256			   /* bytes hashed at the start of the file */
-#define GRACE_USEC (10 * USEC_PER_SEC)	   /* old file kept open after a rotation */
-#define DIR_RETRY_USEC (5 * USEC_PER_SEC) /* retry period while the directory is missing */
+#define READ_CHUNK     (64 * 1024)	   /* one pread() */
+#define BATCH_BYTES    (256 * 1024)	   /* at most this much read per wake-up */
+#define HEAD_MAX       256		   /* bytes hashed at the start of the file */
+#define GRACE_USEC     (10 * USEC_PER_SEC) /* old file kept open after a rotation */
+#define DIR_RETRY_USEC (5 * USEC_PER_SEC)  /* retry period while the directory is missing */
 
 #define DIR_MASK                                                                                   \
 	(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |        \
@@ -29,16 +29,16 @@
 /* One open file being read: the current one, or the old one after a rotation. */
 struct tail {
 	int fd;
-	int wd;		   /* inotify watch on the open inode, -1 when none */
+	int wd; /* inotify watch on the open inode, -1 when none */
 	uint64_t dev, ino;
 	uint64_t offset;   /* consumed, at a line boundary */
 	uint64_t read_off; /* read: offset + held partial line (or skipped part of a long one) */
 	uint32_t head_len;
 	uint64_t head_hash;
-	char *line;	   /* max_line bytes, owned; survives close */
-	size_t line_len;   /* held partial line */
-	bool skipping;	   /* inside a line longer than max_line: drop up to its newline */
-	bool expired;	   /* close once read to EOF */
+	char *line;	 /* max_line bytes, owned; survives close */
+	size_t line_len; /* held partial line */
+	bool skipping;	 /* inside a line longer than max_line: drop up to its newline */
+	bool expired;	 /* close once read to EOF */
 };
 
 struct source_file {

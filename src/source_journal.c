@@ -12,8 +12,8 @@
 #include "macro.h"
 #include "source_journal.h"
 
-#define MSG_FIELD "MESSAGE="
-#define TAG_FIELD "SYSLOG_IDENTIFIER="
+#define MSG_FIELD  "MESSAGE="
+#define TAG_FIELD  "SYSLOG_IDENTIFIER="
 #define TIME_FIELD "_SOURCE_REALTIME_TIMESTAMP="
 
 struct source_journal {
@@ -25,11 +25,11 @@ struct source_journal {
 	source_journal_batch_fn on_batch;
 	void *userdata;
 
-	sd_journal *journal;		/* NULL while waiting to retry */
-	sd_event_source *io_source;	/* the journal's inotify fd, per open journal */
-	sd_event_source *defer_source;	/* oneshot: more to read than one batch */
-	sd_event_source *wake_source;	/* sd_journal_get_timeout(): journals without inotify */
-	sd_event_source *retry_source;	/* reopens the journal after an error */
+	sd_journal *journal;	       /* NULL while waiting to retry */
+	sd_event_source *io_source;    /* the journal's inotify fd, per open journal */
+	sd_event_source *defer_source; /* oneshot: more to read than one batch */
+	sd_event_source *wake_source;  /* sd_journal_get_timeout(): journals without inotify */
+	sd_event_source *retry_source; /* reopens the journal after an error */
 	bool started;
 	bool opened_once;
 	bool skip_cursor_entry; /* after seeking to cursor: its own entry is not handed on */
@@ -310,7 +310,8 @@ int source_journal_read_all(const char *directory, const char *const *matches, s
 	if (r >= 0)
 		r = add_matches(j, matches, n_matches);
 	if (r >= 0)
-		r = since_usec ? sd_journal_seek_realtime_usec(j, since_usec) : sd_journal_seek_head(j);
+		r = since_usec ? sd_journal_seek_realtime_usec(j, since_usec)
+			       : sd_journal_seek_head(j);
 	while (r >= 0 && (r = sd_journal_next(j)) > 0) {
 		if (entry_to_logline(j, tag, &l) < 0)
 			continue;
@@ -440,7 +441,8 @@ static int on_retry(sd_event_source *es _unused_, uint64_t usec _unused_, void *
 
 int source_journal_new(sd_event *e, const char *directory, const char *const *matches,
 		       size_t n_matches, source_journal_entry_fn on_entry,
-		       source_journal_batch_fn on_batch, void *userdata, struct source_journal **ret)
+		       source_journal_batch_fn on_batch, void *userdata,
+		       struct source_journal **ret)
 {
 	struct source_journal *s;
 	int r = -ENOMEM;

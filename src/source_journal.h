@@ -24,18 +24,18 @@ struct source_journal;
 #define SOURCE_JOURNAL_RETRY_USEC (5 * 1000000ULL)
 
 struct source_journal_stats {
-	uint64_t entries;	/* handed to the entry callback */
-	uint64_t no_message;	/* matching entries without MESSAGE: skipped */
-	uint64_t too_long;	/* MESSAGE or SYSLOG_IDENTIFIER too long: skipped whole */
-	uint64_t batches;	/* wake-ups that consumed at least one entry */
-	uint64_t invalidations; /* SD_JOURNAL_INVALIDATE: files added or removed (rotation,
-				 * vacuuming, journald restart) */
-	uint64_t errors;	/* failures to open, process or read; each one closes the journal
-				 * and reopens it SOURCE_JOURNAL_RETRY_USEC later */
-	uint64_t no_files;	/* times the journal had no file at all (directory missing or
-				 * emptied, nothing readable): reopened SOURCE_JOURNAL_RETRY_USEC
-				 * later */
-	uint64_t reopens;	/* successful opens after the first one */
+	uint64_t entries;	  /* handed to the entry callback */
+	uint64_t no_message;	  /* matching entries without MESSAGE: skipped */
+	uint64_t too_long;	  /* MESSAGE or SYSLOG_IDENTIFIER too long: skipped whole */
+	uint64_t batches;	  /* wake-ups that consumed at least one entry */
+	uint64_t invalidations;	  /* SD_JOURNAL_INVALIDATE: files added or removed (rotation,
+				   * vacuuming, journald restart) */
+	uint64_t errors;	  /* failures to open, process or read; each one closes the journal
+				   * and reopens it SOURCE_JOURNAL_RETRY_USEC later */
+	uint64_t no_files;	  /* times the journal had no file at all (directory missing or
+				   * emptied, nothing readable): reopened SOURCE_JOURNAL_RETRY_USEC
+				   * later */
+	uint64_t reopens;	  /* successful opens after the first one */
 	uint64_t cursor_rejected; /* cursors that could not be used: started at since_usec */
 	int last_error;		  /* -errno of the last error, for the caller's log; 0 if none */
 };
@@ -57,7 +57,8 @@ typedef void (*source_journal_batch_fn)(struct source_journal *s, void *userdata
  * Returns 0 or -errno (-EINVAL for a malformed match or a missing callback). */
 int source_journal_new(sd_event *e, const char *directory, const char *const *matches,
 		       size_t n_matches, source_journal_entry_fn on_entry,
-		       source_journal_batch_fn on_batch, void *userdata, struct source_journal **ret);
+		       source_journal_batch_fn on_batch, void *userdata,
+		       struct source_journal **ret);
 
 /* Starts following. With cursor non-NULL, reading resumes at the first entry after it (the
  * cursor's own entry is not handed on again; when it has been vacuumed, at the first one after

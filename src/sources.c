@@ -15,8 +15,8 @@
 #include "sources.h"
 #include "state.h"
 
-#define POSITIONS_FILE "positions"
-#define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
+#define POSITIONS_FILE	   "positions"
+#define SAVE_DELAY_USEC	   (1 * USEC_PER_SEC)
 #define MAX_POSITIONS_FILE (1024 * 1024)
 
 /* What a file and a journal reader share: the jails they feed and their line count. */
@@ -153,7 +153,8 @@ static bool find_saved(const char *saved, const char *key, char *buf, size_t siz
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		const char *tab = memchr(line, '\t', len);
-		if (tab && len - (size_t)(tab + 1 - line) == klen && memcmp(tab + 1, key, klen) == 0) {
+		if (tab && len - (size_t)(tab + 1 - line) == klen &&
+		    memcmp(tab + 1, key, klen) == 0) {
 			size_t vl = (size_t)(tab - line);
 			if (vl < size) {
 				memcpy(buf, line, vl);

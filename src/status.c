@@ -30,22 +30,27 @@ void status_write_text(const struct status *st, FILE *out)
 		"HITS", "BANS", "ALLOWED");
 	for (size_t i = 0; i < st->n_jails; i++) {
 		const struct status_jail *j = &st->jails[i];
-		fprintf(out, "%-16s %-16s %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %8" PRIu64 "\n",
-			j->name, j->filter, j->tracked, j->active_bans, j->hits, j->bans, j->allowed);
+		fprintf(out,
+			"%-16s %-16s %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %9" PRIu64 " %8" PRIu64
+			"\n",
+			j->name, j->filter, j->tracked, j->active_bans, j->hits, j->bans,
+			j->allowed);
 	}
 }
 
 void status_write_json(const struct status *st, FILE *out)
 {
 	fprintf(out,
-		"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64 ",\"decisions\":%" PRIu64
-		",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64 ",\"active_bans\":%zu,\"nft_sent\":%" PRIu64
-		",\"nft_errors\":%" PRIu64 ",\"tuner\":\"%s\",\"server\":\"%s\",\"jails\":[",
-		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions, st->events,
-		st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
+		"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64
+		",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
+		",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
+		",\"tuner\":\"%s\",\"server\":\"%s\",\"jails\":[",
+		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions,
+		st->events, st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
 		st->tuning ? st->tuner_level : "off",
-		st->server_down ? "down" : st->row && strcmp(st->row->probe_status, "off") != 0 ? "up"
-											 : "unknown");
+		st->server_down					       ? "down"
+		: st->row && strcmp(st->row->probe_status, "off") != 0 ? "up"
+								       : "unknown");
 	for (size_t i = 0; i < st->n_jails; i++) {
 		const struct status_jail *j = &st->jails[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -53,8 +58,9 @@ void status_write_json(const struct status *st, FILE *out)
 		fprintf(out, ",\"filter\":");
 		text_json_string(out, j->filter);
 		fprintf(out,
-			",\"tracked\":%" PRIu64 ",\"active_bans\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"bans\":%" PRIu64
-			",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64 ",\"evictions\":%" PRIu64 "}",
+			",\"tracked\":%" PRIu64 ",\"active_bans\":%" PRIu64 ",\"hits\":%" PRIu64
+			",\"bans\":%" PRIu64 ",\"allowed\":%" PRIu64 ",\"events\":%" PRIu64
+			",\"evictions\":%" PRIu64 "}",
 			j->tracked, j->active_bans, j->hits, j->bans, j->allowed, j->events,
 			j->evictions);
 	}
@@ -103,7 +109,8 @@ int status_write_metrics(const struct status *st, const char *path)
 
 	if (r < 0)
 		return r;
-	metrics_family(&x, "waveguard_lines_total", "counter", "Log lines or journal entries read.");
+	metrics_family(&x, "waveguard_lines_total", "counter",
+		       "Log lines or journal entries read.");
 	for (size_t i = 0; i < st->n_sources; i++)
 		metrics_sample(&x, "waveguard_lines_total", "source", st->sources[i].name,
 			       (double)st->sources[i].lines);
@@ -116,14 +123,16 @@ int status_write_metrics(const struct status *st, const char *path)
 	jail_family(&x, st, "waveguard_active_bans", "gauge", "Bans in force.",
 		    offsetof(struct status_jail, active_bans));
 	jail_family(&x, st, "waveguard_tracked_addresses", "gauge",
-		    "Addresses a jail is counting hits for.", offsetof(struct status_jail, tracked));
+		    "Addresses a jail is counting hits for.",
+		    offsetof(struct status_jail, tracked));
 	jail_family(&x, st, "waveguard_evictions_total", "counter",
 		    "Addresses a jail forgot at its max_tracked cap (memory pressure).",
 		    offsetof(struct status_jail, evictions));
 	if (st->row)
 		row_families(&x, st->row);
 	metrics_family(&x, "waveguard_server_down", "gauge",
-		       "1 while the probe finds the mail server down (refused, or silent while not busy).");
+		       "1 while the probe finds the mail server down (refused, or silent while not "
+		       "busy).");
 	metrics_sample(&x, "waveguard_server_down", NULL, NULL, st->server_down);
 	return metrics_commit(&x, path);
 }
@@ -141,8 +150,8 @@ void status_format_line(const struct status *st, char *buf, size_t size)
 		text_appendf(buf, size, &len, "%u connections, backlog %u, probe %s, ",
 			     r->established, r->backlog, r->probe_status);
 	text_appendf(buf, size, &len,
-		     "%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64 " lines, %" PRIu64
-		     " ban decisions since start%s",
+		     "%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64
+		     " lines, %" PRIu64 " ban decisions since start%s",
 		     st->active_bans, st->n_jails, st->n_files, st->n_journals, st->lines,
 		     st->decisions, st->dry_run ? " (dry run)" : "");
 }

@@ -30,9 +30,9 @@ struct status {
 	bool tuning;		  /* a tuner runs */
 	const char *tuner_level;  /* "normal", "elevated", "wave" */
 	const char *tuner_reason; /* the reason of its last change */
-	bool server_down;	   /* the probe found the mail server down */
-	uint64_t down_since_usec;  /* realtime */
-	const char *down_why;	   /* the probe's outcome, "refused", ... */
+	bool server_down;	  /* the probe found the mail server down */
+	uint64_t down_since_usec; /* realtime */
+	const char *down_why;	  /* the probe's outcome, "refused", ... */
 	size_t n_files, n_journals;
 	const struct history_row *row; /* the last sample; NULL before the first */
 	struct status_jail *jails;

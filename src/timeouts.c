@@ -82,7 +82,7 @@ static int content_set(struct content *c, bool present, const char *data, size_t
 		d[len] = '\0';
 	}
 	free(c->data);
-	*c = (struct content){.present = present, .len = present ? len : 0, .data = d};
+	*c = (struct content){ .present = present, .len = present ? len : 0, .data = d };
 	return 0;
 }
 
@@ -166,7 +166,7 @@ static int file_read(const char *dir, const char *name, struct content *ret,
 	if (r < 0)
 		return r;
 	if (ret_owner)
-		*ret_owner = (struct owner){st.st_uid, st.st_gid, st.st_mode & 07777};
+		*ret_owner = (struct owner){ st.st_uid, st.st_gid, st.st_mode & 07777 };
 	return 0;
 }
 
@@ -310,7 +310,7 @@ static int put_content(char **buf, size_t *len, size_t *cap, const struct conten
 	r = put_str(buf, len, cap, " x");
 	for (size_t i = 0; r >= 0 && i < c->len; i++) {
 		unsigned char ch = (unsigned char)c->data[i];
-		char h[2] = {digits[ch >> 4], digits[ch & 15]};
+		char h[2] = { digits[ch >> 4], digits[ch & 15] };
 		r = hex_append(buf, len, cap, h, 2);
 	}
 	return r;
@@ -497,7 +497,7 @@ static int state_load(const char *path, int *ret_level, struct tfile **ret, size
 		if (r >= 0 && strtok_r(NULL, " ", &ts))
 			r = -EBADMSG;
 		if (r >= 0)
-			x->original_owner = (struct owner){(uid_t)uid, (gid_t)gid, (mode_t)mode};
+			x->original_owner = (struct owner){ (uid_t)uid, (gid_t)gid, (mode_t)mode };
 	}
 	if (r >= 0 && level < 0)
 		r = -EBADMSG;
@@ -615,11 +615,11 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 		return 0;
 	if (r < 0) {
 		text_appendf(msg, size, len, "cannot read the state file %s: %s", t->state_path,
-		       strerror(-r));
+			     strerror(-r));
 		return r;
 	}
 	text_appendf(msg, size, len, "restoring the originals after an unclean stop at level %s:",
-	       tuner_level_to_string((enum tuner_level)level));
+		     tuner_level_to_string((enum tuner_level)level));
 	for (size_t i = 0; i < n; i++) {
 		struct content disk = {};
 		const char *sep = i ? ", " : " "; /* after the colon */
@@ -631,13 +631,13 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 			text_appendf(msg, size, len, "%s%s: %s", sep, f[i].name, strerror(-r));
 		} else if (content_eq(&disk, &f[i].original)) {
 			text_appendf(msg, size, len, "%s%s %s (already)", sep, f[i].name,
-			       describe(&disk, a, sizeof(a)));
+				     describe(&disk, a, sizeof(a)));
 		} else if (is_ours(&f[i], &disk)) {
 			r = put_reporting(t, f[i].name, &disk, &f[i].original, &f[i].original_owner,
 					  sep, msg, size, len);
 		} else {
 			text_appendf(msg, size, len, "%s%s %s kept (changed by the admin)", sep,
-			       f[i].name, describe(&disk, a, sizeof(a)));
+				     f[i].name, describe(&disk, a, sizeof(a)));
 		}
 		if (r < 0 && first_error == 0)
 			first_error = r;
@@ -669,7 +669,8 @@ int timeouts_recover(struct timeouts *t, char *msg, size_t size)
 static int tuned_content(const struct timeouts *t, const struct tfile *f, int l, struct content *c)
 {
 	uint64_t usec = MAX(f->level_usec[l], t->floor_usec), orig;
-	if (f->original.present && timeouts_parse_value(f->original.data, &orig) >= 0 && orig < usec)
+	if (f->original.present && timeouts_parse_value(f->original.data, &orig) >= 0 &&
+	    orig < usec)
 		usec = orig;
 	uint64_t secs = (usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
 	char buf[32];
@@ -680,7 +681,7 @@ static int tuned_content(const struct timeouts *t, const struct tfile *f, int l,
 /* The owner and mode for a file waveguard creates: another Courier file's. */
 static struct owner owner_for_new(const struct timeouts *t, const char *name)
 {
-	static const char *const fixed[] = {"esmtptimeout", "esmtptimeoutdata", "esmtpd"};
+	static const char *const fixed[] = { "esmtptimeout", "esmtptimeoutdata", "esmtpd" };
 	struct content c = {};
 	struct owner o;
 	struct stat st;
@@ -697,8 +698,8 @@ static struct owner owner_for_new(const struct timeouts *t, const char *name)
 		content_clear(&c);
 	}
 	if (stat(t->dir, &st) >= 0)
-		return (struct owner){st.st_uid, st.st_gid, 0644};
-	return (struct owner){getuid(), getgid(), 0644};
+		return (struct owner){ st.st_uid, st.st_gid, 0644 };
+	return (struct owner){ getuid(), getgid(), 0644 };
 }
 
 static void disks_free(struct content *disk, size_t n)
@@ -739,7 +740,7 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 		f->held = false; /* a level change */
 		if (content_eq(&disk[i], &f->original)) {
 			text_appendf(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
-			       describe(&disk[i], a, sizeof(a)));
+				     describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		if (!is_ours(f, &disk[i])) {
@@ -747,8 +748,8 @@ static int apply_normal(struct timeouts *t, struct content *disk, struct owner *
 			if (r < 0)
 				return r;
 			adopted++;
-			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
-			       f->name, describe(&disk[i], a, sizeof(a)));
+			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)",
+				     sep, f->name, describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		r = put_reporting(t, f->name, &disk[i], &f->original, &f->original_owner, sep, msg,
@@ -835,9 +836,8 @@ static void work_commit(struct timeouts *t, struct tfile *work)
 
 /* Writes each file's target (a held one is left alone) and reports. Returns 0 or the first
  * -errno (the other files are still written). */
-static int write_targets(struct timeouts *t, const struct content *disk,
-			 const struct owner *owners, const struct content *target, char *msg,
-			 size_t size, size_t *len)
+static int write_targets(struct timeouts *t, const struct content *disk, const struct owner *owners,
+			 const struct content *target, char *msg, size_t size, size_t *len)
 {
 	int first_error = 0;
 
@@ -847,13 +847,13 @@ static int write_targets(struct timeouts *t, const struct content *disk,
 		char a[64];
 
 		if (f->held) {
-			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)", sep,
-			       f->name, describe(&disk[i], a, sizeof(a)));
+			text_appendf(msg, size, len, "%s%s %s kept (adopted: changed by the admin)",
+				     sep, f->name, describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		if (content_eq(&disk[i], &target[i])) {
 			text_appendf(msg, size, len, "%s%s %s (unchanged)", sep, f->name,
-			       describe(&disk[i], a, sizeof(a)));
+				     describe(&disk[i], a, sizeof(a)));
 			continue;
 		}
 		struct owner o = disk[i].present ? owners[i] : owner_for_new(t, f->name);
@@ -910,7 +910,7 @@ static int apply_tuned(struct timeouts *t, int level, struct content *disk, stru
 	r = state_save(t->state_path, level, work, t->n);
 	if (r < 0) {
 		text_appendf(msg, size, len, "cannot write the state file %s: %s", t->state_path,
-		       strerror(-r));
+			     strerror(-r));
 		goto finish;
 	}
 	work_commit(t, work);
@@ -995,15 +995,17 @@ int timeouts_check(struct timeouts *t, char *msg, size_t size)
 
 		r = file_read(t->dir, f->name, &disk, &o);
 		if (r < 0) {
-			text_appendf(msg, size, &len, "%s%s: %s", len ? ", " : "", f->name, strerror(-r));
+			text_appendf(msg, size, &len, "%s%s: %s", len ? ", " : "", f->name,
+				     strerror(-r));
 			return r;
 		}
 		if (!is_ours(f, &disk)) {
-			text_appendf(msg, size, &len,
-			       "%s%s changed by the admin from %s to %s: adopted as the original, "
-			       "left alone until the next level change",
-			       len ? ", " : "", f->name, describe(&f->expected, a, sizeof(a)),
-			       describe(&disk, b, sizeof(b)));
+			text_appendf(
+				msg, size, &len,
+				"%s%s changed by the admin from %s to %s: adopted as the original, "
+				"left alone until the next level change",
+				len ? ", " : "", f->name, describe(&f->expected, a, sizeof(a)),
+				describe(&disk, b, sizeof(b)));
 			r = adopt(f, &disk, &o);
 			if (r < 0) {
 				content_clear(&disk);
@@ -1089,4 +1091,3 @@ int timeouts_parse_value(const char *s, uint64_t *ret_usec)
 	*ret_usec = total * USEC_PER_SEC;
 	return 0;
 }
-

@@ -68,12 +68,14 @@ int timeutil_parse_duration(const char *s, uint64_t *ret_usec)
 		default:
 			return -EINVAL;
 		}
-		/* After a unit the next term may follow at once ("1h30m"), but needs its own unit. */
+		/* After a unit the next term may follow at once ("1h30m"), but needs its own unit.
+		 */
 		bool unit = end > s && !isdigit((unsigned char)end[-1]);
 		glued = unit && isdigit((unsigned char)*end);
 		if (*end && *end != ' ' && *end != '\t' && !glued)
 			return -EINVAL;
-		/* Ten years is far beyond any sensible ban or window; it also keeps usec math safe. */
+		/* Ten years is far beyond any sensible ban or window; it also keeps usec math safe.
+		 */
 		if (v > 10ULL * 366 * 86400 || v * mult > 10ULL * 366 * 86400)
 			return -ERANGE;
 		total += v * mult;
@@ -224,7 +226,8 @@ size_t timeutil_parse_rfc3339(const char *s, size_t len, uint64_t *ret_usec)
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 	if (mday > mdays[mon - 1] || (mon == 2 && mday == 29 && !leap))
 		return 0;
-	int64_t t = days_from_civil(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec - offset;
+	int64_t t =
+		days_from_civil(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec - offset;
 	if (t < 0)
 		return 0;
 	*ret_usec = (uint64_t)t * USEC_PER_SEC + frac;
@@ -240,4 +243,3 @@ const char *timeutil_format_rfc3339(uint64_t usec, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
 }
-

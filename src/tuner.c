@@ -164,7 +164,7 @@ static uint32_t ban_rate_update(struct tuner *t, uint64_t now, uint32_t n)
 			s->t = now;
 			s->n = s->n > UINT32_MAX - n ? UINT32_MAX : s->n + n;
 		} else {
-			t->ring[(t->head + t->count) % BAN_RING_SIZE] = (struct ban_slot){now, n};
+			t->ring[(t->head + t->count) % BAN_RING_SIZE] = (struct ban_slot){ now, n };
 			t->count++;
 		}
 	}
@@ -265,7 +265,8 @@ static void reason_up(const struct tuner *t, const struct tuner_input *in, enum 
 		sep = ", ";
 	}
 	if (s->probe) {
-		text_appendf(buf, size, &len, "%s%u failed probes in a row", sep, t->probe_failures);
+		text_appendf(buf, size, &len, "%s%u failed probes in a row", sep,
+			     t->probe_failures);
 		sep = ", ";
 	}
 	if (s->maxconn) {
@@ -286,7 +287,7 @@ static void reason_down(const struct tuner *t, const struct tuner_input *in, enu
 	uint64_t secs = t->p.calm_usec / USEC_PER_SEC;
 
 	text_appendf(buf, size, &len, "%s: calm for %llu s (", tuner_level_to_string(l),
-	       (unsigned long long)secs);
+		     (unsigned long long)secs);
 	connections(buf, size, &len, in);
 	text_appendf(buf, size, &len, ", backlog %u)", in->backlog);
 }

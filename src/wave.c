@@ -38,7 +38,8 @@ struct wave {
 	struct tuner *tuner;	   /* NULL: [tuner] off */
 	struct timeouts *timeouts; /* NULL in dry-run mode: levels are decided, files untouched */
 	unsigned max_daemons;
-	bool overload_event; /* an address-less event ("maximum active connections") since the last row */
+	bool overload_event; /* an address-less event ("maximum active connections") since the last
+				row */
 	char reason[256];
 	struct tuner_params params; /* for telling a quiet server from a flooded one */
 
@@ -86,7 +87,8 @@ static void alert_down(struct wave *w, const struct history_row *r, bool reminde
 	snprintf(f_probe, sizeof(f_probe), "WAVEGUARD_PROBE=%s", w->down_why);
 	const char *const fields[] = { f_target, f_probe, NULL };
 	log_event(LOG_ERR, LOG_MESSAGE_SERVER_DOWN, fields,
-		  "mail server %s at %s: probe %s with %u connections; not tuning Courier's timeouts%s",
+		  "mail server %s at %s: probe %s with %u connections; not tuning Courier's "
+		  "timeouts%s",
 		  reminder ? "still down" : "down", w->target, w->down_why, r->established,
 		  reminder ? "" : " (is it running, and listening there?)");
 	w->down_alert_usec = r->time_usec;
@@ -110,9 +112,10 @@ static void watch_server(struct wave *w, struct history_row *r)
 		snprintf(r->tuner, sizeof(r->tuner), "down");
 	} else if (w->down) {
 		w->down = false;
-		log_event(LOG_NOTICE, LOG_MESSAGE_SERVER_UP, NULL, "mail server at %s %s after %llu s",
-			  w->target,
-			  probe_failed(r) ? "is busy, not down (no banner under load)" : "answers again",
+		log_event(LOG_NOTICE, LOG_MESSAGE_SERVER_UP, NULL,
+			  "mail server at %s %s after %llu s", w->target,
+			  probe_failed(r) ? "is busy, not down (no banner under load)"
+					  : "answers again",
 			  (unsigned long long)((r->time_usec - w->down_since_usec) / USEC_PER_SEC));
 	}
 }
@@ -126,7 +129,8 @@ static void adopt_edits(struct wave *w)
 
 	if (w->timeouts && tuner_level(w->tuner) != TUNER_NORMAL &&
 	    timeouts_check(w->timeouts, msg, sizeof(msg)) > 0)
-		log_warning("Courier timeout files edited during the wave, adopted as the originals: %s",
+		log_warning("Courier timeout files edited during the wave, adopted as the "
+			    "originals: %s",
 			    msg);
 }
 
@@ -162,7 +166,8 @@ static void tune(struct wave *w, const struct history_row *r)
 	snprintf(f_reason, sizeof(f_reason), "WAVEGUARD_REASON=%s", w->reason);
 	const char *const fields[] = { f_level, f_reason, NULL };
 	log_event(LOG_NOTICE, LOG_MESSAGE_TUNER, fields, "tuner: %s%s%s%s", w->reason,
-		  msg[0] ? " (" : "", msg, msg[0] ? ")" : (w->timeouts ? "" : " (no file written)"));
+		  msg[0] ? " (" : "", msg,
+		  msg[0] ? ")" : (w->timeouts ? "" : " (no file written)"));
 }
 
 /* The timeout files of the configured action, with a crash's leftovers restored. */
@@ -212,8 +217,9 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 		return r;
 	w->max_daemons = t->max_daemons;
 	if (!w->max_daemons && (r = esmtpd_read_maxdaemons(t->esmtpd, &w->max_daemons)) < 0)
-		log_warning_errno(r, "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
-				     "connections is not a signal",
+		log_warning_errno(r,
+				  "tuner: cannot read MAXDAEMONS from %s (%m); the share of "
+				  "connections is not a signal",
 				  t->esmtpd);
 	r = tuner_new(&w->params, &w->tuner);
 	if (r < 0)
@@ -344,7 +350,8 @@ static void tick(struct wave *w)
 	snprintf(w->pending.probe_status, sizeof(w->pending.probe_status), "off");
 	w->pending.new_bans = w->new_bans;
 	w->new_bans = 0;
-	w->pending.active_bans = w->ops->active_bans ? (uint32_t)w->ops->active_bans(w->userdata) : 0;
+	w->pending.active_bans =
+		w->ops->active_bans ? (uint32_t)w->ops->active_bans(w->userdata) : 0;
 	if (w->sampler)
 		sample(w);
 	w->has_pending = true;
@@ -353,8 +360,8 @@ static void tick(struct wave *w)
 			if (probe_start(w->probe) >= 0)
 				return; /* the row is finished by on_probe() */
 		} else
-			/* The last probe is still waiting for its banner after a whole interval: the
-			 * server is not answering, and this row says so (not "off"). */
+			/* The last probe is still waiting for its banner after a whole interval:
+			 * the server is not answering, and this row says so (not "off"). */
 			snprintf(w->pending.probe_status, sizeof(w->pending.probe_status),
 				 "pending");
 	}
@@ -421,11 +428,11 @@ static int start_probe(struct wave *w, const struct config *c)
 	int r = wave_probe_target(c, addr, sizeof(addr), &port, &origin);
 
 	if (r < 0)
-		log_warning_errno(r, "probe: cannot tell from %s where Courier listens (%m); "
-				     "probing %s port %u",
+		log_warning_errno(r,
+				  "probe: cannot tell from %s where Courier listens (%m); "
+				  "probing %s port %u",
 				  origin, addr, port);
-	snprintf(w->target, sizeof(w->target), strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr,
-		 port);
+	snprintf(w->target, sizeof(w->target), strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
 	r = probe_new(w->event, addr, port, c->probe.timeout_usec, on_probe, w, &w->probe);
 	if (r < 0)
 		return log_error_errno(r, "cannot prepare the probe of %s: %m", w->target);
@@ -434,8 +441,7 @@ static int start_probe(struct wave *w, const struct config *c)
 	return 0;
 }
 
-int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops,
-	       void *userdata)
+int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops, void *userdata)
 {
 	uint64_t now = 0;
 	int r;
@@ -447,7 +453,8 @@ int wave_start(struct wave *w, const struct config *c, const struct wave_ops *op
 	if (c->sampler.enabled) {
 		r = sampler_new(c->sampler.ports, c->sampler.n_ports, &w->sampler);
 		if (r < 0)
-			return log_error_errno(r, "cannot open the connection sampler (sock_diag): %m");
+			return log_error_errno(
+				r, "cannot open the connection sampler (sock_diag): %m");
 		r = open_history(w, c);
 		if (r < 0)
 			return r;

@@ -33,8 +33,7 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 
 /* Opens the sampler's netlink socket, the history file and the probe, as the configuration
  * asks, and starts the interval timer. Returns 0 or -errno (logged). */
-int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops,
-	       void *userdata);
+int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops, void *userdata);
 
 /* Counts a new ban for the current interval's row. */
 void wave_note_ban(struct wave *w);

@@ -39,9 +39,9 @@ END_TEST
 
 START_TEST(test_reject)
 {
-	static const char *const bad[] = { "",	       "999.1.1.1", "1.2.3",	"1.2.3.4.5",
-					   "2001:db8::1::1", "x",	    "1.2.3.4 ", " 1.2.3.4",
-					   "::ffff:1.2.3.999" };
+	static const char *const bad[] = { "",		"999.1.1.1",	  "1.2.3",
+					   "1.2.3.4.5", "2001:db8::1::1", "x",
+					   "1.2.3.4 ",	" 1.2.3.4",	  "::ffff:1.2.3.999" };
 	struct addr a = { .family = 99 };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		ck_assert_int_eq(addr_parse(bad[i], strlen(bad[i]), &a), -EINVAL);
@@ -83,8 +83,9 @@ START_TEST(test_cidr)
 	a = parse("203.0.113.5");
 	ck_assert(addr_in_net(&a, &n));
 
-	static const char *const bad[] = { "192.0.2.0/33", "2001:db8::/129", "192.0.2.0/",
-					   "192.0.2.0/x", "192.0.2.0/24x", "/24", "::ffff:1.2.3.4/95" };
+	static const char *const bad[] = { "192.0.2.0/33",     "2001:db8::/129", "192.0.2.0/",
+					   "192.0.2.0/x",      "192.0.2.0/24x",	 "/24",
+					   "::ffff:1.2.3.4/95" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		ck_assert_msg(addr_parse_cidr(bad[i], &n) == -EINVAL, "%s accepted", bad[i]);
 }

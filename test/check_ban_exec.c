@@ -51,7 +51,7 @@ static void on_done(const char *argv0, const struct ban_exec_vars *vars, int sta
 	o->status = status;
 
 	if (f->chain_left > 0) {
-		struct ban_exec_vars v = {"192.0.2.99", "chain", "1"};
+		struct ban_exec_vars v = { "192.0.2.99", "chain", "1" };
 
 		f->chain_left--;
 		ck_assert_int_eq(ban_exec_run(f->x, f->chain_argv, f->chain_n, &v), 0);
@@ -255,15 +255,16 @@ static void parse_bad(const char *text, const char *want_in_err)
 START_TEST(test_parse_ok)
 {
 	parse_ok("/usr/local/bin/notify --ip %ip% %jail%",
-		 (const char *const[]){"/usr/local/bin/notify", "--ip", "%ip%", "%jail%"}, 4);
-	parse_ok(" \t/bin/x\t a   b  ", (const char *const[]){"/bin/x", "a", "b"}, 3);
-	parse_ok("/bin/true", (const char *const[]){"/bin/true"}, 1);
+		 (const char *const[]){ "/usr/local/bin/notify", "--ip", "%ip%", "%jail%" }, 4);
+	parse_ok(" \t/bin/x\t a   b  ", (const char *const[]){ "/bin/x", "a", "b" }, 3);
+	parse_ok("/bin/true", (const char *const[]){ "/bin/true" }, 1);
 	parse_ok("/usr/bin/logger -t waveguard-notify banned %ip% in %jail% for %bantime%s",
-		 (const char *const[]){"/usr/bin/logger", "-t", "waveguard-notify", "banned",
-				       "%ip%", "in", "%jail%", "for", "%bantime%s"},
+		 (const char *const[]){ "/usr/bin/logger", "-t", "waveguard-notify", "banned",
+					"%ip%", "in", "%jail%", "for", "%bantime%s" },
 		 9);
 	parse_ok("/bin/echo 100%% %ip%%jail%%bantime% x%%ip%%y",
-		 (const char *const[]){"/bin/echo", "100%%", "%ip%%jail%%bantime%", "x%%ip%%y"}, 4);
+		 (const char *const[]){ "/bin/echo", "100%%", "%ip%%jail%%bantime%", "x%%ip%%y" },
+		 4);
 }
 END_TEST
 
@@ -310,7 +311,7 @@ START_TEST(test_substitution)
 	size_t n;
 	char **argv;
 	_cleanup_free_ char *out = NULL, *prog = NULL;
-	struct ban_exec_vars v = {"192.0.2.7", "courier-smtp", "3600"};
+	struct ban_exec_vars v = { "192.0.2.7", "courier-smtp", "3600" };
 
 	fx_init(&f, 4, 100, 10 * USEC_PER_SEC);
 	script(&f, "args", ARGS_SCRIPT);
@@ -337,9 +338,9 @@ START_TEST(test_substitution)
 
 	out = path_in(&f, "out");
 	expect_args(out,
-		    (const char *const[]){"192.0.2.7", "courier-smtp", "3600",
-					  "pre-192.0.2.7-mid-courier-smtp-3600s", "100%", "%ip%",
-					  "plain"},
+		    (const char *const[]){ "192.0.2.7", "courier-smtp", "3600",
+					   "pre-192.0.2.7-mid-courier-smtp-3600s", "100%", "%ip%",
+					   "plain" },
 		    7);
 	fx_done(&f);
 }
@@ -351,7 +352,7 @@ START_TEST(test_null_vars)
 	size_t n;
 	char **argv;
 	_cleanup_free_ char *out = NULL;
-	struct ban_exec_vars v = {"2001:db8::1", NULL, NULL};
+	struct ban_exec_vars v = { "2001:db8::1", NULL, NULL };
 
 	fx_init(&f, 1, 10, 10 * USEC_PER_SEC);
 	script(&f, "args", ARGS_SCRIPT);
@@ -362,7 +363,7 @@ START_TEST(test_null_vars)
 	ck_assert_int_eq(f.out[0].status, 0);
 	ck_assert_str_eq(f.out[0].jail, "");
 	out = path_in(&f, "out");
-	expect_args(out, (const char *const[]){"2001:db8::1", "[]", ""}, 3);
+	expect_args(out, (const char *const[]){ "2001:db8::1", "[]", "" }, 3);
 	fx_done(&f);
 }
 END_TEST
@@ -375,7 +376,7 @@ START_TEST(test_hostile_value)
 	char **argv;
 	char ip[1024], jail[256];
 	_cleanup_free_ char *out = NULL, *pwned = NULL;
-	struct ban_exec_vars v = {ip, jail, "60"};
+	struct ban_exec_vars v = { ip, jail, "60" };
 
 	fx_init(&f, 1, 10, 10 * USEC_PER_SEC);
 	script(&f, "args", ARGS_SCRIPT);
@@ -392,7 +393,7 @@ START_TEST(test_hostile_value)
 	ck_assert_str_eq(f.out[0].ip, ip);
 
 	out = path_in(&f, "out");
-	expect_args(out, (const char *const[]){ip, "a b;cx"}, 2);
+	expect_args(out, (const char *const[]){ ip, "a b;cx" }, 2);
 	pwned = path_in(&f, "pwned");
 	ck_assert_int_eq(access(pwned, F_OK), -1);
 	fx_done(&f);
@@ -404,7 +405,7 @@ START_TEST(test_exit_status)
 	struct fx f;
 	size_t n;
 	char **argv;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 1, 10, 10 * USEC_PER_SEC);
 	script(&f, "exit7", "#!/bin/sh\nexit 7\n");
@@ -440,7 +441,7 @@ START_TEST(test_exec_errors)
 	size_t n;
 	char **argv;
 	_cleanup_free_ char *noexec = NULL;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 2, 10, 10 * USEC_PER_SEC);
 	test_write(f.dir, "noexec", "w", "#!/bin/sh\nexit 0\n");
@@ -479,7 +480,7 @@ START_TEST(test_many_failures)
 	struct fx f;
 	size_t n;
 	char **argv;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 1, 300, 10 * USEC_PER_SEC);
 	argv = tmpl(&f, "/nonexistent/x", &n);
@@ -502,7 +503,7 @@ START_TEST(test_timeout)
 	char **argv;
 	pid_t pid;
 	uint64_t t0;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 2, 10, 200 * USEC_PER_MSEC);
 	script(&f, "pidsleep", PIDSLEEP_SCRIPT);
@@ -537,7 +538,7 @@ START_TEST(test_timeout_sigkill)
 	char **argv;
 	pid_t pid;
 	uint64_t t0;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 1, 10, 200 * USEC_PER_MSEC);
 	script(&f, "stubborn",
@@ -566,7 +567,7 @@ START_TEST(test_timeout_process_group)
 	char **argv;
 	pid_t grandchild;
 	uint64_t deadline;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	/* Orphans are reparented to us, so that we can reap and check them. */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
@@ -603,7 +604,7 @@ START_TEST(test_max_running)
 	char *counts, *line, *save = NULL;
 	unsigned lines = 0, max_seen = 0;
 	uint64_t deadline;
-	struct ban_exec_vars v = {NULL, "j", "1"};
+	struct ban_exec_vars v = { NULL, "j", "1" };
 	char ip[32];
 
 	fx_init(&f, 2, 5, 30 * USEC_PER_SEC);
@@ -676,7 +677,7 @@ START_TEST(test_queue_overflow)
 	struct fx f;
 	size_t n;
 	char **argv;
-	struct ban_exec_vars v = {NULL, "j", "1"};
+	struct ban_exec_vars v = { NULL, "j", "1" };
 	char ip[32];
 	unsigned dropped = 0, ok = 0;
 
@@ -722,7 +723,7 @@ START_TEST(test_no_queue)
 	struct fx f;
 	size_t n;
 	char **argv;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 2, 0, 10 * USEC_PER_SEC);
 	argv = tmpl(&f, "/bin/true", &n);
@@ -742,7 +743,7 @@ END_TEST
 START_TEST(test_run_from_callback)
 {
 	struct fx f;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 1, 0, 10 * USEC_PER_SEC);
 	f.chain_argv = tmpl(&f, "/bin/true %ip%", &f.chain_n);
@@ -767,7 +768,7 @@ START_TEST(test_child_environment)
 	_cleanup_free_ char *out = NULL, *status_path = NULL, *in_path = NULL;
 	char *text, *p, tmplbuf[256], want[256];
 	int leak, saved_in, saved_out, fd;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	ck_assert_int_eq(setenv("WAVEGUARD_SECRET", "leak", 1), 0);
 	/* Dispositions and a mask a daemon could have: none of it may reach the command. */
@@ -868,7 +869,7 @@ START_TEST(test_free_running)
 	char **argv;
 	pid_t p1, p2;
 	_cleanup_free_ char *q = NULL;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 2, 10, 60 * USEC_PER_SEC);
 	script(&f, "pidsleep", PIDSLEEP_SCRIPT);
@@ -912,7 +913,7 @@ START_TEST(test_free_exited_undispatched)
 	int fifo_fd;
 	siginfo_t si;
 	_cleanup_free_ char *fifo = NULL;
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 
 	fx_init(&f, 1, 10, 60 * USEC_PER_SEC);
 	/* Opens the FIFO (at once: we hold a writer), writes its pid, then exits when the FIFO has
@@ -951,11 +952,11 @@ START_TEST(test_bad_arguments)
 {
 	sd_event *e;
 	struct ban_exec *x = (struct ban_exec *)0x1;
-	char *argv[] = {(char *)"/bin/true", (char *)"%nope%", NULL};
-	char *rel[] = {(char *)"true", NULL};
-	char *pct[] = {(char *)"/bin/%ip%", NULL};
-	char *nul[] = {(char *)"/bin/true", NULL, NULL};
-	struct ban_exec_vars v = {"192.0.2.1", "j", "1"};
+	char *argv[] = { (char *)"/bin/true", (char *)"%nope%", NULL };
+	char *rel[] = { (char *)"true", NULL };
+	char *pct[] = { (char *)"/bin/%ip%", NULL };
+	char *nul[] = { (char *)"/bin/true", NULL, NULL };
+	struct ban_exec_vars v = { "192.0.2.1", "j", "1" };
 	sigset_t mask;
 
 	ck_assert_int_ge(sd_event_new(&e), 0);

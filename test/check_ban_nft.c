@@ -147,7 +147,8 @@ static bool has_syn_rule(const char *out, const char *dport, const char *rest)
 
 static unsigned count_syn_matches(const char *out)
 {
-	return count(out, "tcp flags syn / syn,ack ") + count(out, "tcp flags & (syn | ack) == syn ");
+	return count(out, "tcp flags syn / syn,ack ") +
+	       count(out, "tcp flags & (syn | ack) == syn ");
 }
 
 START_TEST(test_setup_creates_everything)
@@ -161,10 +162,10 @@ START_TEST(test_setup_creates_everything)
 	ck_assert_msg(strstr(out, "set ban6 {\n\t\ttype ipv6_addr\n\t\tflags interval,timeout"),
 		      "%s", out);
 	/* Single addresses: hash sets, no interval flag. */
-	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n"),
-		      "%s", out);
-	ck_assert_msg(strstr(out, "set ban6_host {\n\t\ttype ipv6_addr\n\t\tflags timeout\n"),
-		      "%s", out);
+	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n"), "%s",
+		      out);
+	ck_assert_msg(strstr(out, "set ban6_host {\n\t\ttype ipv6_addr\n\t\tflags timeout\n"), "%s",
+		      out);
 	ck_assert_int_eq(count(out, "\tset "), 4);
 	ck_assert_msg(
 		strstr(out, "chain input {\n\t\ttype filter hook input priority filter - 10;"),
@@ -215,7 +216,8 @@ START_TEST(test_setup_other_ports_and_all_ports)
 	struct ban_nft *b = fresh(&c);
 	char *out = run("nft list chain inet waveguard input", NULL);
 	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip saddr @ban4 counter"), "%s", out);
-	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip saddr @ban4_host counter"), "%s", out);
+	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip saddr @ban4_host counter"), "%s",
+		      out);
 	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip6 saddr @ban6 counter"), "%s", out);
 	ck_assert_msg(has_syn_rule(out, "tcp dport 2525", "ip6 saddr @ban6_host counter"), "%s",
 		      out);
@@ -355,31 +357,31 @@ START_TEST(test_setup_upgrades_previous_version)
 	struct ban_nft *b = NULL;
 	ck_assert_int_eq(ban_nft_new(NULL, &b), 0);
 	ck_assert_int_eq(ban_nft_cleanup(b), 0);
-	ck_assert_int_eq(
-		system("nft -f - <<'EOF'\n"
-		       "table inet waveguard {\n"
-		       "  set ban4 { type ipv4_addr; flags interval,timeout; }\n"
-		       "  set ban6 { type ipv6_addr; flags interval,timeout; }\n"
-		       "  chain input {\n"
-		       "    type filter hook input priority -10; policy accept;\n"
-		       "    tcp dport { 25, 465, 587 } ip saddr @ban4 counter drop\n"
-		       "    tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter drop\n"
-		       "  }\n"
-		       "}\n"
-		       "add element inet waveguard ban4 { 192.0.2.1 timeout 10m, "
-		       "198.51.100.0/24 timeout 10m }\n"
-		       "add element inet waveguard ban6 { 2001:db8::1 timeout 10m }\n"
-		       "EOF"),
-		0);
+	ck_assert_int_eq(system("nft -f - <<'EOF'\n"
+				"table inet waveguard {\n"
+				"  set ban4 { type ipv4_addr; flags interval,timeout; }\n"
+				"  set ban6 { type ipv6_addr; flags interval,timeout; }\n"
+				"  chain input {\n"
+				"    type filter hook input priority -10; policy accept;\n"
+				"    tcp dport { 25, 465, 587 } ip saddr @ban4 counter drop\n"
+				"    tcp dport { 25, 465, 587 } ip6 saddr @ban6 counter drop\n"
+				"  }\n"
+				"}\n"
+				"add element inet waveguard ban4 { 192.0.2.1 timeout 10m, "
+				"198.51.100.0/24 timeout 10m }\n"
+				"add element inet waveguard ban6 { 2001:db8::1 timeout 10m }\n"
+				"EOF"),
+			 0);
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	ck_assert_int_eq(ban_nft_setup(b), 0);
 	char *out = run("nft list table inet waveguard", NULL);
 	ck_assert_msg(count(out, "\tset ") == 4 && count(out, " drop") == 4, "%s", out);
 	/* The old rules (every packet to the ports) are replaced by SYN-only ones. */
-	ck_assert_msg(count_syn_matches(out) == 4 &&
-			      has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip saddr @ban4 counter") &&
-			      has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip6 saddr @ban6 counter"),
-		      "%s", out);
+	ck_assert_msg(
+		count_syn_matches(out) == 4 &&
+			has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip saddr @ban4 counter") &&
+			has_syn_rule(out, "tcp dport { 25, 465, 587 }", "ip6 saddr @ban6 counter"),
+		"%s", out);
 	ck_assert_msg(strstr(out, "set ban4_host {\n\t\ttype ipv4_addr\n\t\tflags timeout\n") &&
 			      strstr(out, "ip saddr @ban4_host counter") &&
 			      strstr(out, "ip6 saddr @ban6_host counter"),
@@ -495,8 +497,12 @@ START_TEST(test_hosts_and_networks)
 	struct ban_nft *b = fresh(NULL);
 	struct errs e = { 0 };
 	struct listing l = { 0 };
-	static const char *const hosts[] = { "192.0.2.1", "192.0.2.200", "255.255.255.255",
-					     "0.0.0.0", "2001:db8:1::1", "::",
+	static const char *const hosts[] = { "192.0.2.1",
+					     "192.0.2.200",
+					     "255.255.255.255",
+					     "0.0.0.0",
+					     "2001:db8:1::1",
+					     "::",
 					     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
 	static const char *const nets[] = { "192.0.2.0/24", "10.0.0.0/31", "2001:db8:1::/64",
 					    "2001:db8:1::/127" };
@@ -514,14 +520,15 @@ START_TEST(test_hosts_and_networks)
 	ck_assert_msg(e.n == 0, "%s: %s", fmt(&e.a[0]), strerror(-e.error[0]));
 
 	char *out = run("nft list set inet waveguard ban4_host", NULL);
-	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m") && strstr(out, "192.0.2.200 timeout 1m") &&
+	ck_assert_msg(strstr(out, "192.0.2.1 timeout 1m") &&
+			      strstr(out, "192.0.2.200 timeout 1m") &&
 			      strstr(out, "255.255.255.255 timeout 1m") &&
 			      strstr(out, "0.0.0.0 timeout 1m") && !strstr(out, "/"),
 		      "%s", out);
 	free(out);
 	out = run("nft list set inet waveguard ban4", NULL);
-	ck_assert_msg(strstr(out, "192.0.2.0/24 timeout 2m") && strstr(out, "10.0.0.0/31 timeout 2m") &&
-			      count(out, " timeout ") == 2,
+	ck_assert_msg(strstr(out, "192.0.2.0/24 timeout 2m") &&
+			      strstr(out, "10.0.0.0/31 timeout 2m") && count(out, " timeout ") == 2,
 		      "%s", out);
 	free(out);
 	out = run("nft list set inet waveguard ban6_host", NULL);
@@ -537,9 +544,15 @@ START_TEST(test_hosts_and_networks)
 
 	/* Listed from all four sets: IPv4 first, each family in ascending order, hosts with
 	 * their full prefix. */
-	static const char *const order[] = { "0.0.0.0", "10.0.0.0/31", "192.0.2.0/24", "192.0.2.1",
-					     "192.0.2.200", "255.255.255.255", "::",
-					     "2001:db8:1::/64", "2001:db8:1::1",
+	static const char *const order[] = { "0.0.0.0",
+					     "10.0.0.0/31",
+					     "192.0.2.0/24",
+					     "192.0.2.1",
+					     "192.0.2.200",
+					     "255.255.255.255",
+					     "::",
+					     "2001:db8:1::/64",
+					     "2001:db8:1::1",
 					     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
 	ck_assert_int_eq(nftlist_bans(NULL, on_elem, &l), (int)ELEMENTSOF(order));
 	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
@@ -672,8 +685,7 @@ START_TEST(test_errors_map_to_addresses)
 	for (unsigned i = 0; i < 2; i++) {
 		ck_assert_msg(addr_equal(&e.a[i], &sub) || addr_equal(&e.a[i], &net6), "%s",
 			      fmt(&e.a[i]));
-		ck_assert_msg(e.error[i] == -EEXIST, "%s: %s", fmt(&e.a[i]),
-			      strerror(-e.error[i]));
+		ck_assert_msg(e.error[i] == -EEXIST, "%s: %s", fmt(&e.a[i]), strerror(-e.error[i]));
 	}
 	ck_assert_msg(!addr_equal(&e.a[0], &e.a[1]), "reported twice");
 
@@ -1259,7 +1271,6 @@ START_TEST(test_open_session_finishes)
 	ban_nft_free(b);
 }
 END_TEST
-
 
 /* Port groups: jails that close other ports get four sets of their own, named from a hash of
  * the ports, and their rules in the same chain; a ban goes to its group's sets only, and closes

@@ -2,7 +2,7 @@
 #include "bans.h"
 #include "testutil.h"
 
-#define S (1000000ULL)
+#define S   (1000000ULL)
 #define NOW (1800000000ULL * S)
 
 static struct ban mk(const char *net, const char *jail, uint64_t until, uint32_t offence)
@@ -105,8 +105,8 @@ START_TEST(test_torn_and_garbage)
 		 "B 1 2 1 j 999.0.2.6 192.0.2.6\n"
 		 "L x 192.0.2.5\n"
 		 "B %llu %llu 1 j 192.0.2.7 192.0.2.7",
-		 (unsigned long long)NOW, (unsigned long long)(NOW + 3600 * S), (unsigned long long)NOW,
-		 (unsigned long long)(NOW + 3600 * S));
+		 (unsigned long long)NOW, (unsigned long long)(NOW + 3600 * S),
+		 (unsigned long long)NOW, (unsigned long long)(NOW + 3600 * S));
 	test_write(dir, "bans", "w", line);
 	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
 	/* four unreadable lines and the torn last one (no newline) */

@@ -296,7 +296,8 @@ START_TEST(test_jail_defined_twice)
 
 	fx_load(&f, "jail-twice-one-file");
 	assert_invalid(&f, 1);
-	snprintf(want, sizeof(want), "jail [mini] already defined at %s/conf.d/jails.conf:1", f.dir);
+	snprintf(want, sizeof(want), "jail [mini] already defined at %s/conf.d/jails.conf:1",
+		 f.dir);
 	assert_error(&f, "conf.d/jails.conf:5: ", want);
 	fx_done(&f);
 }
@@ -642,8 +643,9 @@ START_TEST(test_valid_fixture)
 	ck_assert_str_eq(fmt_addr(&mini->samples[0].addr), "192.0.2.2");
 	ck_assert_uint_eq(mini->samples[1].lineno, 16);
 	ck_assert_str_eq(fmt_addr(&mini->samples[1].addr), "192.0.2.5");
-	ck_assert_str_eq(mini->samples[1].line, "2026-11-27T06:36:52+00:00 mail esmtpd-ssl: dropped "
-						"blocked connection from ::ffff:192.0.2.5");
+	ck_assert_str_eq(mini->samples[1].line,
+			 "2026-11-27T06:36:52+00:00 mail esmtpd-ssl: dropped "
+			 "blocked connection from ::ffff:192.0.2.5");
 	ck_assert(!mini->samples[2].match);
 	ck_assert_uint_eq(mini->samples[2].lineno, 17);
 
@@ -763,7 +765,8 @@ START_TEST(test_default_section)
 	ck_assert_str_eq(fmt_addr(&inh->allow[0]), "192.0.2.0/24");
 	ck_assert_str_eq(fmt_addr(&inh->allow[1]), "198.51.100.0/24");
 	ck_assert_str_eq(origin_of(&f, "own", "maxretry"), "conf.d/00-jails.conf:5");
-	ck_assert_str_eq(origin_of(&f, "inherits", "maxretry"), "conf.d/zz-defaults.conf:3 [DEFAULT]");
+	ck_assert_str_eq(origin_of(&f, "inherits", "maxretry"),
+			 "conf.d/zz-defaults.conf:3 [DEFAULT]");
 	ck_assert_str_eq(origin_of(&f, "inherits", "findtime"), "default");
 	fx_done(&f);
 }
@@ -861,9 +864,9 @@ START_TEST(test_show)
 	ck_assert_msg(strstr(jail, want), "no '%s' in:\n%s", want + 1, out);
 	ck_assert_ptr_nonnull(strstr(jail, "\nprefix6 = 64 "));
 	ck_assert_ptr_nonnull(strstr(jail, "# default\n"));
-	static const char *const headers[] = { "[daemon]", "[nft]",  "[sampler]", "[probe]",
-					       "[tuner]",  "[filter]", "[vars]",   "[test]",
-					       "[action]" };
+	static const char *const headers[] = { "[daemon]", "[nft]",   "[sampler]",
+					       "[probe]",  "[tuner]", "[filter]",
+					       "[vars]",   "[test]",  "[action]" };
 	for (size_t i = 0; i < ELEMENTSOF(headers); i++) {
 		snprintf(want, sizeof(want), "\n%s\n", headers[i]);
 		ck_assert_msg(strstr(out, want), "no %s in:\n%s", headers[i], out);
@@ -953,10 +956,12 @@ static int match_line(struct filter *flt, const char *line, struct filter_hit *h
 
 START_TEST(test_filter_var_override)
 {
-	static const char l511[] = "2026-11-27T06:36:49+00:00 mail courieresmtpd: error,relay=::ffff:"
-				   "192.0.2.2,port=1,from=<a@x.test>,to=<b@y.test>: 511 Listed";
-	static const char l554[] = "2026-11-27T06:36:49+00:00 mail courieresmtpd: error,relay=::ffff:"
-				   "192.0.2.3,port=1,from=<a@x.test>,to=<b@y.test>: 554 Listed";
+	static const char l511[] =
+		"2026-11-27T06:36:49+00:00 mail courieresmtpd: error,relay=::ffff:"
+		"192.0.2.2,port=1,from=<a@x.test>,to=<b@y.test>: 511 Listed";
+	static const char l554[] =
+		"2026-11-27T06:36:49+00:00 mail courieresmtpd: error,relay=::ffff:"
+		"192.0.2.3,port=1,from=<a@x.test>,to=<b@y.test>: 554 Listed";
 	_cleanup_(filter_freep) struct filter *f554 = NULL, *fdef = NULL;
 	struct config_errors ce = { 0 };
 	struct filter_hit h;
@@ -984,7 +989,6 @@ START_TEST(test_filter_var_override)
 	fx_done(&f);
 }
 END_TEST
-
 
 /* ---- Regressions: these three failed against src/config.c as it was when the suite was
  * written, and pass since config.c was changed (reader classifies lines as inih does; every
@@ -1134,7 +1138,6 @@ START_TEST(test_unknown_key_message)
 	fx_done(&f);
 }
 END_TEST
-
 
 /* A jail's ports: [nft]'s by default, its own list (any order, commas, continuation lines), all,
  * and bad values named by file:line. */

@@ -456,7 +456,7 @@ static void expect_fail(struct fx *f, const char *path, int code, const char *wa
 	free(err);
 }
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL })
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void sun_set(struct sockaddr_un *sa, const char *path)
 {

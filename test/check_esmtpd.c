@@ -17,27 +17,27 @@ START_TEST(test_maxdaemons)
 		int r;
 		unsigned v;
 	} table[] = {
-		{"MAXDAEMONS=40\n", 0, 40},
-		{"MAXDAEMONS=\"300\"\n", 0, 300},
-		{"MAXDAEMONS='25'\n", 0, 25},
-		{"##NAME: MAXDAEMONS:0\n#\n# Maximum number of ESMTP servers started\n#\n"
-		 "#MAXDAEMONS=999\n\nMAXDAEMONS=40  # the default\nMAXPERIP=4\n",
-		 0, 40},
-		{"  export MAXDAEMONS=50\n", 0, 50},
-		{"MAXDAEMONS=40\nMAXDAEMONS=60\n", 0, 60}, /* the last one wins */
-		{"MAXDAEMONS=40\r\n", 0, 40},
-		{"MAXDAEMONS=40", 0, 40}, /* no final newline */
-		{"MAXPERIP=4\nMAXPERC=8\n", -ENOENT, 0},
-		{"# MAXDAEMONS=40\n", -ENOENT, 0},
-		{"XMAXDAEMONS=40\nMAXDAEMONSX=3\n", -ENOENT, 0},
-		{"", -ENOENT, 0},
-		{"MAXDAEMONS=\n", -EINVAL, 0},
-		{"MAXDAEMONS=0\n", -EINVAL, 0},
-		{"MAXDAEMONS=$X\n", -EINVAL, 0},
-		{"MAXDAEMONS=40x\n", -EINVAL, 0},
-		{"MAXDAEMONS=\"40\n", -EINVAL, 0},
-		{"MAXDAEMONS=-1\n", -EINVAL, 0},
-		{"MAXDAEMONS=40\nMAXDAEMONS=oops\n", -EINVAL, 0},
+		{ "MAXDAEMONS=40\n", 0, 40 },
+		{ "MAXDAEMONS=\"300\"\n", 0, 300 },
+		{ "MAXDAEMONS='25'\n", 0, 25 },
+		{ "##NAME: MAXDAEMONS:0\n#\n# Maximum number of ESMTP servers started\n#\n"
+		  "#MAXDAEMONS=999\n\nMAXDAEMONS=40  # the default\nMAXPERIP=4\n",
+		  0, 40 },
+		{ "  export MAXDAEMONS=50\n", 0, 50 },
+		{ "MAXDAEMONS=40\nMAXDAEMONS=60\n", 0, 60 }, /* the last one wins */
+		{ "MAXDAEMONS=40\r\n", 0, 40 },
+		{ "MAXDAEMONS=40", 0, 40 }, /* no final newline */
+		{ "MAXPERIP=4\nMAXPERC=8\n", -ENOENT, 0 },
+		{ "# MAXDAEMONS=40\n", -ENOENT, 0 },
+		{ "XMAXDAEMONS=40\nMAXDAEMONSX=3\n", -ENOENT, 0 },
+		{ "", -ENOENT, 0 },
+		{ "MAXDAEMONS=\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=0\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=$X\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=40x\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=\"40\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=-1\n", -EINVAL, 0 },
+		{ "MAXDAEMONS=40\nMAXDAEMONS=oops\n", -EINVAL, 0 },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
 		unsigned v = 7;
@@ -65,26 +65,26 @@ START_TEST(test_listen_target)
 		unsigned port;
 	} table[] = {
 		/* Debian's default: every address, the smtp service. */
-		{"ADDRESS=0\nPORT=smtp\n", 0, "127.0.0.1", 25},
-		{"PORT=25\n", 0, "127.0.0.1", 25},
-		{"ADDRESS=0.0.0.0\nPORT=2525\n", 0, "127.0.0.1", 2525},
-		{"ADDRESS=::\nPORT=\"25\"\n", 0, "127.0.0.1", 25},
+		{ "ADDRESS=0\nPORT=smtp\n", 0, "127.0.0.1", 25 },
+		{ "PORT=25\n", 0, "127.0.0.1", 25 },
+		{ "ADDRESS=0.0.0.0\nPORT=2525\n", 0, "127.0.0.1", 2525 },
+		{ "ADDRESS=::\nPORT=\"25\"\n", 0, "127.0.0.1", 25 },
 		/* A public address only: the probe must go there, 127.0.0.1 is refused. */
-		{"ADDRESS=203.0.113.5\nPORT=smtp\n", 0, "203.0.113.5", 25},
-		{"ADDRESS=2001:db8::5\nPORT=25\n", 0, "2001:db8::5", 25},
+		{ "ADDRESS=203.0.113.5\nPORT=smtp\n", 0, "203.0.113.5", 25 },
+		{ "ADDRESS=2001:db8::5\nPORT=25\n", 0, "2001:db8::5", 25 },
 		/* Per-port addresses win over ADDRESS; the first entry is the one probed. */
-		{"ADDRESS=0\nPORT=127.0.0.1.2525,192.0.2.1.25\n", 0, "127.0.0.1", 2525},
-		{"PORT=smtp,submission\n", 0, "127.0.0.1", 25},
-		{"PORT=submission\n", 0, "127.0.0.1", 587},
-		{"PORT=25\nPORT=26\n", 0, "127.0.0.1", 26},
-		{"ADDRESS=0\n", -ENOENT, NULL, 0},
-		{"PORT=\n", -EINVAL, NULL, 0},
-		{"PORT=0\n", -EINVAL, NULL, 0},
-		{"PORT=70000\n", -EINVAL, NULL, 0},
-		{"PORT=no-such-service-here\n", -EINVAL, NULL, 0},
-		{"ADDRESS=mail.example.test\nPORT=25\n", -EINVAL, NULL, 0},
-		{"ADDRESS=$IP\nPORT=25\n", -EINVAL, NULL, 0},
-		{"PORT=\"25\n", -EINVAL, NULL, 0},
+		{ "ADDRESS=0\nPORT=127.0.0.1.2525,192.0.2.1.25\n", 0, "127.0.0.1", 2525 },
+		{ "PORT=smtp,submission\n", 0, "127.0.0.1", 25 },
+		{ "PORT=submission\n", 0, "127.0.0.1", 587 },
+		{ "PORT=25\nPORT=26\n", 0, "127.0.0.1", 26 },
+		{ "ADDRESS=0\n", -ENOENT, NULL, 0 },
+		{ "PORT=\n", -EINVAL, NULL, 0 },
+		{ "PORT=0\n", -EINVAL, NULL, 0 },
+		{ "PORT=70000\n", -EINVAL, NULL, 0 },
+		{ "PORT=no-such-service-here\n", -EINVAL, NULL, 0 },
+		{ "ADDRESS=mail.example.test\nPORT=25\n", -EINVAL, NULL, 0 },
+		{ "ADDRESS=$IP\nPORT=25\n", -EINVAL, NULL, 0 },
+		{ "PORT=\"25\n", -EINVAL, NULL, 0 },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
 		char addr[64] = "untouched";

@@ -1,8 +1,8 @@
 /* Tests for filter (with config's filter loading): the [test] samples of every shipped filter,
  * our own fixtures (lines a real Courier logged in test/run-courier-e2e), the external
- * fail2ban/sshguard corpus where ../shared/corpus exists, hostile client text that tries to choose the address,
- * the forms <HOST> accepts, events, ignoreregex and prefilters, garbage input, and the errors of
- * filter_new(). */
+ * fail2ban/sshguard corpus where ../shared/corpus exists, hostile client text that tries to choose
+ * the address, the forms <HOST> accepts, events, ignoreregex and prefilters, garbage input, and the
+ * errors of filter_new(). */
 #include <errno.h>
 #include <glob.h>
 #include <stdbool.h>
@@ -112,7 +112,8 @@ START_TEST(test_shipped_samples)
 		int r = config_load_filter(g.gl_pathv[i], &cf, &e);
 		ck_assert_msg(r == 0 && e.n == 0, "%s: %d\n%s", g.gl_pathv[i], r, errors_text(&e));
 		ck_assert_ptr_nonnull(cf);
-		/* A filter without samples would pass vacuously: every shipped one has both kinds. */
+		/* A filter without samples would pass vacuously: every shipped one has both kinds.
+		 */
 		size_t m = 0, nm = 0;
 		for (size_t k = 0; k < cf->n_samples; k++)
 			cf->samples[k].match ? m++ : nm++;
@@ -194,7 +195,7 @@ static void free_lines(char **v, size_t n)
 static void check_fixture(const char *base, const char *const *want_hits, size_t n_want)
 {
 	static const char *const names[] = { "courier-smtp", "courier-dnsbl", "courier-auth",
-					      "courier-perip" };
+					     "courier-perip" };
 	struct filter *f[N_OF(names)];
 	_cleanup_(filter_freep) struct filter *maxconn = load_shipped("courier-maxconn");
 	char path[4200];
@@ -216,11 +217,12 @@ static void check_fixture(const char *base, const char *const *want_hits, size_t
 			int r = match(f[k], log[i], &h);
 			if (r != FILTER_HIT)
 				continue;
-			ck_assert_msg(by == NULL, "%s.log:%zu: both %s and %s hit: %s", base, i + 1, by,
-				      names[k], log[i]);
+			ck_assert_msg(by == NULL, "%s.log:%zu: both %s and %s hit: %s", base, i + 1,
+				      by, names[k], log[i]);
 			by = names[k];
-			ck_assert_msg(next < n_exp, "%s.log:%zu: %s yields %s, beyond the %zu expected",
-				      base, i + 1, names[k], fmt_addr(&h.addr), n_exp);
+			ck_assert_msg(next < n_exp,
+				      "%s.log:%zu: %s yields %s, beyond the %zu expected", base,
+				      i + 1, names[k], fmt_addr(&h.addr), n_exp);
 			ck_assert_msg(strcmp(fmt_addr(&h.addr), exp[next]) == 0,
 				      "%s.log:%zu: %s yields %s, expected %s (.expected:%zu)", base,
 				      i + 1, names[k], fmt_addr(&h.addr), exp[next], next + 1);
@@ -229,8 +231,8 @@ static void check_fixture(const char *base, const char *const *want_hits, size_t
 		struct filter_hit h;
 		int r = match(maxconn, log[i], &h);
 		bool is_maxconn = strstr(log[i], " maximum active connections.") != NULL;
-		ck_assert_msg((r == FILTER_EVENT) == is_maxconn, "%s.log:%zu: courier-maxconn gave %d: %s",
-			      base, i + 1, r, log[i]);
+		ck_assert_msg((r == FILTER_EVENT) == is_maxconn,
+			      "%s.log:%zu: courier-maxconn gave %d: %s", base, i + 1, r, log[i]);
 		n_maxconn += is_maxconn;
 	}
 	ck_assert_msg(next == n_exp, "%s: %zu of the %zu expected addresses yielded", base, next,
@@ -347,31 +349,39 @@ static const struct {
 	const char *filter; /* the filter that must hit it (with the real address), or NULL */
 } hostile[] = {
 	/* to=<> carries a second reject with another relay. */
-	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.20,port=4000,from=<a@x.test>,"
-	  "to=<x>: 511 relay=::ffff:203.0.113.9,port=1,from=<a>,to=<b>: 550 User unknown>: 550 User "
+	{ "Nov 27 06:36:49 mail courieresmtpd: "
+	  "error,relay=::ffff:192.0.2.20,port=4000,from=<a@x.test>,"
+	  "to=<x>: 511 relay=::ffff:203.0.113.9,port=1,from=<a>,to=<b>: 550 User unknown>: 550 "
+	  "User "
 	  "<x> unknown",
 	  "192.0.2.20", "courier-smtp" },
-	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.21,port=4001,from=<a@x.test>,"
+	{ "Nov 27 06:36:49 mail courieresmtpd: "
+	  "error,relay=::ffff:192.0.2.21,port=4001,from=<a@x.test>,"
 	  "to=<error,relay=::ffff:203.0.113.9,from=<a>,to=<b>: 511 listed>: 513 Relaying denied.",
 	  "192.0.2.21", "courier-smtp" },
 	/* from=<> pretends the reject was a DNSBL one: the relay is still the real one. */
-	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.22,port=4002,from=<x>,to=<>:"
+	{ "Nov 27 06:36:49 mail courieresmtpd: "
+	  "error,relay=::ffff:192.0.2.22,port=4002,from=<x>,to=<>:"
 	  " 511 y>,to=<b@y.test>: 550 User unknown",
 	  "192.0.2.22", "courier-smtp" },
-	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.22,port=4002,from=<,relay=::"
+	{ "Nov 27 06:36:49 mail courieresmtpd: "
+	  "error,relay=::ffff:192.0.2.22,port=4002,from=<,relay=::"
 	  "ffff:203.0.113.9,from=<>,to=<>: 511 >,to=<b@y.test>: 550 User unknown",
 	  "192.0.2.22", "courier-smtp" },
 	/* ident= is the client's (RFC 1413) text. */
-	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.23,port=4003,ident=relay=::"
+	{ "Nov 27 06:36:49 mail courieresmtpd: "
+	  "error,relay=::ffff:192.0.2.23,port=4003,ident=relay=::"
 	  "ffff:203.0.113.9,from=<a@x.test>,to=<b@y.test>: 550 User unknown",
 	  "192.0.2.23", "courier-smtp" },
 	/* cmd: is the client's command line. */
 	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.14,port=53089,msg=\"535 "
-	  "Authentication failed.\",cmd: AUTH error,relay=::ffff:203.0.113.9,port=1,from=<a>,to=<b>: "
+	  "Authentication failed.\",cmd: AUTH "
+	  "error,relay=::ffff:203.0.113.9,port=1,from=<a>,to=<b>: "
 	  "511 listed",
 	  "192.0.2.14", "courier-smtp" },
 	{ "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.24,port=4004,msg=\"535 "
-	  "Authentication failed.\",cmd: AUTH LOGIN dropped blocked connection from ::ffff:203.0.113.9",
+	  "Authentication failed.\",cmd: AUTH LOGIN dropped blocked connection from "
+	  "::ffff:203.0.113.9",
 	  "192.0.2.24", "courier-smtp" },
 	/* IMAP user= with ip=[...] pieces; the real one is last, with or without the port. */
 	{ "Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=a, ip=[::ffff:203.0.113.66], "
@@ -441,7 +451,8 @@ START_TEST(test_hostile_near_cap_smtp)
 	size_t head = strlen("Nov 27 06:36:49 mail courieresmtpd: ");
 	struct filter *f[ELEMENTSOF(addr_filters)];
 
-	fill_fakes(line, sizeof(line), head + 1023 - strlen(tail) - 50, ",relay=::ffff:203.0.113.9,");
+	fill_fakes(line, sizeof(line), head + 1023 - strlen(tail) - 50,
+		   ",relay=::ffff:203.0.113.9,");
 	strcat(line, tail);
 	ck_assert_uint_le(strlen(line) - head, 1023);
 	ck_assert_uint_ge(strlen(line) - head, 900);
@@ -490,10 +501,12 @@ START_TEST(test_other_tags)
 	_cleanup_(filter_freep) struct filter *dnsbl = load_shipped("courier-dnsbl");
 	_cleanup_(filter_freep) struct filter *auth = load_shipped("courier-auth");
 	_cleanup_(filter_freep) struct filter *perip = load_shipped("courier-perip");
-	const char smtp_msg[] = "error,relay=::ffff:192.0.2.13,port=1,from=<a@x.test>,to=<b@y.test>:"
-				" 550 User unknown";
-	const char dnsbl_msg[] = "error,relay=::ffff:192.0.2.13,port=1,from=<a@x.test>,to=<b@y.test>:"
-				 " 511 listed";
+	const char smtp_msg[] =
+		"error,relay=::ffff:192.0.2.13,port=1,from=<a@x.test>,to=<b@y.test>:"
+		" 550 User unknown";
+	const char dnsbl_msg[] =
+		"error,relay=::ffff:192.0.2.13,port=1,from=<a@x.test>,to=<b@y.test>:"
+		" 511 listed";
 	char line[512];
 
 	/* The same messages hit under the right tag (the control)... */
@@ -503,8 +516,12 @@ START_TEST(test_other_tags)
 	assert_hit(dnsbl, line, "192.0.2.13");
 
 	/* ...and never under another one, even one that shares a prefix. */
-	static const char *const tags[] = { "postfix/smtpd[4242]", "courieresmtpdx", "courieresmtp",
-					    "esmtpd",		   "sshd[1]",	     "imapd" };
+	static const char *const tags[] = { "postfix/smtpd[4242]",
+					    "courieresmtpdx",
+					    "courieresmtp",
+					    "esmtpd",
+					    "sshd[1]",
+					    "imapd" };
 	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
 		snprintf(line, sizeof(line), "Nov 27 06:36:49 mail %s: %s", tags[i], smtp_msg);
 		assert_result(smtp, line, FILTER_NONE);
@@ -514,9 +531,10 @@ START_TEST(test_other_tags)
 	assert_result(auth,
 		      "Nov 27 06:36:49 mail sshd[1]: LOGIN FAILED, user=x, ip=[::ffff:192.0.2.5]",
 		      FILTER_NONE);
-	assert_result(auth,
-		      "Nov 27 06:36:49 mail courieresmtpd: LOGIN FAILED, user=x, ip=[::ffff:192.0.2.5]",
-		      FILTER_NONE);
+	assert_result(
+		auth,
+		"Nov 27 06:36:49 mail courieresmtpd: LOGIN FAILED, user=x, ip=[::ffff:192.0.2.5]",
+		FILTER_NONE);
 	assert_result(perip,
 		      "Nov 27 06:36:49 mail imapd: Maximum connection limit reached for 192.0.2.30",
 		      FILTER_NONE);
@@ -621,17 +639,20 @@ START_TEST(test_event_filter)
 
 	ck_assert(!filter_has_host(f));
 	ck_assert(!filter_regex_has_host(f, 0));
-	ck_assert_int_eq(match(f, "Nov 27 06:36:49 mail courieresmtpd: 300 maximum active "
-				  "connections.",
+	ck_assert_int_eq(match(f,
+			       "Nov 27 06:36:49 mail courieresmtpd: 300 maximum active "
+			       "connections.",
 			       &h),
 			 FILTER_EVENT);
 	ck_assert_uint_eq(h.regex, 0);
-	ck_assert_int_eq(match(f, "2026-11-27T06:36:49.5+00:00 mail esmtpd-ssl: 40 maximum active "
-				  "connections.",
+	ck_assert_int_eq(match(f,
+			       "2026-11-27T06:36:49.5+00:00 mail esmtpd-ssl: 40 maximum active "
+			       "connections.",
 			       &h),
 			 FILTER_EVENT);
-	ck_assert_int_eq(match(f, "Nov 27 06:36:49 mail courieresmtpd: Maximum connection limit "
-				  "reached for ::ffff:192.0.2.30",
+	ck_assert_int_eq(match(f,
+			       "Nov 27 06:36:49 mail courieresmtpd: Maximum connection limit "
+			       "reached for ::ffff:192.0.2.30",
 			       &h),
 			 FILTER_NONE);
 	ck_assert_uint_eq(filter_get_stats(f)->events, 2);
@@ -669,8 +690,7 @@ END_TEST
  * usual. Unbounded, (a+)+ on 40 a's and a b would run for days. */
 START_TEST(test_match_limit)
 {
-	_cleanup_(filter_freep) struct filter *f =
-		new_filter("^x <HOST> (a+)+$", NULL, NULL);
+	_cleanup_(filter_freep) struct filter *f = new_filter("^x <HOST> (a+)+$", NULL, NULL);
 	char line[128];
 	struct filter_hit h;
 
@@ -774,30 +794,35 @@ START_TEST(test_garbage)
 			bin[i] = '\0';
 	}
 	/* Invalid UTF-8: lone continuation bytes, overlong forms, truncated sequences. */
-	const char bad_utf8[] = "Nov 27 06:36:49 mail courieresmtpd: \x80\xbf\xc0\xaf\xe0\x80 error,"
-				"relay=\xff\xfe::ffff:192.0.2.1\xc3(,port=1: 550 \xed\xa0\x80 User unknown";
+	const char bad_utf8[] =
+		"Nov 27 06:36:49 mail courieresmtpd: \x80\xbf\xc0\xaf\xe0\x80 error,"
+		"relay=\xff\xfe::ffff:192.0.2.1\xc3(,port=1: 550 \xed\xa0\x80 User unknown";
 	for (size_t k = 0; k < ELEMENTSOF(names); k++) {
 		ck_assert_int_eq(match_len(f[k], bin, sizeof(bin), &h), FILTER_NONE);
 		ck_assert_int_eq(filter_match_text(f[k], bin, sizeof(bin), &h), FILTER_NONE);
-		ck_assert_int_eq(filter_match_text(f[k], bin + hl, sizeof(bin) - hl, &h), FILTER_NONE);
+		ck_assert_int_eq(filter_match_text(f[k], bin + hl, sizeof(bin) - hl, &h),
+				 FILTER_NONE);
 		ck_assert_int_eq(match(f[k], bad_utf8, &h), FILTER_NONE);
 		ck_assert_int_eq(filter_match_text(f[k], "", 0, &h), FILTER_NONE);
 	}
 
 	/* Invalid UTF-8 in client text does not stop a real line from matching. */
 	assert_hit(f[0],
-		   "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.70,port=1,from=<\xff"
+		   "Nov 27 06:36:49 mail courieresmtpd: "
+		   "error,relay=::ffff:192.0.2.70,port=1,from=<\xff"
 		   "\xfe\xc3(>,to=<\xed\xa0\x80@y.test>: 550 User unknown",
 		   "192.0.2.70");
 
 	/* 64 KiB lines: one uniform, and ones built to make the regexes backtrack. */
 	static const char *const fills[] = { "a", ">,to=<", "ip=[::ffff:203.0.113.1], ",
 					     "error,relay=::ffff:203.0.113.1," };
-	static const char *const heads[] = { "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:"
-					     "192.0.2.80,port=1,from=<",
-					     "Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=",
-					     "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:"
-					     "192.0.2.80,msg=\"535 Authentication failed.\"" };
+	static const char *const heads[] = {
+		"Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:"
+		"192.0.2.80,port=1,from=<",
+		"Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=",
+		"Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:"
+		"192.0.2.80,msg=\"535 Authentication failed.\""
+	};
 	for (size_t hd = 0; hd < ELEMENTSOF(heads); hd++)
 		for (size_t fi = 0; fi < ELEMENTSOF(fills); fi++) {
 			size_t n = strlen(heads[hd]), fl = strlen(fills[fi]);
@@ -822,10 +847,14 @@ START_TEST(test_filter_new_errors)
 {
 	struct filter_regex_src fail[] = {
 		{ .pattern = "^ok <HOST>$", .file = "/etc/waveguard/filters/x.conf", .line = 11 },
-		{ .pattern = "^broken (<HOST>$", .file = "/etc/waveguard/filters/x.conf", .line = 12 },
+		{ .pattern = "^broken (<HOST>$",
+		  .file = "/etc/waveguard/filters/x.conf",
+		  .line = 12 },
 	};
 	struct filter_regex_src ign = { .pattern = "[unclosed", .file = "y.conf", .line = 20 };
-	struct filter_regex_src two = { .pattern = "<HOST> and <HOST>", .file = "z.conf", .line = 7 };
+	struct filter_regex_src two = { .pattern = "<HOST> and <HOST>",
+					.file = "z.conf",
+					.line = 7 };
 	const struct filter_var vars[] = { { "bad", "(?<" } };
 	struct filter_regex_src via_var = { .pattern = "^x <bad>", .file = "v.conf", .line = 5 };
 	struct filter_spec spec = { .name = "e", .fail = fail, .n_fail = 2 };

@@ -203,7 +203,7 @@ START_TEST(test_two_writers)
 	ck_assert_int_eq(history_read(path, 0, collect, &rows, &bad), 2 * N);
 	ck_assert_uint_eq(bad, 0);
 	/* Each writer's lines are whole and in its own order. */
-	uint32_t next[2] = {0, 100000};
+	uint32_t next[2] = { 0, 100000 };
 	for (size_t i = 0; i < rows.n; i++) {
 		int w = strcmp(rows.v[i].tuner, "wave") == 0;
 		ck_assert_uint_eq(rows.v[i].established, next[w]);

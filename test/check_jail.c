@@ -4,14 +4,14 @@
 
 #define S (1000000ULL)
 
-static struct addr A(const char *s)
-{
+static struct addr A(const char *s) {
 	struct addr a;
 	ck_assert_int_eq(addr_parse(s, strlen(s), &a), 0);
 	return a;
 }
 
-static struct jail_params params(void)
+static struct jail_params
+params(void)
 {
 	return (struct jail_params){
 		.maxretry = 3,
@@ -40,7 +40,8 @@ START_TEST(test_window)
 	ck_assert_int_eq(jail_hit(j, &a, t + 600 * S, &ban), JAIL_COUNTED);
 	/* hits 2,3,4 lie within 600 s */
 	ck_assert_int_eq(jail_hit(j, &a, t + 700 * S, &ban), JAIL_BAN);
-	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN), "192.0.2.1");
+	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+			 "192.0.2.1");
 	ck_assert_uint_eq(ban.bantime_usec, 3600 * S);
 	ck_assert_uint_eq(ban.time_usec, t + 700 * S);
 	ck_assert_int_eq(ban.offence, 1);
@@ -211,8 +212,9 @@ START_TEST(test_flood_bounded)
 		memcpy(a.bytes + 4, &i, 4);
 		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
 		if (i % 50000 == 0)
-			ck_assert_int_eq(jail_hit(j, &keep, t, &ban),
-					 i == 0 ? JAIL_COUNTED : i == 50000 ? JAIL_BAN : JAIL_BANNED);
+			ck_assert_int_eq(jail_hit(j, &keep, t, &ban), i == 0	   ? JAIL_COUNTED
+								      : i == 50000 ? JAIL_BAN
+										   : JAIL_BANNED);
 		ck_assert_uint_le(jail_tracked(j), 100000);
 	}
 	ck_assert_uint_eq(jail_tracked(j), 100000);

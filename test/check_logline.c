@@ -60,12 +60,14 @@ START_TEST(test_rfc3339_stamps)
 	struct timeutil_clock c;
 
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
-	check_line(&c, "2026-11-27T06:36:49.573002+00:00 mail courieresmtpd: started,ip=[::ffff:"
-		       "192.0.2.10],port=[57813]",
+	check_line(&c,
+		   "2026-11-27T06:36:49.573002+00:00 mail courieresmtpd: started,ip=[::ffff:"
+		   "192.0.2.10],port=[57813]",
 		   test_utc(2026, 11, 27, 6, 36, 49) + 573002, "courieresmtpd",
 		   "started,ip=[::ffff:192.0.2.10],port=[57813]");
 	check_line(&c, "2026-11-27T06:36:49Z mail courieresmtpd: 300 maximum active connections.",
-		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "300 maximum active connections.");
+		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd",
+		   "300 maximum active connections.");
 	/* Offsets: the time is UTC-correct, also across midnight. */
 	check_line(&c, "2026-11-27T06:36:49+01:00 mail imapd: x", test_utc(2026, 11, 27, 5, 36, 49),
 		   "imapd", "x");
@@ -79,8 +81,10 @@ START_TEST(test_rfc3339_stamps)
 	ck_assert_uint_eq(stamp_of(&c, "2026-11-27T06:36:49.1234567Z h t: m"),
 			  test_utc(2026, 11, 27, 6, 36, 49) + 123456);
 	/* A year far from the reference is taken as written (the stamp says it). */
-	ck_assert_uint_eq(stamp_of(&c, "2019-02-28T23:59:59Z h t: m"), test_utc(2019, 2, 28, 23, 59, 59));
-	ck_assert_uint_eq(stamp_of(&c, "2028-02-29T12:00:00Z h t: m"), test_utc(2028, 2, 29, 12, 0, 0));
+	ck_assert_uint_eq(stamp_of(&c, "2019-02-28T23:59:59Z h t: m"),
+			  test_utc(2019, 2, 28, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "2028-02-29T12:00:00Z h t: m"),
+			  test_utc(2028, 2, 29, 12, 0, 0));
 }
 END_TEST
 
@@ -90,8 +94,10 @@ START_TEST(test_rfc3339_ignores_tz)
 
 	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+00:00 h t: m"), test_utc(2026, 7, 3, 23, 7, 20));
-	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+02:00 h t: m"), test_utc(2026, 7, 3, 21, 7, 20));
+	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+00:00 h t: m"),
+			  test_utc(2026, 7, 3, 23, 7, 20));
+	ck_assert_uint_eq(stamp_of(&c, "2026-07-03T23:07:20+02:00 h t: m"),
+			  test_utc(2026, 7, 3, 21, 7, 20));
 	test_set_tz("UTC");
 }
 END_TEST
@@ -105,13 +111,15 @@ START_TEST(test_rfc3164_stamps)
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
 	ck_assert_int_eq(c.ref_year, 2026);
 	check_line(&c, "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.2,port=1",
-		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd", "error,relay=::ffff:192.0.2.2,port=1");
+		   test_utc(2026, 11, 27, 6, 36, 49), "courieresmtpd",
+		   "error,relay=::ffff:192.0.2.2,port=1");
 	/* A space-padded day. */
 	check_line(&c, "Jul  3 23:07:20 szerver courieresmtpd: error,relay=::ffff:1.2.3.4",
 		   test_utc(2026, 7, 3, 23, 7, 20), "courieresmtpd", "error,relay=::ffff:1.2.3.4");
 	check_line(&c, "Jan  1 00:00:00 h t: m", test_utc(2026, 1, 1, 0, 0, 0), "t", "m");
 	/* Consecutive lines of one hour, and the step to the next hour (the cache). */
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:59:59 h t: m"), test_utc(2026, 11, 27, 6, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:59:59 h t: m"),
+			  test_utc(2026, 11, 27, 6, 59, 59));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 27 07:00:00 h t: m"), test_utc(2026, 11, 27, 7, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:00:01 h t: m"), test_utc(2026, 11, 27, 6, 0, 1));
 	ck_assert_uint_eq(stamp_of(&c, "Mar 15 06:00:01 h t: m"), test_utc(2026, 3, 15, 6, 0, 1));
@@ -128,11 +136,13 @@ START_TEST(test_rfc3164_year_rollover)
 
 	/* A December log read on January 2: last year... */
 	timeutil_clock_init(&c, test_utc(2027, 1, 2, 0, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), test_utc(2026, 12, 31, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"),
+			  test_utc(2026, 12, 31, 23, 59, 59));
 	ck_assert_uint_eq(stamp_of(&c, "Dec  1 08:00:00 h t: m"), test_utc(2026, 12, 1, 8, 0, 0));
 	/* ...while January lines are this year's, also right after a December one (cache). */
 	ck_assert_uint_eq(stamp_of(&c, "Jan  1 10:00:00 h t: m"), test_utc(2027, 1, 1, 10, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"), test_utc(2026, 12, 31, 23, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Dec 31 23:59:59 h t: m"),
+			  test_utc(2026, 12, 31, 23, 59, 59));
 	/* Up to one day after the reference stays this year (clocks and time zones differ)... */
 	ck_assert_uint_eq(stamp_of(&c, "Jan  2 23:00:00 h t: m"), test_utc(2027, 1, 2, 23, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Jan  3 00:00:00 h t: m"), test_utc(2027, 1, 3, 0, 0, 0));
@@ -141,7 +151,8 @@ START_TEST(test_rfc3164_year_rollover)
 
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 6, 0, 0));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 27 20:00:00 h t: m"), test_utc(2026, 11, 27, 20, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 28 05:59:59 h t: m"), test_utc(2026, 11, 28, 5, 59, 59));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 28 05:59:59 h t: m"),
+			  test_utc(2026, 11, 28, 5, 59, 59));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 28 06:00:01 h t: m"), test_utc(2025, 11, 28, 6, 0, 1));
 	ck_assert_uint_eq(stamp_of(&c, "Nov 26 06:00:00 h t: m"), test_utc(2026, 11, 26, 6, 0, 0));
 }
@@ -154,7 +165,8 @@ START_TEST(test_rfc3164_local_time)
 	/* RFC 3164 stamps are local time: a POSIX TZ (no tz database needed) with DST rules. */
 	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
-	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:36:49 h t: m"), test_utc(2026, 11, 27, 5, 36, 49));
+	ck_assert_uint_eq(stamp_of(&c, "Nov 27 06:36:49 h t: m"),
+			  test_utc(2026, 11, 27, 5, 36, 49));
 	ck_assert_uint_eq(stamp_of(&c, "Jul  3 23:07:20 h t: m"), test_utc(2026, 7, 3, 21, 7, 20));
 	test_set_tz("UTC");
 }
@@ -169,7 +181,8 @@ START_TEST(test_host_tag_split)
 	struct logline l;
 
 	timeutil_clock_init(&c, test_utc(2026, 11, 27, 12, 0, 0));
-	check_line(&c, "Aug 14 12:51:04 mail.server courieresmtpd[26762]: error,relay=::ffff:1.2.3.4",
+	check_line(&c,
+		   "Aug 14 12:51:04 mail.server courieresmtpd[26762]: error,relay=::ffff:1.2.3.4",
 		   t, "courieresmtpd", "error,relay=::ffff:1.2.3.4");
 	check_line(&c, "Aug 14 12:51:04 mail postfix/smtpd[123]: NOQUEUE: reject", t,
 		   "postfix/smtpd", "NOQUEUE: reject");
@@ -180,12 +193,14 @@ START_TEST(test_host_tag_split)
 		   " two spaces");
 	check_line(&c, "Aug 14 12:51:04 mail courieresmtpd:msg", t, "courieresmtpd", "msg");
 	check_line(&c, "Aug 14 12:51:04 mail courieresmtpd:", t, "courieresmtpd", "");
-	check_line(&c, "Aug 14 12:51:04 mail courieresmtpd[1]: [::ffff:192.0.2.16]: Connection "
-		       "timed out",
+	check_line(&c,
+		   "Aug 14 12:51:04 mail courieresmtpd[1]: [::ffff:192.0.2.16]: Connection "
+		   "timed out",
 		   t, "courieresmtpd", "[::ffff:192.0.2.16]: Connection timed out");
 
 	/* Only len bytes count: the same buffer, cut short. */
-	const char buf[] = "Aug 14 12:51:04 mail courieresmtpd: error,relay=::ffff:1.2.3.4 and more";
+	const char buf[] =
+		"Aug 14 12:51:04 mail courieresmtpd: error,relay=::ffff:1.2.3.4 and more";
 	logline_parse(&c, buf, strlen(buf) - 9, &l);
 	assert_tag(&l, "courieresmtpd");
 	assert_msg(&l, "error,relay=::ffff:1.2.3.4");
@@ -256,8 +271,6 @@ START_TEST(test_not_syslog)
 END_TEST
 
 /* ---- the RFC 3339 parser and formatter on their own ---- */
-
-
 
 static Suite *logline_suite(void)
 {

@@ -201,7 +201,7 @@ START_TEST(test_empty_and_single)
 	ck_assert_int_eq(polyline_points(late, "established"), 1);
 
 	/* Two rows at the same second: no division by zero. */
-	struct history_row same[2] = {one, one};
+	struct history_row same[2] = { one, one };
 	_cleanup_free_ char *two = render(same, 2, "same second");
 	assert_valid_xml(two);
 	assert_self_contained(two);

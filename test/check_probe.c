@@ -91,7 +91,7 @@ static uint64_t now_usec(void)
 /* Runs the loop until cond holds; fails after sec seconds. */
 #define WAIT_FOR(f, cond, sec)                                                                     \
 	do {                                                                                       \
-		uint64_t _deadline = now_usec() + (sec) * USEC_PER_SEC;                            \
+		uint64_t _deadline = now_usec() + (sec)*USEC_PER_SEC;                              \
 		while (!(cond)) {                                                                  \
 			ck_assert_msg(now_usec() < _deadline, "timed out waiting for " #cond);     \
 			ck_assert_int_ge(sd_event_run((f)->e, 50 * USEC_PER_MSEC), 0);             \
@@ -591,18 +591,18 @@ START_TEST(test_banner_forms)
 		enum probe_status status;
 		int error, code;
 	} cases[] = {
-		{"220\r\n", PROBE_OK, 0, 220},
-		{"220 ok\n", PROBE_OK, 0, 220},
-		{"220-a\n220-b\r\n220 c\r\n", PROBE_OK, 0, 220},
-		{"554 go away\r\n", PROBE_BAD_BANNER, EPROTO, 554},
-		{"221-x\r\n220 y\r\n", PROBE_BAD_BANNER, EPROTO, 221},
-		{"SSH-2.0-OpenSSH_9.2\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{"\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{"2200 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{"22 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{"220\tx\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{" 220 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
-		{"\x16\x03\x01\x02\x01\r\n", PROBE_BAD_BANNER, EBADMSG, 0},
+		{ "220\r\n", PROBE_OK, 0, 220 },
+		{ "220 ok\n", PROBE_OK, 0, 220 },
+		{ "220-a\n220-b\r\n220 c\r\n", PROBE_OK, 0, 220 },
+		{ "554 go away\r\n", PROBE_BAD_BANNER, EPROTO, 554 },
+		{ "221-x\r\n220 y\r\n", PROBE_BAD_BANNER, EPROTO, 221 },
+		{ "SSH-2.0-OpenSSH_9.2\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ "\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ "2200 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ "22 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ "220\tx\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ " 220 x\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
+		{ "\x16\x03\x01\x02\x01\r\n", PROBE_BAD_BANNER, EBADMSG, 0 },
 	};
 	struct fx f;
 
@@ -905,8 +905,8 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
-	static const char *const bad[] = {"",	   "localhost",	 "127.0.0.1:25", "::1%lo",
-					  "1.2.3", " 127.0.0.1", "fe80::1%eth0"};
+	static const char *const bad[] = { "",	    "localhost",  "127.0.0.1:25", "::1%lo",
+					   "1.2.3", " 127.0.0.1", "fe80::1%eth0" };
 	struct probe *p = NULL;
 	sd_event *e = NULL;
 

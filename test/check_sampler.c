@@ -597,8 +597,10 @@ START_TEST(test_other_states)
 		socklen_t len = sockaddr_of("127.0.0.98", (uint16_t)(41000 + i), &ss);
 		cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ck_assert_int_ge(cfd, 0);
-		ck_assert_int_eq(setsockopt(cfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)), 0);
-		ck_assert_msg(bind(cfd, (struct sockaddr *)&ss, len) == 0, "bind: %s", strerror(errno));
+		ck_assert_int_eq(
+			setsockopt(cfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)), 0);
+		ck_assert_msg(bind(cfd, (struct sockaddr *)&ss, len) == 0, "bind: %s",
+			      strerror(errno));
 		len = sockaddr_of("127.0.0.1", 25, &ss);
 		ck_assert_int_eq(connect(cfd, (struct sockaddr *)&ss, len), 0);
 		a = accept4(l, NULL, NULL, SOCK_CLOEXEC);

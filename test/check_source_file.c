@@ -113,7 +113,8 @@ static void wait_lines(struct fx *f, size_t n, unsigned timeout_sec)
 	uint64_t deadline = timeutil_now(CLOCK_MONOTONIC) + timeout_sec * 1000000ULL;
 
 	while (f->n < n) {
-		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "timed out: %zu of %zu lines", f->n, n);
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline,
+			      "timed out: %zu of %zu lines", f->n, n);
 		ck_assert_int_ge(sd_event_run(f->e, 50 * 1000), 0);
 	}
 	test_settle(f->e);
@@ -446,7 +447,8 @@ START_TEST(test_rotation_grace_expires)
 	/* The old file is closed once the grace period (10 s) has passed. */
 	deadline = timeutil_now(CLOCK_MONOTONIC) + 30 * 1000000ULL;
 	while (fd_open_on(rotated)) {
-		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "old file still open after rotation");
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline,
+			      "old file still open after rotation");
 		ck_assert_int_ge(sd_event_run(f.e, 200 * 1000), 0);
 	}
 	ck_assert(fd_open_on(f.path));
@@ -807,8 +809,12 @@ START_TEST(test_binary_garbage)
 		const char *p;
 		size_t len;
 	} want[] = {
-		{ "a\0b", 3 }, { "\xff\xfe\x00\x01", 4 }, { "\xc3\x28 bad utf-8", 12 },
-		{ "\0", 1 },   { "", 0 },		    { "end", 3 },
+		{ "a\0b", 3 },
+		{ "\xff\xfe\x00\x01", 4 },
+		{ "\xc3\x28 bad utf-8", 12 },
+		{ "\0", 1 },
+		{ "", 0 },
+		{ "end", 3 },
 	};
 	struct fx f;
 

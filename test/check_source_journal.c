@@ -24,9 +24,9 @@
 #include "source_journal.h"
 #include "testutil.h"
 
-#define JOURNALD "/lib/systemd/systemd-journald"
+#define JOURNALD       "/lib/systemd/systemd-journald"
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define TAG "courieresmtpd"
+#define TAG	       "courieresmtpd"
 
 /* The private journald (test state, not module state). */
 static pid_t journald_pid = -1;
@@ -45,7 +45,7 @@ struct fx {
 	struct ent *v;
 	size_t n, cap;
 	unsigned batches;
-	uint64_t t0;	     /* CLOCK_REALTIME when the test began: entries before it are not ours */
+	uint64_t t0; /* CLOCK_REALTIME when the test began: entries before it are not ours */
 	const char *mark_tag; /* identifier the markers are sent with */
 	int nfds;
 };
@@ -168,8 +168,7 @@ static const struct source_journal_stats *stats(struct fx *f)
 }
 
 /* Sends one entry; tag NULL sends none. extra is one more "FIELD=value" or NULL. */
-static void send_entry(const char *tag, const char *extra, const char *fmt, ...)
-	_printf_(3, 4);
+static void send_entry(const char *tag, const char *extra, const char *fmt, ...) _printf_(3, 4);
 static void send_entry(const char *tag, const char *extra, const char *fmt, ...)
 {
 	char msg[1024], mfield[1100], tfield[300];
@@ -225,8 +224,8 @@ static void wait_until(struct fx *f, bool (*pred)(struct fx *, const void *), co
 	uint64_t deadline = mono_usec() + timeout_sec * USEC_PER_SEC;
 
 	while (!pred(f, arg)) {
-		ck_assert_msg(mono_usec() < deadline, "timed out waiting for %s (%zu entries)", what,
-			      f->n);
+		ck_assert_msg(mono_usec() < deadline, "timed out waiting for %s (%zu entries)",
+			      what, f->n);
 		ck_assert_int_ge(sd_event_run(f->e, 50 * 1000), 0);
 	}
 }
@@ -433,7 +432,8 @@ END_TEST
 static void send_stdout_untagged(const char *text)
 {
 	static const char header[] = "\n\n6\n0\n0\n0\n0\n"; /* id, unit, prio, flags */
-	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/stdout" };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = "/run/systemd/journal/stdout" };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -571,10 +571,11 @@ START_TEST(test_rotation_and_vacuum_mid_backlog)
 		if (i >= 5100)
 			ck_assert_uint_eq(count_msg(&f, k), 1);
 	}
-	fprintf(stderr, "vacuumed while behind: %zu of 5200 entries read, %" PRIu64
-			" invalidations, %" PRIu64 " errors (last %s), %" PRIu64 " reopens\n",
-		had, stats(&f)->invalidations, stats(&f)->errors,
-		strerror(-stats(&f)->last_error), stats(&f)->reopens);
+	fprintf(stderr,
+		"vacuumed while behind: %zu of 5200 entries read, %" PRIu64
+		" invalidations, %" PRIu64 " errors (last %s), %" PRIu64 " reopens\n",
+		had, stats(&f)->invalidations, stats(&f)->errors, strerror(-stats(&f)->last_error),
+		stats(&f)->reopens);
 	ck_assert_uint_eq(stats(&f)->errors, 0);
 	fx_done(&f);
 }
@@ -601,8 +602,9 @@ static void restart_case(int sig)
 	sync_marker(&f);
 	expect_range(&f, "j", 0, 300);
 	ck_assert_uint_ge(stats(&f)->invalidations, 1);
-	fprintf(stderr, "journald restart (signal %d): %" PRIu64 " invalidations, %" PRIu64
-			" errors, %" PRIu64 " reopens\n",
+	fprintf(stderr,
+		"journald restart (signal %d): %" PRIu64 " invalidations, %" PRIu64
+		" errors, %" PRIu64 " reopens\n",
 		sig, stats(&f)->invalidations, stats(&f)->errors, stats(&f)->reopens);
 	fx_done(&f);
 }
@@ -988,8 +990,9 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
-	static const char *const bad[][1] = { { "NOEQUALS" }, { "=value" }, { "lower=x" },
-					      { "1ABC=x" },   { "A B=x" } };
+	static const char *const bad[][1] = {
+		{ "NOEQUALS" }, { "=value" }, { "lower=x" }, { "1ABC=x" }, { "A B=x" }
+	};
 	static const char *const good[] = { "SYSLOG_IDENTIFIER=" TAG, "_COMM=courierlogger",
 					    "PRIORITY=3" };
 	struct source_journal *s = NULL;

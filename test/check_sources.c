@@ -11,8 +11,8 @@
 #include "engine.h"
 #include "sources.h"
 #include "testutil.h"
-#include "timeutil.h"
 #include "text.h"
+#include "timeutil.h"
 
 #define MAX_GOT 64
 
@@ -145,7 +145,8 @@ static void wait_got(struct fx *f, size_t n)
 	uint64_t deadline = timeutil_now(CLOCK_MONOTONIC) + 5000000;
 
 	while (f->n_got < n) {
-		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline, "timed out: %zu of %zu lines", f->n_got, n);
+		ck_assert_msg(timeutil_now(CLOCK_MONOTONIC) < deadline,
+			      "timed out: %zu of %zu lines", f->n_got, n);
 		ck_assert_int_ge(sd_event_run(f->e, 50 * 1000), 0);
 	}
 	test_settle(f->e);

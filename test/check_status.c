@@ -129,8 +129,9 @@ START_TEST(test_text)
 	f.st.down_since_usec = 1795761409ULL * USEC_PER_SEC;
 	f.st.down_why = "refused";
 	s = render(status_write_text, &f.st);
-	ck_assert_ptr_nonnull(strstr(s, "\nserver: DOWN since 2026-11-27T06:36:49Z (probe refused); "
-				       "the tuner leaves Courier alone\ntuner: wave"));
+	ck_assert_ptr_nonnull(strstr(s,
+				     "\nserver: DOWN since 2026-11-27T06:36:49Z (probe refused); "
+				     "the tuner leaves Courier alone\ntuner: wave"));
 	free(s);
 	f.st.server_down = false;
 
@@ -147,7 +148,8 @@ END_TEST
 
 #define JSON_JAILS                                                                                 \
 	"\"jails\":[{\"name\":\"courier-dnsbl\",\"filter\":\"courier-dnsbl\",\"tracked\":11,"      \
-	"\"active_bans\":12,\"hits\":13,\"bans\":14,\"allowed\":15,\"events\":16,\"evictions\":18},"                \
+	"\"active_bans\":12,\"hits\":13,\"bans\":14,\"allowed\":15,\"events\":16,\"evictions\":"   \
+	"18},"                                                                                     \
 	"{\"name\":\"we\\\"ird\\\\jail\",\"filter\":\"auth\",\"tracked\":21,\"active_bans\":22,"   \
 	"\"hits\":23,\"bans\":24,\"allowed\":25,\"events\":26,\"evictions\":28}]}\n"
 
@@ -158,17 +160,19 @@ START_TEST(test_json)
 
 	fx_init(&f);
 	s = render(status_write_json, &f.st);
-	ck_assert_str_eq(s, "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
-			    "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			    "\"nft_errors\":1,\"tuner\":\"off\",\"server\":\"unknown\"," JSON_JAILS);
+	ck_assert_str_eq(s,
+			 "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
+			 "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
+			 "\"nft_errors\":1,\"tuner\":\"off\",\"server\":\"unknown\"," JSON_JAILS);
 	free(s);
 
 	f.st.tuning = true;
 	f.st.dry_run = true;
 	s = render(status_write_json, &f.st);
-	ck_assert_str_eq(s, "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
-			    "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			    "\"nft_errors\":1,\"tuner\":\"wave\",\"server\":\"unknown\"," JSON_JAILS);
+	ck_assert_str_eq(s,
+			 "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
+			 "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
+			 "\"nft_errors\":1,\"tuner\":\"wave\",\"server\":\"unknown\"," JSON_JAILS);
 	free(s);
 
 	/* The server: up after a probe got through, down when the probe says so. */
@@ -397,10 +401,10 @@ START_TEST(test_format_line)
 	f.st.server_down = true;
 	f.st.down_why = "refused";
 	status_format_line(&f.st, buf, sizeof(buf));
-	ck_assert_str_eq(buf,
-			 "MAIL SERVER DOWN (probe refused), 35 connections, backlog 7, probe timeout, "
-			 "34 active bans, 2 jails, 1 files, 1 journals, 1290 lines, 38 ban decisions "
-			 "since start (dry run)");
+	ck_assert_str_eq(
+		buf, "MAIL SERVER DOWN (probe refused), 35 connections, backlog 7, probe timeout, "
+		     "34 active bans, 2 jails, 1 files, 1 journals, 1290 lines, 38 ban decisions "
+		     "since start (dry run)");
 	f.st.server_down = false;
 
 	/* Cut to the buffer, always terminated, never past it. */

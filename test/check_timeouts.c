@@ -35,8 +35,8 @@ static void env_done(struct env *e)
 
 /* esmtptimeout: elevated 60 s, wave 10 s; esmtptimeoutdata: elevated 180 s, wave 60 s. */
 static const struct timeouts_file files[] = {
-	{"esmtptimeout", {0, 60 * S, 10 * S}},
-	{"esmtptimeoutdata", {0, 180 * S, 60 * S}},
+	{ "esmtptimeout", { 0, 60 * S, 10 * S } },
+	{ "esmtptimeoutdata", { 0, 180 * S, 60 * S } },
 };
 
 static struct timeouts *mk(const struct env *e)
@@ -95,36 +95,36 @@ START_TEST(test_parse_value)
 		int r;
 		uint64_t secs;
 	} table[] = {
-		{"90", 0, 90},
-		{"90s", 0, 90},
-		{"90S", 0, 90},
-		{"90 s", 0, 90},
-		{"2m", 0, 120},
-		{"1h 30m", 0, 5400},
-		{"1h30m", 0, 5400},
-		{"1H 30M 15", 0, 5415},
-		{"2m30", 0, 150}, /* as Courier: a trailing bare number is seconds */
-		{"1d", 0, 86400},
-		{"1w", 0, 604800},
-		{"600\n", 0, 600},
-		{"  600  \n", 0, 600},
-		{"10m\r\n", 0, 600},
-		{"10m\n0\n", 0, 600}, /* Courier reads the first line only */
-		{"", -EINVAL, 0},
-		{"\n", -EINVAL, 0},
-		{"   ", -EINVAL, 0},
-		{"0", -EINVAL, 0},
-		{"0s", -EINVAL, 0},
-		{"0m 0s", -EINVAL, 0},
-		{"abc", -EINVAL, 0},
-		{"30x", -EINVAL, 0},
-		{"30 40", -EINVAL, 0}, /* Courier: 0 */
-		{"-5", -EINVAL, 0},
-		{"m", -EINVAL, 0},
-		{"1h abc", -EINVAL, 0},
-		{"\n600", -EINVAL, 0},
-		{"99999999999999999999", -ERANGE, 0},
-		{"600w", -ERANGE, 0},
+		{ "90", 0, 90 },
+		{ "90s", 0, 90 },
+		{ "90S", 0, 90 },
+		{ "90 s", 0, 90 },
+		{ "2m", 0, 120 },
+		{ "1h 30m", 0, 5400 },
+		{ "1h30m", 0, 5400 },
+		{ "1H 30M 15", 0, 5415 },
+		{ "2m30", 0, 150 }, /* as Courier: a trailing bare number is seconds */
+		{ "1d", 0, 86400 },
+		{ "1w", 0, 604800 },
+		{ "600\n", 0, 600 },
+		{ "  600  \n", 0, 600 },
+		{ "10m\r\n", 0, 600 },
+		{ "10m\n0\n", 0, 600 }, /* Courier reads the first line only */
+		{ "", -EINVAL, 0 },
+		{ "\n", -EINVAL, 0 },
+		{ "   ", -EINVAL, 0 },
+		{ "0", -EINVAL, 0 },
+		{ "0s", -EINVAL, 0 },
+		{ "0m 0s", -EINVAL, 0 },
+		{ "abc", -EINVAL, 0 },
+		{ "30x", -EINVAL, 0 },
+		{ "30 40", -EINVAL, 0 }, /* Courier: 0 */
+		{ "-5", -EINVAL, 0 },
+		{ "m", -EINVAL, 0 },
+		{ "1h abc", -EINVAL, 0 },
+		{ "\n600", -EINVAL, 0 },
+		{ "99999999999999999999", -ERANGE, 0 },
+		{ "600w", -ERANGE, 0 },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
 		uint64_t v = 12345;
@@ -142,7 +142,8 @@ END_TEST
 START_TEST(test_new_invalid)
 {
 	struct timeouts *t = NULL;
-	struct timeouts_file bad[] = {{"esmtptimeout", {0, S, S}}, {"esmtptimeout", {0, S, S}}};
+	struct timeouts_file bad[] = { { "esmtptimeout", { 0, S, S } },
+				       { "esmtptimeout", { 0, S, S } } };
 	ck_assert_int_eq(timeouts_new("/x", "/y", files, 0, 10 * S, &t), -EINVAL);
 	ck_assert_int_eq(timeouts_new("/x", "/y", files, 2, 0, &t), -EINVAL); /* no floor */
 	ck_assert_int_eq(timeouts_new("/x", "/y", files, 2, S / 2, &t), -EINVAL);
@@ -213,8 +214,8 @@ END_TEST
 
 START_TEST(test_restore_byte_exact)
 {
-	static const char *const originals[] = {"10m",		"600\n",     "1h 30m\n\n",
-						"  90 s  \r\n", "garbage\n", ""};
+	static const char *const originals[] = { "10m",		 "600\n",     "1h 30m\n\n",
+						 "  90 s  \r\n", "garbage\n", "" };
 	for (size_t i = 0; i < ELEMENTSOF(originals); i++) {
 		struct env e;
 		env_init(&e);
@@ -238,8 +239,8 @@ START_TEST(test_floor)
 	struct env e;
 	env_init(&e);
 	const struct timeouts_file fl[] = {
-		{"esmtptimeout", {0, 3 * S, 0}},	      /* below the floor, 0 */
-		{"esmtptimeoutdata", {0, 12 * S + 1, 7 * S}}, /* rounded up to a second */
+		{ "esmtptimeout", { 0, 3 * S, 0 } },		  /* below the floor, 0 */
+		{ "esmtptimeoutdata", { 0, 12 * S + 1, 7 * S } }, /* rounded up to a second */
 	};
 	struct timeouts *t = NULL;
 	ck_assert_int_eq(timeouts_new(e.dir, e.state, fl, 2, 10 * S, &t), 0);
@@ -270,7 +271,7 @@ START_TEST(test_never_longer)
 	struct env e;
 	env_init(&e);
 	const struct timeouts_file fl[] = {
-		{"esmtptimeout", {0, 60 * S, 10 * S}},
+		{ "esmtptimeout", { 0, 60 * S, 10 * S } },
 	};
 	struct timeouts *t = NULL;
 	test_write(e.dir, "esmtptimeout", "w", "40\n");
@@ -332,7 +333,7 @@ static void hammer(const char *original)
 			}
 			if (++hr.reads == 1 && write(res[1], "r", 1) != 1)
 				_exit(2);
-			struct pollfd p = {.fd = stop[0], .events = POLLIN};
+			struct pollfd p = { .fd = stop[0], .events = POLLIN };
 			if (poll(&p, 1, 0) > 0)
 				break;
 		}
@@ -345,8 +346,8 @@ static void hammer(const char *original)
 	char c;
 	ck_assert_int_eq(read(res[0], &c, 1), 1); /* the reader runs */
 
-	static const int cycle[] = {TUNER_ELEVATED, TUNER_WAVE, TUNER_ELEVATED,
-				    TUNER_NORMAL,   TUNER_WAVE, TUNER_NORMAL};
+	static const int cycle[] = { TUNER_ELEVATED, TUNER_WAVE, TUNER_ELEVATED,
+				     TUNER_NORMAL,   TUNER_WAVE, TUNER_NORMAL };
 	for (int i = 0; i < 100; i++) {
 		char msg[256];
 		int r = timeouts_apply(t, cycle[i % ELEMENTSOF(cycle)], msg, sizeof(msg));
@@ -581,7 +582,7 @@ START_TEST(test_owner_mode)
 	ck_assert_int_eq(chown(path, 4321, 8765), 0);
 	ck_assert_int_eq(chmod(path, 0644), 0);
 
-	const struct timeouts_file one[] = {{"esmtptimeoutdata", {0, 180 * S, 60 * S}}};
+	const struct timeouts_file one[] = { { "esmtptimeoutdata", { 0, 180 * S, 60 * S } } };
 	struct timeouts *t = NULL;
 	ck_assert_int_eq(timeouts_new(e.dir, e.state, one, 1, 10 * S, &t), 0);
 	apply_ok(t, TUNER_WAVE, 0);

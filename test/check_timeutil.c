@@ -42,7 +42,7 @@ START_TEST(test_parse_duration)
 		"1h30",
 		"1h30x",
 		"+5m",
-		"3661d",			/* beyond ten years */
+		"3661d",		/* beyond ten years */
 		"3000d 700d",		/* so is the sum */
 		"600000000w",		/* the multiplication would overflow 32 bits */
 		"18446744073709551615", /* UINT64_MAX seconds: the usec would overflow */
@@ -51,7 +51,8 @@ START_TEST(test_parse_duration)
 
 	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
 		uint64_t v = 12345;
-		ck_assert_msg(timeutil_parse_duration(good[i].s, &v) == 0, "'%s' refused", good[i].s);
+		ck_assert_msg(timeutil_parse_duration(good[i].s, &v) == 0, "'%s' refused",
+			      good[i].s);
 		ck_assert_msg(v == good[i].sec * USEC_PER_SEC, "'%s' = %llu usec", good[i].s,
 			      (unsigned long long)v);
 	}
@@ -124,8 +125,8 @@ START_TEST(test_parse_rfc3339)
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		t = 42;
-		ck_assert_msg(timeutil_parse_rfc3339(bad[i], strlen(bad[i]), &t) == 0, "'%s' accepted",
-			      bad[i]);
+		ck_assert_msg(timeutil_parse_rfc3339(bad[i], strlen(bad[i]), &t) == 0,
+			      "'%s' accepted", bad[i]);
 		ck_assert_msg(t == 42, "'%s' changed the output", bad[i]);
 	}
 	/* len is the limit, not the NUL: a valid stamp cut short is not one. */
@@ -143,11 +144,12 @@ START_TEST(test_format_rfc3339)
 
 	ck_assert_str_eq(timeutil_format_rfc3339(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
 	ck_assert_ptr_eq(timeutil_format_rfc3339(0, buf, sizeof(buf)), buf);
-	ck_assert_str_eq(timeutil_format_rfc3339(1795761409ULL * USEC_PER_SEC + 999999, buf,
-						sizeof(buf)),
-			 "2026-11-27T06:36:49Z");
-	ck_assert_str_eq(timeutil_format_rfc3339(test_utc(2028, 2, 29, 23, 59, 59), buf, sizeof(buf)),
-			 "2028-02-29T23:59:59Z");
+	ck_assert_str_eq(
+		timeutil_format_rfc3339(1795761409ULL * USEC_PER_SEC + 999999, buf, sizeof(buf)),
+		"2026-11-27T06:36:49Z");
+	ck_assert_str_eq(
+		timeutil_format_rfc3339(test_utc(2028, 2, 29, 23, 59, 59), buf, sizeof(buf)),
+		"2028-02-29T23:59:59Z");
 	/* The formatter's output parses back to the same second, whatever TZ says. */
 	test_set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
 	ck_assert_str_eq(timeutil_format_rfc3339(test_utc(2026, 7, 3, 23, 7, 20), buf, sizeof(buf)),

@@ -172,7 +172,7 @@ START_TEST(test_up_ban_rate)
 
 	/* many samples within a minute (more than the ring holds) still count every ban */
 	run_init(&r, NULL);
-	struct tuner_input in = {.established = 1, .max_daemons = 300, .new_bans = 1};
+	struct tuner_input in = { .established = 1, .max_daemons = 300, .new_bans = 1 };
 	enum tuner_level l;
 	int changes = 0;
 	for (int i = 0; i < 100; i++) {
@@ -244,9 +244,9 @@ END_TEST
 /* Replays the article's counts (5 s apart, MAXDAEMONS 300): elevated and wave long before 300. */
 START_TEST(test_article_wave)
 {
-	static const uint32_t counts[] = {4,   5,   5,	 7,   13,  9,	8,   50,
-					  88,  101, 120, 129, 135, 145, 150, 163,
-					  167, 175, 180, 183, 190, 202, 204};
+	static const uint32_t counts[] = { 4,	5,   5,	  7,   13,  9,	 8,   50,
+					   88,	101, 120, 129, 135, 145, 150, 163,
+					   167, 175, 180, 183, 190, 202, 204 };
 	struct run r;
 	run_init(&r, NULL);
 	int up_elevated = -1, up_wave = -1;
@@ -410,7 +410,7 @@ START_TEST(test_bad_input)
 	struct run r;
 	run_init(&r, NULL);
 	enum tuner_level l = TUNER_WAVE;
-	struct tuner_input in = {.now_usec = T0, .established = 1, .max_daemons = 300};
+	struct tuner_input in = { .now_usec = T0, .established = 1, .max_daemons = 300 };
 	ck_assert_int_eq(tuner_feed(r.t, NULL, &l, NULL, 0), -EINVAL);
 	ck_assert_int_eq(tuner_feed(NULL, &in, &l, NULL, 0), -EINVAL);
 	ck_assert_int_eq(tuner_feed(r.t, &in, &l, NULL, 10), -EINVAL);
@@ -435,7 +435,8 @@ START_TEST(test_reason_truncated)
 	struct run r;
 	run_init(&r, NULL);
 	struct tuner_input in = {
-		.now_usec = T0, .established = 287, .max_daemons = 300, .backlog = 41};
+		.now_usec = T0, .established = 287, .max_daemons = 300, .backlog = 41
+	};
 	char small[8];
 	memset(small, 'x', sizeof(small));
 	enum tuner_level l;

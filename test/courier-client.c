@@ -246,7 +246,8 @@ static int do_rcpt(const char *src, struct sockaddr_in *a, struct sockaddr_in *b
 		return 1;
 	}
 	for (int i = 0; i < n; i++)
-		say("rcpt %lld %d %s", now_ms(), cmd(&c, timeout_ms, "RCPT TO:<%s>", rcpts[i]), rcpts[i]);
+		say("rcpt %lld %d %s", now_ms(), cmd(&c, timeout_ms, "RCPT TO:<%s>", rcpts[i]),
+		    rcpts[i]);
 	cmd(&c, 1000, "QUIT");
 	close(c.fd);
 	return 0;
@@ -273,8 +274,7 @@ static int do_auth(const char *src, struct sockaddr_in *a, struct sockaddr_in *b
 		"AGFkbWluAGd1ZXNzNA==", "AGFkbWluAGd1ZXNzNQ==", "AGFkbWluAGd1ZXNzNg==",
 	};
 	for (int i = 0; i < n; i++)
-		say("auth %lld %d", now_ms(),
-		    cmd(&c, timeout_ms, "AUTH PLAIN %s", guesses[i % 6]));
+		say("auth %lld %d", now_ms(), cmd(&c, timeout_ms, "AUTH PLAIN %s", guesses[i % 6]));
 	cmd(&c, 1000, "QUIT");
 	close(c.fd);
 	return 0;
@@ -308,7 +308,8 @@ static int do_bot(const char *src, struct sockaddr_in *a, struct sockaddr_in *b,
 			if (!linger)
 				cmd(&c, 1000, "QUIT");
 			else {
-				/* idle, like a spammer waiting on its next message, until dropped */
+				/* idle, like a spammer waiting on its next message, until dropped
+				 */
 				struct pollfd p = { .fd = c.fd, .events = POLLIN };
 				char buf[512];
 				for (;;) {
@@ -345,7 +346,8 @@ static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ram
 		return 2;
 	for (int i = 0; i < n; i++) {
 		char text[32];
-		snprintf(text, sizeof(text), "127.%d.%d.%d", first + (i + 1) / 250, (i + 1) % 250, 1);
+		snprintf(text, sizeof(text), "127.%d.%d.%d", first + (i + 1) / 250, (i + 1) % 250,
+			 1);
 		fill(text, 0, &src[i]);
 		p[i].fd = -1;
 	}
@@ -395,7 +397,8 @@ static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ram
 					if (!banner[i])
 						banner[i] = mono_ms();
 				} else {
-					say("dropped %lld %lld %lld", now_ms(), mono_ms() - since[i],
+					say("dropped %lld %lld %lld", now_ms(),
+					    mono_ms() - since[i],
 					    banner[i] ? mono_ms() - banner[i] : -1);
 					dropped++;
 					close(p[i].fd);
@@ -425,7 +428,8 @@ int main(int argc, char **argv)
 	if (argc == 9 && strcmp(argv[1], "send") == 0) {
 		fill(argv[2], 0, &a);
 		fill(argv[3], atoi(argv[4]), &b);
-		return do_send(argv[2], &a, &b, argv[5], atoi(argv[6]), atoi(argv[7]), atoi(argv[8]));
+		return do_send(argv[2], &a, &b, argv[5], atoi(argv[6]), atoi(argv[7]),
+			       atoi(argv[8]));
 	}
 	if (argc >= 7 && strcmp(argv[1], "rcpt") == 0) {
 		fill(argv[2], 0, &a);

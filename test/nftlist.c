@@ -21,9 +21,9 @@
 
 #include "macro.h"
 
-#define NAME_MAX_LEN 255
+#define NAME_MAX_LEN	255
 #define HOST_SUFFIX_LEN (sizeof(BAN_NFT_HOST_SUFFIX) - 1)
-#define RECV_BUF_SIZE (64U * 1024U)
+#define RECV_BUF_SIZE	(64U * 1024U)
 
 /* One listing's socket and the names of the sets it reads. */
 struct lister {
@@ -66,9 +66,8 @@ static int dump_elem(struct dump *d, const struct nlattr *nest)
 	if (!tb[NFTA_SET_ELEM_KEY])
 		return 0;
 	const struct nlattr *val = NULL, *a;
-	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_KEY])
-		if (mnl_attr_get_type(a) == NFTA_DATA_VALUE)
-			val = a;
+	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_KEY]) if (mnl_attr_get_type(a) ==
+							       NFTA_DATA_VALUE) val = a;
 	if (!val || mnl_attr_get_payload_len(val) != d->klen)
 		return -EBADMSG;
 
@@ -120,8 +119,8 @@ static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
 static int dump_set_once(struct lister *ls, const char *set, struct dump *d)
 {
 	uint32_t seq = ls->seq++;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(ls->buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-						     NLM_F_DUMP, seq);
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(ls->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, ls->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	if (mnl_socket_sendto(ls->nl, nlh, nlh->nlmsg_len) < 0)

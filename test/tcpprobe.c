@@ -75,7 +75,8 @@ int main(int argc, char **argv)
 					continue;
 				if (argc == 5) {
 					char banner[600];
-					int len = snprintf(banner, sizeof(banner), "%s\r\n", argv[4]);
+					int len =
+						snprintf(banner, sizeof(banner), "%s\r\n", argv[4]);
 					if (write(c, banner, (size_t)len) < 0)
 						perror("tcpprobe banner");
 				}
@@ -109,7 +110,8 @@ int main(int argc, char **argv)
 			pause();
 	}
 	if (argc != 6 || strcmp(argv[1], "connect") != 0) {
-		fprintf(stderr, "usage: tcpprobe connect SRC DST PORT TIMEOUT_MS | listen ADDR PORT\n");
+		fprintf(stderr,
+			"usage: tcpprobe connect SRC DST PORT TIMEOUT_MS | listen ADDR PORT\n");
 		return 2;
 	}
 	int fam = fill(argv[2], 0, &a, &al);

@@ -78,8 +78,12 @@ static inline void test_settle(sd_event *e)
  * project's own date code). */
 static inline uint64_t test_utc(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			 .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mo - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = mi,
+			 .tm_sec = s };
 	time_t t = timegm(&tm);
 	ck_assert_int_ge(t, 0);
 	return (uint64_t)t * USEC_PER_SEC;
