@@ -1116,6 +1116,68 @@ static const char *const log_level_names[] = {
 	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
 
+static void format_size(FILE *f, uint64_t b)
+{
+	if (b && b % (1024 * 1024 * 1024) == 0)
+		fprintf(f, "%lluG", (unsigned long long)(b >> 30));
+	else if (b && b % (1024 * 1024) == 0)
+		fprintf(f, "%lluM", (unsigned long long)(b >> 20));
+	else if (b && b % 1024 == 0)
+		fprintf(f, "%lluK", (unsigned long long)(b >> 10));
+	else
+		fprintf(f, "%llu", (unsigned long long)b);
+}
+
+/* A list of words on one line: ports (or all), networks, strings. */
+static void format_words(FILE *f, const struct config_key *k, const void *obj, const void *v,
+			 size_t n)
+{
+	char abuf[ADDR_STRLEN];
+
+	if (is_port_list(k)) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s%u", i ? " " : "", ((const uint16_t *)v)[i]);
+		const bool *all = port_list_all(k, (void *)obj);
+		if (all && *all)
+			fputs("all", f);
+	} else if (k->add == add_cidr) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s%s", i ? " " : "",
+				addr_format(&(*(struct addr *const *)v)[i], abuf, sizeof(abuf)));
+	} else
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s%s", i ? " " : "", (*(char **const *)v)[i]);
+}
+
+/* A list of lines: samples ("ADDRESS LINE" or "- LINE" for match), regexes, strings. */
+static void format_lines(FILE *f, const struct config_key *k, const void *obj, const void *v,
+			 size_t n)
+{
+	char abuf[ADDR_STRLEN];
+
+	if (k->set == set_sample) {
+		const struct config_filter *flt = obj;
+		bool match = strcmp(k->name, "match") == 0, first = true;
+		for (size_t i = 0; i < flt->n_samples; i++) {
+			const struct config_sample *s = &flt->samples[i];
+			if (s->match != match)
+				continue;
+			fputs(first ? "" : "\n", f);
+			first = false;
+			if (match)
+				fprintf(f, "%s ",
+					s->event ? "-" : addr_format(&s->addr, abuf, sizeof(abuf)));
+			fputs(s->line, f);
+		}
+	} else if (k->set == set_regex)
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s%s", i ? "\n" : "",
+				(*(struct filter_regex_src *const *)v)[i].pattern);
+	else
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s%s", i ? "\n" : "", (*(char **const *)v)[i]);
+}
+
 int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 {
 	char *out = NULL;
@@ -1124,7 +1186,6 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 	const void *v = (const char *)obj + k->offset;
 	const size_t n =
 		k->count_offset ? *(const size_t *)((const char *)obj + k->count_offset) : 0;
-	char abuf[ADDR_STRLEN];
 
 	if (!f)
 		return -ENOMEM;
@@ -1152,18 +1213,9 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 	case CONFIG_FRACTION:
 		fprintf(f, "%g%%", *(const double *)v * 100.0);
 		break;
-	case CONFIG_SIZE: {
-		uint64_t b = *(const uint64_t *)v;
-		if (b && b % (1024 * 1024 * 1024) == 0)
-			fprintf(f, "%lluG", (unsigned long long)(b >> 30));
-		else if (b && b % (1024 * 1024) == 0)
-			fprintf(f, "%lluM", (unsigned long long)(b >> 20));
-		else if (b && b % 1024 == 0)
-			fprintf(f, "%lluK", (unsigned long long)(b >> 10));
-		else
-			fprintf(f, "%llu", (unsigned long long)b);
+	case CONFIG_SIZE:
+		format_size(f, *(const uint64_t *)v);
 		break;
-	}
 	case CONFIG_CHOICE:
 		if (k->set == set_log_level) {
 			int l = *(const int *)v;
@@ -1174,45 +1226,10 @@ int config_keys_format(const struct config_key *k, const void *obj, char **ret)
 			fputs(k->choices[load_unsigned(v, k->size)], f);
 		break;
 	case CONFIG_WORDS:
-		if (is_port_list(k)) {
-			for (size_t i = 0; i < n; i++)
-				fprintf(f, "%s%u", i ? " " : "", ((const uint16_t *)v)[i]);
-			const bool *all = port_list_all(k, (void *)obj);
-			if (all && *all)
-				fputs("all", f);
-		} else if (k->add == add_cidr) {
-			for (size_t i = 0; i < n; i++)
-				fprintf(f, "%s%s", i ? " " : "",
-					addr_format(&(*(struct addr *const *)v)[i], abuf,
-						    sizeof(abuf)));
-		} else
-			for (size_t i = 0; i < n; i++)
-				fprintf(f, "%s%s", i ? " " : "", (*(char **const *)v)[i]);
+		format_words(f, k, obj, v, n);
 		break;
 	case CONFIG_LINES:
-		if (k->set == set_sample) {
-			const struct config_filter *flt = obj;
-			bool match = strcmp(k->name, "match") == 0, first = true;
-			for (size_t i = 0; i < flt->n_samples; i++) {
-				const struct config_sample *s = &flt->samples[i];
-				if (s->match != match)
-					continue;
-				fputs(first ? "" : "\n", f);
-				first = false;
-				if (match)
-					fprintf(f, "%s ",
-						s->event ? "-"
-							 : addr_format(&s->addr, abuf,
-								       sizeof(abuf)));
-				fputs(s->line, f);
-			}
-		} else if (k->set == set_regex)
-			for (size_t i = 0; i < n; i++)
-				fprintf(f, "%s%s", i ? "\n" : "",
-					(*(struct filter_regex_src *const *)v)[i].pattern);
-		else
-			for (size_t i = 0; i < n; i++)
-				fprintf(f, "%s%s", i ? "\n" : "", (*(char **const *)v)[i]);
+		format_lines(f, k, obj, v, n);
 		break;
 	}
 	if (fclose(f) != 0 || !out) {

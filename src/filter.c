@@ -167,6 +167,20 @@ static int compile_one(struct filter *flt, const struct filter_regex_src *src,
 	return 0;
 }
 
+/* The match data for the largest capture count, and the limits of every search. */
+static int match_setup(struct filter *f, uint32_t max_pairs)
+{
+	f->md = pcre2_match_data_create(max_pairs, NULL);
+	f->mctx = pcre2_match_context_create(NULL);
+	if (!f->md || !f->mctx)
+		return -ENOMEM;
+	/* Admin-written regexes meet client-written text: a pattern that backtracks badly must
+	 * cost a bounded time per line, not stall the loop. */
+	pcre2_set_match_limit(f->mctx, FILTER_MATCH_LIMIT);
+	pcre2_set_depth_limit(f->mctx, FILTER_DEPTH_LIMIT);
+	return 0;
+}
+
 int filter_new(const struct filter_spec *spec, const struct filter_var *overrides,
 	       size_t n_overrides, struct filter **ret, char *err, size_t errsize)
 {
@@ -233,16 +247,9 @@ int filter_new(const struct filter_spec *spec, const struct filter_var *override
 		pcre2_pattern_info(f->fail[i].code, PCRE2_INFO_CAPTURECOUNT, &c);
 		max_pairs = MAX(max_pairs, c + 1);
 	}
-	f->md = pcre2_match_data_create(max_pairs, NULL);
-	f->mctx = pcre2_match_context_create(NULL);
-	if (!f->md || !f->mctx) {
-		r = -ENOMEM;
+	r = match_setup(f, max_pairs);
+	if (r < 0)
 		goto fail;
-	}
-	/* Admin-written regexes meet client-written text: a pattern that backtracks badly must
-	 * cost a bounded time per line, not stall the loop. */
-	pcre2_set_match_limit(f->mctx, FILTER_MATCH_LIMIT);
-	pcre2_set_depth_limit(f->mctx, FILTER_DEPTH_LIMIT);
 	*ret = f;
 	return 0;
 fail:
