@@ -50,19 +50,6 @@ static void sink(struct engine_jail *const *jails, size_t n_jails, const struct 
 			     jails[i]->conf->name);
 }
 
-static void write_file(const char *path, const char *fmt, ...) _printf_(2, 3);
-static void write_file(const char *path, const char *fmt, ...)
-{
-	FILE *f = fopen(path, "w");
-	va_list ap;
-
-	ck_assert_msg(f != NULL, "cannot write %s", path);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A Courier-like syslog line whose message is msg. */
 static void append(const struct fx *f, const char *msg)
 {
@@ -94,15 +81,15 @@ static void fx_init(struct fx *f, const char *jails)
 	snprintf(path, sizeof(path), "%s/actions", f->conf);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/actions/log.conf", f->conf);
-	write_file(path, "%s", "[action]\ntype = log\n");
+	test_printf(path, "%s", "[action]\ntype = log\n");
 
 	snprintf(path, sizeof(path), "%s/waveguard.conf", f->conf);
-	write_file(path,
-		   "[daemon]\nstate_dir = %s\n[sampler]\nenabled = no\n[probe]\nenabled = no\n"
-		   "[tuner]\nenabled = no\n",
-		   f->state);
+	test_printf(path,
+		    "[daemon]\nstate_dir = %s\n[sampler]\nenabled = no\n[probe]\nenabled = no\n"
+		    "[tuner]\nenabled = no\n",
+		    f->state);
 	snprintf(path, sizeof(path), "%s/filters/tiny.conf", f->conf);
-	write_file(path, "[filter]\ntag = courieresmtpd\nfailregex = ^bad login from <HOST>$\n");
+	test_printf(path, "[filter]\ntag = courieresmtpd\nfailregex = ^bad login from <HOST>$\n");
 	snprintf(path, sizeof(path), "%s/conf.d/jails.conf", f->conf);
 	FILE *j = fopen(path, "w");
 	ck_assert_ptr_nonnull(j);
@@ -113,7 +100,7 @@ static void fx_init(struct fx *f, const char *jails)
 		} else
 			fputc(*p, j);
 	ck_assert_int_eq(fclose(j), 0);
-	write_file(f->log, "%s", "");
+	test_printf(f->log, "%s", "");
 
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "chmod -R go-w '%s'", f->conf);

@@ -29,19 +29,6 @@ struct fx {
 	struct history_row last_row;
 };
 
-static void fx_printf(const char *path, const char *fmt, ...) _printf_(2, 3);
-static void fx_printf(const char *path, const char *fmt, ...)
-{
-	FILE *f = fopen(path, "w");
-	va_list ap;
-
-	ck_assert_msg(f != NULL, "cannot write %s", path);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 /* The file's content (at most 4 KiB), or NULL when there is none. */
 static char *slurp(const char *dir, const char *name)
 {
@@ -100,17 +87,17 @@ static void fx_init(struct fx *f, const char *tuner_extra)
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 
 	snprintf(path, sizeof(path), "%s/waveguard.conf", f->conf);
-	fx_printf(path,
-		  "[daemon]\nstate_dir = %s\n"
-		  "[sampler]\nenabled = no\ninterval = 1s\n"
-		  "[probe]\nenabled = no\n"
-		  "[tuner]\naction = wave-timeouts\nmax_daemons = 40\nesmtpd = %s/esmtpd\n%s",
-		  f->state, f->courier, tuner_extra ? tuner_extra : "enabled = yes\n");
+	test_printf(path,
+		    "[daemon]\nstate_dir = %s\n"
+		    "[sampler]\nenabled = no\ninterval = 1s\n"
+		    "[probe]\nenabled = no\n"
+		    "[tuner]\naction = wave-timeouts\nmax_daemons = 40\nesmtpd = %s/esmtpd\n%s",
+		    f->state, f->courier, tuner_extra ? tuner_extra : "enabled = yes\n");
 	snprintf(path, sizeof(path), "%s/actions/wave-timeouts.conf", f->conf);
-	fx_printf(path,
-		  "[action]\ntype = timeouts\ndirectory = %s\nfloor = 10s\n"
-		  "esmtptimeout = 60s 10s\nesmtptimeoutdata = 180s 60s\n",
-		  f->courier);
+	test_printf(path,
+		    "[action]\ntype = timeouts\ndirectory = %s\nfloor = 10s\n"
+		    "esmtptimeout = 60s 10s\nesmtptimeoutdata = 180s 60s\n",
+		    f->courier);
 	test_write(f->courier, "esmtptimeout", "w", ADMIN_TO);
 	test_write(f->courier, "esmtptimeoutdata", "w", ADMIN_DATA);
 	/* Not the system's file, and not the limit that counts: max_daemons = 40 wins. */

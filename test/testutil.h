@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +94,17 @@ static inline void test_set_tz(const char *tz)
 {
 	setenv("TZ", tz, 1);
 	tzset();
+}
+
+/* Writes printf-style text to path (created or truncated), failing the test on error. */
+static inline _printf_(2, 3) void test_printf(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(fclose(f), 0);
 }
