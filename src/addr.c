@@ -140,6 +140,11 @@ bool addr_overlaps_any(const struct addr *a, const struct addr *nets, size_t n)
 	return false;
 }
 
+bool addr_too_wide_to_ban(const struct addr *a)
+{
+	return a->prefix < (a->family == AF_INET ? 8 : 16);
+}
+
 bool addr_equal(const struct addr *a, const struct addr *b)
 {
 	return a->family == b->family && a->prefix == b->prefix &&

@@ -51,6 +51,10 @@ bool addr_overlaps_any(const struct addr *a, const struct addr *nets, size_t n);
 
 bool addr_equal(const struct addr *a, const struct addr *b);
 
+/* Wider than any ban may be (/8, or /16 for IPv6), the bounds of prefix4/prefix6: nobody means
+ * to drop a quarter of the Internet. */
+bool addr_too_wide_to_ban(const struct addr *a);
+
 /* Keyed hash (the key comes from the caller's random seed, so a flood of chosen addresses
  * cannot collide on purpose). */
 uint64_t addr_hash(const struct addr *a, const uint64_t key[2]);

@@ -129,7 +129,7 @@ static int cmd_list(struct manager *m, const struct control_request *req, FILE *
 	uint64_t now = manager_now(m);
 	bool first = true;
 
-	if (req->jail[0] && !manager_find_conf_jail(m, req->jail) &&
+	if (req->jail[0] && !config_find_jail(m->config, req->jail) &&
 	    strcmp(req->jail, MANUAL_JAIL) != 0) {
 		fprintf(out, "no jail named %s", req->jail);
 		return -ENOENT;
@@ -150,17 +150,6 @@ static int cmd_list(struct manager *m, const struct control_request *req, FILE *
 	return 0;
 }
 
-/* The allowlist of a jail (the global one merged in), or the global one alone. */
-static bool allowlisted(const struct manager *m, const struct config_jail *j, const struct addr *a)
-{
-	const struct engine_jail *ej = j ? manager_find_engine_jail(m, j->name) : NULL;
-
-	if (ej)
-		return jail_is_allowed(ej->jail, a);
-	return addr_overlaps_any(a, m->config->allow, m->config->n_allow) ||
-	       (j && addr_overlaps_any(a, j->allow, j->n_allow));
-}
-
 static int cmd_ban(struct manager *m, const struct control_request *req, FILE *out)
 {
 	const struct config_jail *j = NULL;
@@ -169,16 +158,15 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	struct ban ban = { .addr = req->addr, .host = req->addr, .since_usec = now };
 
 	addr_format(&req->addr, s, sizeof(s));
-	/* The same bounds as prefix4/prefix6: nobody means to drop a quarter of the Internet. */
-	if (req->addr.prefix < (req->addr.family == AF_INET ? 8 : 16)) {
+	if (addr_too_wide_to_ban(&req->addr)) {
 		fprintf(out, "%s is too wide a network to ban (at least /8 or /16 for IPv6)", s);
 		return -EINVAL;
 	}
-	if (req->jail[0] && !(j = manager_find_conf_jail(m, req->jail))) {
+	if (req->jail[0] && !(j = config_find_jail(m->config, req->jail))) {
 		fprintf(out, "no jail named %s", req->jail);
 		return -ENOENT;
 	}
-	if (allowlisted(m, j, &req->addr)) {
+	if (engine_allowlisted(m->engine, m->config, j, &req->addr)) {
 		fprintf(out, "%s is allowlisted: not banned", s);
 		return -EPERM;
 	}

@@ -853,6 +853,14 @@ const struct config_filter *config_find_filter(const struct config *c, const cha
 	return NULL;
 }
 
+const struct config_jail *config_find_jail(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_jails; i++)
+		if (strcmp(c->jails[i].name, name) == 0)
+			return &c->jails[i];
+	return NULL;
+}
+
 static const struct config_action *find_action(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_actions; i++)

@@ -232,6 +232,9 @@ int config_show(const struct config *c, FILE *f);
 /* Finds a filter by name (NULL when absent). */
 const struct config_filter *config_find_filter(const struct config *c, const char *name);
 
+/* Finds a jail (enabled or not) by name (NULL when absent). */
+const struct config_jail *config_find_jail(const struct config *c, const char *name);
+
 /* The filter_spec view of a parsed filter, for filter_new(). tags_out must hold n_tags. */
 struct filter_spec config_filter_spec(const struct config_filter *f);
 

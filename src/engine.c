@@ -83,6 +83,25 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 	}
 }
 
+struct engine_jail *engine_find_jail(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_jails; i++)
+		if (strcmp(e->jails[i].conf->name, name) == 0)
+			return &e->jails[i];
+	return NULL;
+}
+
+bool engine_allowlisted(const struct engine *e, const struct config *c, const struct config_jail *j,
+			const struct addr *a)
+{
+	const struct engine_jail *ej = j ? engine_find_jail(e, j->name) : NULL;
+
+	if (ej)
+		return jail_is_allowed(ej->jail, a);
+	return addr_overlaps_any(a, c->allow, c->n_allow) ||
+	       (j && addr_overlaps_any(a, j->allow, j->n_allow));
+}
+
 struct engine *engine_free(struct engine *e)
 {
 	if (!e)

@@ -39,5 +39,13 @@ int engine_new(const struct config *c, const char *only, struct engine **ret,
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
 
+/* The running jail named name, or NULL. */
+struct engine_jail *engine_find_jail(const struct engine *e, const char *name);
+
+/* Whether a ban of network a would touch the allowlist of jail j (the global one merged in), or
+ * the global one of c alone (j NULL, or a jail not running). */
+bool engine_allowlisted(const struct engine *e, const struct config *c, const struct config_jail *j,
+			const struct addr *a);
+
 struct engine *engine_free(struct engine *e);
 DEFINE_FREE_FUNC(struct engine, engine_free)

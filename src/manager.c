@@ -25,6 +25,8 @@
 #define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
 #define EVICTIONS_WARN_USEC  (60 * USEC_PER_SEC)
+/* Ten years: the longest duration the configuration accepts. */
+#define MAX_BAN_USEC (10ULL * 366 * 86400 * USEC_PER_SEC)
 
 uint64_t manager_now(const struct manager *m)
 {
@@ -54,22 +56,6 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 			  (unsigned long long)secs, ban->offence, note);
 }
 
-const struct config_jail *manager_find_conf_jail(const struct manager *m, const char *name)
-{
-	for (size_t i = 0; i < m->config->n_jails; i++)
-		if (strcmp(m->config->jails[i].name, name) == 0)
-			return &m->config->jails[i];
-	return NULL;
-}
-
-struct engine_jail *manager_find_engine_jail(const struct manager *m, const char *name)
-{
-	for (size_t i = 0; i < m->engine->n_jails; i++)
-		if (strcmp(m->engine->jails[i].conf->name, name) == 0)
-			return &m->engine->jails[i];
-	return NULL;
-}
-
 /* ---- the line -> ban path ---- */
 
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
@@ -87,7 +73,7 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
 		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
 		 * element too. The table keeps the longer record. */
-		if (!config_jail_same_ports(j, manager_find_conf_jail(m, old->jail))) {
+		if (!config_jail_same_ports(j, config_find_jail(m->config, old->jail))) {
 			m->decisions++;
 			log_ban_event(ban, false,
 				      m->dry_run ? ", on its own ports, dry run"
@@ -174,14 +160,14 @@ void manager_ban_now(struct manager *m, const struct config_jail *j, const struc
 void manager_lift(struct manager *m, const struct ban *b, uint64_t now_usec)
 {
 	struct ban copy = *b;
-	struct engine_jail *ej = manager_find_engine_jail(m, b->jail);
+	struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
 
 	bans_lift(m->bans, &b->addr, now_usec);
 	if (ej) {
 		jail_forget_ban(ej->jail, &copy.host);
 		ej->unbans++;
 	}
-	actions_unban(m->actions, manager_find_conf_jail(m, copy.jail), &copy);
+	actions_unban(m->actions, config_find_jail(m->config, copy.jail), &copy);
 	log_ban_event(&copy, true, ", by the admin");
 }
 
@@ -192,7 +178,7 @@ static void restore_jails(struct manager *m)
 {
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
-		struct engine_jail *ej = manager_find_engine_jail(m, b->jail);
+		struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
 		if (ej)
 			jail_restore(ej->jail, &b->host, b->offence, b->until_usec);
 	}
@@ -202,13 +188,23 @@ static void restore_jails(struct manager *m)
 static void restore_kernel(struct manager *m)
 {
 	uint64_t now = manager_now(m);
-	size_t n = 0;
+	size_t n = 0, refused = 0;
 
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
-		const struct config_jail *j = manager_find_conf_jail(m, b->jail);
+		const struct config_jail *j = config_find_jail(m->config, b->jail);
 		if (b->until_usec <= now)
 			continue;
+		/* The table passes the checks of a new ban: a line planted in it, or an allowlist
+		 * widened since, never bans what a decision today would not. */
+		if (addr_too_wide_to_ban(&b->addr) ||
+		    engine_allowlisted(m->engine, m->config, j, &b->addr) ||
+		    b->until_usec - now > MAX_BAN_USEC) {
+			struct addr a = b->addr;
+			bans_lift(m->bans, &a, now);
+			refused++;
+			continue;
+		}
 		/* Manual bans, or bans of a jail since removed, still run their course. */
 		if (j)
 			actions_ban(m->actions, j, b, now, true);
@@ -218,6 +214,11 @@ static void restore_kernel(struct manager *m)
 	}
 	if (n)
 		log_info("restored %zu bans still in force", n);
+	if (refused)
+		log_warning(
+			"%zu bans of the ban table lifted instead of restored: allowlisted now, "
+			"wider than /8 (/16 for IPv6), or longer than ten years",
+			refused);
 	actions_flush(m->actions);
 }
 
@@ -273,7 +274,7 @@ static void on_wave_hit(const struct addr *a, uint32_t connections, void *userda
 {
 	struct manager *m = userdata;
 	const char *name = m->config->sampler.concurrency_jail;
-	struct engine_jail *ej = name ? manager_find_engine_jail(m, name) : NULL;
+	struct engine_jail *ej = name ? engine_find_jail(m->engine, name) : NULL;
 	struct jail_ban jb;
 	char s[ADDR_STRLEN];
 

@@ -44,10 +44,6 @@ int manager_run(struct manager *m);
 /* The loop's realtime clock, in microseconds. */
 uint64_t manager_now(const struct manager *m);
 
-/* The configured (enabled or not) and the running jail named name, or NULL. */
-const struct config_jail *manager_find_conf_jail(const struct manager *m, const char *name);
-struct engine_jail *manager_find_engine_jail(const struct manager *m, const char *name);
-
 /* Records a ban decided by the admin (it replaces any ban of the same network, shorter or
  * longer), logs it and sends it to the jail's actions (j NULL: the kernel only), at once. */
 void manager_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban);
