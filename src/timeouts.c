@@ -604,6 +604,23 @@ static int put_reporting(const struct timeouts *t, const char *name, const struc
 	return 0;
 }
 
+/* The state file is only trusted so far: a file it brings back gets no set-id or execute bit,
+ * and the owner of Courier's directory, whatever a planted line says. */
+static void clamp_owners(const char *dir, struct tfile *f, size_t n)
+{
+	struct stat st;
+	bool have_dir = stat(dir, &st) == 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct owner *o = &f[i].original_owner;
+		o->mode &= 0666;
+		if (have_dir && (o->uid != st.st_uid || o->gid != st.st_gid)) {
+			o->uid = st.st_uid;
+			o->gid = st.st_gid;
+		}
+	}
+}
+
 static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 {
 	struct tfile *f = NULL;
@@ -620,6 +637,7 @@ static int recover(struct timeouts *t, char *msg, size_t size, size_t *len)
 	}
 	text_appendf(msg, size, len, "restoring the originals after an unclean stop at level %s:",
 		     tuner_level_to_string((enum tuner_level)level));
+	clamp_owners(t->dir, f, n);
 	for (size_t i = 0; i < n; i++) {
 		struct content disk = {};
 		const char *sep = i ? ", " : " "; /* after the colon */

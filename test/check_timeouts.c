@@ -460,6 +460,26 @@ START_TEST(test_crash_mid_change)
 			      "esmtptimeout 45s kept (changed by the admin)");
 	assert_content(e.dir, "esmtptimeout", "45\n");
 
+	/* a planted state line asks for a setuid, executable file of another owner: restored as
+	 * plain data (no set-id or execute bit), owned like Courier's directory */
+	test_write(e.dir, "esmtptimeout", "w", "10s\n");
+	test_write(e.statedir, "timeouts", "w",
+		   "waveguard-timeouts 1\nlevel wave\n"
+		   "file esmtptimeout x3630300a 12345 12345 4755 x3130730a *\n");
+	ck_assert_int_eq(timeouts_recover(t, msg, sizeof(msg)), 1);
+	assert_content(e.dir, "esmtptimeout", "600\n");
+	{
+		struct stat fst, dst;
+		char p[4200];
+		snprintf(p, sizeof(p), "%s/esmtptimeout", e.dir);
+		ck_assert_int_eq(stat(p, &fst), 0);
+		ck_assert_int_eq(stat(e.dir, &dst), 0);
+		ck_assert_uint_eq(fst.st_mode & 07777, 0644);
+		ck_assert_uint_eq(fst.st_uid, dst.st_uid);
+		ck_assert_uint_eq(fst.st_gid, dst.st_gid);
+	}
+	test_write(e.dir, "esmtptimeout", "w", "45\n");
+
 	/* a damaged state file is reported and left for the admin */
 	test_write(e.statedir, "timeouts", "w", "waveguard-timeouts 1\nlevel wave\nfile x zz\n");
 	ck_assert_int_eq(timeouts_recover(t, msg, sizeof(msg)), -EBADMSG);

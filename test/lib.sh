@@ -45,6 +45,10 @@ mkconf() {
 	sed -i -e "s|^state_dir = .*|state_dir = $3|" -e "s|^control_socket = .*|control_socket = $d/control|" \
 		"$d/waveguard.conf"
 	sed -i -e "s|^source = .*|source = $2|" -e "s|^backend = .*|backend = files|" "$d"/conf.d/*.conf
+	# The tuner works on a Courier directory of the test's own, never on the host's /etc/courier.
+	mkdir -p "$d/courier"
+	sed -i "s|^directory = .*|directory = $d/courier|" "$d/actions/courier-timeouts.conf"
+	sed -i "s|^esmtpd = .*|esmtpd = $d/courier/esmtpd|" "$d/waveguard.conf"
 	chmod -R go-w "$d"
 }
 
