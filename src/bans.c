@@ -14,7 +14,7 @@
 #include "bans.h"
 #include "state.h"
 
-#define MAX_FILE (256 * 1024 * 1024)
+#define MAX_LINE 512 /* a ban line is at most about 200 bytes */
 
 struct bans {
 	char *path;
@@ -194,11 +194,39 @@ static void forget_old(struct bans *b, uint64_t now_usec)
 	}
 }
 
+/* Replays the file line by line: however long it has grown (an append per change), memory
+ * follows the distinct networks in it, not its size, and a large file is never a reason not to
+ * start. A line without its newline was torn by a crash, a longer one is not ours: both are
+ * counted in *bad and skipped. */
+static int replay_file(struct bans *b, unsigned *bad)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		bool whole = line[n - 1] == '\n';
+		if (whole)
+			line[n - 1] = '\0';
+		if (!whole || n > MAX_LINE || !replay_line(b, line))
+			(*bad)++;
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
 int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct bans **ret,
 	      unsigned *ret_bad)
 {
 	_cleanup_(bans_freep) struct bans *b = calloc(1, sizeof(*b));
-	_cleanup_free_ char *text = NULL;
 	unsigned bad = 0;
 	int r;
 
@@ -210,18 +238,9 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 	if (!b->path || addrindex_init(&b->index, 0, ban_key, b) < 0)
 		return -ENOMEM;
 
-	r = state_read_file(path, MAX_FILE, &text, NULL);
-	if (r < 0 && r != -ENOENT)
+	r = replay_file(b, &bad);
+	if (r < 0)
 		return r;
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		/* A line without its newline was torn by a crash: ignore it. */
-		if (!nl || !replay_line(b, line))
-			bad++;
-		line = nl ? nl + 1 : NULL;
-	}
 	forget_old(b, now_usec);
 	r = compact(b);
 	if (r < 0)

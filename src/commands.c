@@ -171,7 +171,7 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 		return -EPERM;
 	}
 	const struct ban *old = bans_find(m->bans, &req->addr);
-	ban.offence = old ? old->offence + 1 : 1;
+	ban.offence = !old ? 1 : old->offence < UINT32_MAX ? old->offence + 1 : UINT32_MAX;
 	ban.until_usec = now + (req->time_usec ? req->time_usec
 				: j	       ? j->bantime_usec
 					       : MANUAL_BANTIME_USEC);

@@ -213,7 +213,9 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 	if (now_usec >= oldest && now_usec - oldest >= j->p.findtime_usec)
 		return JAIL_COUNTED;
 
-	e->offences++;
+	/* Saturates: an offence count never wraps back to a first offence's short ban. */
+	if (e->offences < UINT32_MAX)
+		e->offences++;
 	e->nhits = 0;
 	e->head = 0;
 	*ret = (struct jail_ban){

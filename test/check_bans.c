@@ -122,6 +122,37 @@ START_TEST(test_torn_and_garbage)
 }
 END_TEST
 
+/* A table that has grown large (an append per change; here the same ban a million times over,
+ * 67 MiB) is read line by line, whatever its size (past 256 MiB it used to refuse to start),
+ * and compacted to what it describes; a line of a megabyte is skipped. */
+START_TEST(test_large_file)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	unsigned bad = 0;
+	char line[128];
+	int len = snprintf(line, sizeof(line), "B %llu %llu 1 j 192.0.2.5 192.0.2.5\n",
+			   (unsigned long long)NOW, (unsigned long long)(NOW + 3600 * S));
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 1000000; i++)
+		ck_assert_int_eq(fwrite(line, 1, (size_t)len, f), (size_t)len);
+	for (int i = 0; i < 1024 * 1024; i++)
+		fputc('x', f);
+	fputc('\n', f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
+	ck_assert_uint_eq(bad, 1);
+	ck_assert_uint_eq(bans_size(b), 1);
+	bans_free(b);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, len);
+	test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_many_and_compaction)
 {
 	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
@@ -179,6 +210,7 @@ int main(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_lift_and_memory);
 	tcase_add_test(tc, test_torn_and_garbage);
+	tcase_add_test(tc, test_large_file);
 	tcase_add_test(tc, test_many_and_compaction);
 	tcase_add_test(tc, test_unwritable);
 	suite_add_tcase(s, tc);

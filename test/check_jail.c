@@ -186,6 +186,26 @@ START_TEST(test_eviction_spares_offenders)
 }
 END_TEST
 
+/* An offence count at its top stays there: a wrap would turn the worst offender's next ban
+ * into a first offence's. */
+START_TEST(test_offence_saturates)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("198.51.100.77");
+
+	p.maxretry = 1;
+	p.bantime_factor = 2;
+	p.bantime_max_usec = 7 * 86400 * S;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_restore(j, &a, UINT32_MAX, 0), 0);
+	ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_BAN);
+	ck_assert_uint_eq(ban.offence, UINT32_MAX);
+	ck_assert_uint_eq(ban.bantime_usec, 7 * 86400 * S);
+}
+END_TEST
+
 START_TEST(test_flood_bounded)
 {
 	/* A million distinct offenders (IPv6 /64s: hits count per network a ban covers) through a
@@ -308,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, test_allowlist);
 	tcase_add_test(tc, test_hits_per_network);
 	tcase_add_test(tc, test_eviction_spares_offenders);
+	tcase_add_test(tc, test_offence_saturates);
 	tcase_add_test(tc, test_flood_bounded);
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);
