@@ -34,7 +34,7 @@ TEST_BINS := $(addprefix $(BUILD)/,$(TESTS))
 STAMP := .deps-installed
 
 .PHONY: all check unit integration asan install uninstall clean deps run bench perms man deb demo bench-courier \
-	format format-check
+	format format-check fuzz fuzz-build fuzz-smoke
 
 all: $(BUILD)/waveguard
 
@@ -113,14 +113,44 @@ bench-courier: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/courier-client perm
 
 # The code style is .clang-format's (Debian 12's clang-format 14): `make format` applies it,
 # `make check` refuses a tree that drifts from it.
-FORMAT_FILES = $(wildcard src/*.c src/*.h test/*.c test/*.h bench/*.c)
+FORMAT_FILES = $(wildcard src/*.c src/*.h test/*.c test/*.h test/fuzz/*.c bench/*.c)
 format: | $(STAMP)
 	clang-format -i $(FORMAT_FILES)
 
 format-check: | $(STAMP)
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: $(words $(FORMAT_FILES)) files as .clang-format says"
 
-check: format-check unit integration
+# libFuzzer targets (test/fuzz/fuzz_*.c, clang): `make fuzz` runs each for FUZZ_SECONDS on its
+# seed corpus (test/fuzz/corpus/NAME, new finds go to build-fuzz/corpus/NAME); `make check`
+# runs each for 20 s where clang is installed, and says it skipped them where it is not.
+FUZZ_BUILD := build-fuzz
+FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+fuzz-build: | $(STAMP)
+	@$(MAKE) -s BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_BUILD)/libwaveguard.a
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "  FUZZ    $(FUZZ_BUILD)/$$t"; \
+		clang -std=gnu11 -D_GNU_SOURCE -DWAVEGUARD_SRCDIR=\"$(CURDIR)\" -Isrc $(PKG_CFLAGS) \
+			-O1 -g -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/$$t \
+			test/fuzz/$$t.c $(FUZZ_BUILD)/libwaveguard.a $(PKG_LIBS); \
+	done
+
+fuzz: fuzz-build perms
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		n=$${t#fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$n test/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/$$t.log || \
+			{ tail -n 40 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/$$t.log | sed "s/^/  $$t: /"; \
+	done
+
+fuzz-smoke:
+	@if command -v clang >/dev/null 2>&1; then $(MAKE) -s fuzz FUZZ_SECONDS=20; \
+	else echo "fuzz: skipped (no clang; apt-get install clang for make fuzz)"; fi
+
+check: format-check unit integration fuzz-smoke
 
 # The same tests against an AddressSanitizer + UndefinedBehaviorSanitizer build.
 asan:
@@ -195,4 +225,4 @@ deb: $(STAMP)
 	@ls -l $(BUILD)/deb/*.deb
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
