@@ -150,7 +150,7 @@ fuzz-smoke:
 	@if command -v clang >/dev/null 2>&1; then $(MAKE) -s fuzz FUZZ_SECONDS=20; \
 	else echo "fuzz: skipped (no clang; apt-get install clang for make fuzz)"; fi
 
-check: format-check unit integration fuzz-smoke
+check: format-check unit fuzz-smoke integration
 
 # The same tests against an AddressSanitizer + UndefinedBehaviorSanitizer build.
 asan:
