@@ -24,6 +24,8 @@ struct bans {
 	size_t n, cap;
 	struct addrindex index;
 	size_t lines; /* lines in the file since the last compaction */
+	size_t max;   /* 0: no cap */
+	uint64_t evicted;
 };
 
 static const struct addr *ban_key(uint32_t pos, const void *ctx)
@@ -251,14 +253,67 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 	return 0;
 }
 
+static int by_until(const void *x, const void *y)
+{
+	uint64_t a = ((const struct ban *)x)->until_usec, c = ((const struct ban *)y)->until_usec;
+	return a < c ? -1 : a > c;
+}
+
+/* Down to 99% of the cap: ended bans first, then the active ones that end soonest. Rare (once
+ * per 1% of the cap), so it may sort and rewrite. */
+static int make_room(struct bans *b, uint64_t now_usec)
+{
+	size_t target = b->max - MAX(b->max / 100, 1);
+
+	for (size_t i = 0; i < b->n && b->n > target;) {
+		if (b->v[i].until_usec <= now_usec)
+			drop(b, (uint32_t)i);
+		else
+			i++;
+	}
+	if (b->n > target) {
+		struct ban *sorted = malloc(b->n * sizeof(*sorted));
+		if (!sorted)
+			return -ENOMEM;
+		memcpy(sorted, b->v, b->n * sizeof(*sorted));
+		qsort(sorted, b->n, sizeof(*sorted), by_until);
+		for (size_t k = 0, excess = b->n - target; k < excess; k++) {
+			uint32_t i = addrindex_find(&b->index, &sorted[k].addr);
+			if (i != ADDRINDEX_NONE) {
+				drop(b, i);
+				b->evicted++;
+			}
+		}
+		free(sorted);
+	}
+	return compact(b);
+}
+
+void bans_set_max(struct bans *b, size_t max)
+{
+	b->max = max;
+}
+
+uint64_t bans_evicted(const struct bans *b)
+{
+	return b->evicted;
+}
+
 int bans_add(struct bans *b, const struct ban *ban)
 {
 	char line[256];
-	int r = put(b, ban);
+	int r;
+
+	/* A failed rewrite of the file is reported, but the ban is still recorded in memory. */
+	int room = 0;
+	if (b->max && b->n >= b->max && addrindex_find(&b->index, &ban->addr) == ADDRINDEX_NONE)
+		room = make_room(b, ban->since_usec);
+	r = put(b, ban);
 	if (r < 0)
 		return r;
 	int len = format_ban(ban, line, sizeof(line));
-	return append(b, line, (size_t)len);
+	r = append(b, line, (size_t)len);
+	return room < 0 ? room : r;
 }
 
 int bans_lift(struct bans *b, const struct addr *a, uint64_t now_usec)

@@ -29,6 +29,15 @@ struct bans;
 int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct bans **ret,
 	      unsigned *ret_bad);
 
+/* Caps the table at max records (0: no cap, the default). At the cap a new network makes room
+ * first: the records of ended bans go (their offence counts with them), then the active bans
+ * that end soonest, down to 99% of the cap, and the file is rewritten. The kernel keeps the
+ * elements of evicted bans until their own timeouts; a restart no longer brings them back. */
+void bans_set_max(struct bans *b, size_t max);
+
+/* Active bans evicted at the cap since the table was opened. */
+uint64_t bans_evicted(const struct bans *b);
+
 /* Records a ban (replacing any record for the same network). Returns 0 or -errno (the record
  * is kept in memory even when the file cannot be written). */
 int bans_add(struct bans *b, const struct ban *ban);

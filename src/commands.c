@@ -9,12 +9,14 @@
 
 #include "actions.h"
 #include "commands.h"
+#include "log.h"
 #include "sources.h"
 #include "text.h"
 #include "wave.h"
 
 #define MANUAL_JAIL	    "manual"
 #define MANUAL_BANTIME_USEC (3600 * USEC_PER_SEC)
+#define EVICTIONS_WARN_USEC (60 * USEC_PER_SEC)
 
 /* ---- the snapshot ---- */
 
@@ -89,6 +91,37 @@ int commands_snapshot(const struct manager *m, struct status *st)
 	if (r < 0)
 		status_clear(st);
 	return r;
+}
+
+/* ---- memory pressure ---- */
+
+void commands_warn_pressure(struct manager *m)
+{
+	uint64_t now = manager_now(m);
+
+	for (size_t i = 0; i < m->engine->n_jails; i++) {
+		struct engine_jail *ej = &m->engine->jails[i];
+		uint64_t n = jail_get_stats(ej->jail)->evictions;
+		if (n == ej->evictions_told || now - ej->told_usec < EVICTIONS_WARN_USEC)
+			continue;
+		log_warning(
+			"%s: %llu addresses forgotten at max_tracked = %u (%llu since start): a "
+			"flood of distinct addresses; the least worth are forgotten first",
+			ej->conf->name, (unsigned long long)(n - ej->evictions_told),
+			ej->conf->max_tracked, (unsigned long long)n);
+		ej->evictions_told = n;
+		ej->told_usec = now;
+	}
+	uint64_t n = bans_evicted(m->bans);
+	if (n != m->bans_evicted_told && now - m->bans_told_usec >= EVICTIONS_WARN_USEC) {
+		log_warning(
+			"ban table at max_bans = %zu: %llu bans that ended soonest dropped (%llu "
+			"since start); the kernel keeps them until they expire",
+			m->config->max_bans, (unsigned long long)(n - m->bans_evicted_told),
+			(unsigned long long)n);
+		m->bans_evicted_told = n;
+		m->bans_told_usec = now;
+	}
 }
 
 /* ---- the commands ---- */

@@ -1093,6 +1093,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->tuner.calm_usec = TUNER_DEFAULT_CALM_USEC;
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
+	c->max_bans = 500000;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
 	    !c->nft.set6 || !c->nft.chain || !c->tuner.action || !c->tuner.esmtpd)
 		return -ENOMEM;

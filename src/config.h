@@ -185,6 +185,7 @@ struct config {
 	uint64_t offence_memory_usec; /* how long an ended ban still counts for escalation */
 	int log_level;
 	size_t max_line;
+	size_t max_bans; /* records in the ban table at most (bounded memory, about 150 B each) */
 	struct addr *allow; /* global allowlist */
 	size_t n_allow;
 	struct config_nft nft;

@@ -682,6 +682,9 @@ static const struct config_key daemon_keys[] = {
 	{ "max_line", CONFIG_UNSIGNED, AT(S, max_line), RANGE(256, 65536),
 	  .expected = "a number of bytes from 256 to 65536",
 	  .help = "the longest log line looked at, in bytes" },
+	{ "max_bans", CONFIG_UNSIGNED, AT(S, max_bans), RANGE(1000, 100000000),
+	  .expected = "a number of bans from 1000 to 100000000",
+	  .help = "the most networks the ban table keeps (the shortest bans leave first)" },
 	{ "allow", CONFIG_WORDS, LIST(S, allow, n_allow), .flags = LISTS, .add = add_cidr,
 	  .help = "addresses and networks never banned, of every jail" },
 };

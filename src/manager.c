@@ -24,7 +24,6 @@
 #define BANS_FILE	     "bans"
 #define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
-#define EVICTIONS_WARN_USEC  (60 * USEC_PER_SEC)
 /* Ten years: the longest duration the configuration accepts. */
 #define MAX_BAN_USEC (10ULL * 366 * 86400 * USEC_PER_SEC)
 
@@ -231,26 +230,6 @@ static void on_nft_lost(struct actions *a, void *userdata)
 
 /* ---- STATUS= and the metrics ---- */
 
-/* A jail at its max_tracked cap forgets addresses: once a minute at most, say so. */
-static void warn_evictions(struct manager *m)
-{
-	uint64_t now = manager_now(m);
-
-	for (size_t i = 0; i < m->engine->n_jails; i++) {
-		struct engine_jail *ej = &m->engine->jails[i];
-		uint64_t n = jail_get_stats(ej->jail)->evictions;
-		if (n == ej->evictions_told || now - ej->told_usec < EVICTIONS_WARN_USEC)
-			continue;
-		log_warning(
-			"%s: %llu addresses forgotten at max_tracked = %u (%llu since start): a "
-			"flood of distinct addresses; the least worth are forgotten first",
-			ej->conf->name, (unsigned long long)(n - ej->evictions_told),
-			ej->conf->max_tracked, (unsigned long long)n);
-		ej->evictions_told = n;
-		ej->told_usec = now;
-	}
-}
-
 /* STATUS= and, after a sample, the metrics: both from one snapshot. */
 static void publish(struct manager *m, bool metrics)
 {
@@ -305,7 +284,7 @@ static const struct wave_ops wave_ops = {
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	warn_evictions(userdata);
+	commands_warn_pressure(userdata);
 	publish(userdata, false);
 	sd_event_source_set_time(s, usec + STATUS_PERIOD_USEC);
 	return 0;
@@ -368,6 +347,7 @@ static int reload(struct manager *m)
 	config_free(m->config);
 	m->config = TAKE_PTR(c);
 	log_max_level = m->config->log_level;
+	bans_set_max(m->bans, m->config->max_bans);
 	restore_jails(m);
 	r = sources_start(m->sources, m->config, m->engine);
 	m->reloads++;
@@ -492,6 +472,7 @@ static int start_bans(struct manager *m)
 	r = bans_open(path, m->start_usec, m->config->offence_memory_usec, &m->bans, &bad);
 	if (r < 0)
 		return log_error_errno(r, "cannot open the ban table %s: %m", path);
+	bans_set_max(m->bans, m->config->max_bans);
 	if (bad)
 		log_warning("%s: %u unreadable lines skipped", path, bad);
 	r = actions_new(m->event, m->config, m->dry_run, stdout, &m->actions);

@@ -27,6 +27,7 @@ struct manager {
 	sd_event_source *status_timer, *maintain_timer, *reload_defer;
 	uint64_t start_usec;
 	uint64_t lines, decisions, events, reloads;
+	uint64_t bans_evicted_told, bans_told_usec; /* the warning about the ban table's cap */
 };
 
 /* Takes ownership of config; config_dir is where a reload reads it again. dry_run: decisions

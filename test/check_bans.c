@@ -153,6 +153,66 @@ START_TEST(test_large_file)
 }
 END_TEST
 
+/* At max_bans a new network makes room: ended bans go first, then the active ones that end
+ * soonest, down to 99% of the cap; the longest bans and the newcomer stay, memory stays at the
+ * cap, and the rewritten file replays to the same table. */
+START_TEST(test_cap)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	char net[32];
+
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, NULL), 0);
+	bans_set_max(b, 1000);
+	/* 10 ended bans, then 990 active ones ending 1 s, 2 s, ... after NOW + 1 h */
+	for (unsigned i = 0; i < 1000; i++) {
+		struct ban ban = { .since_usec = NOW - 7200 * S, .offence = 1 };
+		snprintf(net, sizeof(net), "10.%u.%u.1", i / 250, i % 250);
+		ck_assert_int_eq(addr_parse_cidr(net, &ban.addr), 0);
+		ban.host = ban.addr;
+		ban.until_usec = i < 10 ? NOW - S : NOW + (3600 + i) * S;
+		snprintf(ban.jail, sizeof(ban.jail), "j");
+		ck_assert_int_eq(bans_add(b, &ban), 0);
+	}
+	ck_assert_uint_eq(bans_size(b), 1000);
+	ck_assert_uint_eq(bans_evicted(b), 0);
+
+	struct ban late = { .since_usec = NOW, .until_usec = NOW + 86400 * S, .offence = 1 };
+	ck_assert_int_eq(addr_parse_cidr("192.0.2.99", &late.addr), 0);
+	late.host = late.addr;
+	snprintf(late.jail, sizeof(late.jail), "j");
+	ck_assert_int_eq(bans_add(b, &late), 0);
+	/* The 10 ended bans made room: no active ban went. */
+	ck_assert_uint_eq(bans_size(b), 991);
+	ck_assert_uint_eq(bans_evicted(b), 0);
+	/* Full again with active bans: the next newcomer evicts the 10 that end soonest. */
+	for (unsigned i = 0; i < 10; i++) {
+		struct ban ban = late;
+		snprintf(net, sizeof(net), "192.0.2.%u", i + 1);
+		ck_assert_int_eq(addr_parse_cidr(net, &ban.addr), 0);
+		ban.host = ban.addr;
+		ck_assert_int_eq(bans_add(b, &ban), 0);
+	}
+	ck_assert_uint_eq(bans_size(b), 991);
+	ck_assert_uint_eq(bans_evicted(b), 10);
+	struct addr a;
+	ck_assert_int_eq(addr_parse_cidr("10.0.10.1", &a), 0); /* i = 10: the soonest active */
+	ck_assert_ptr_null(bans_find(b, &a));
+	ck_assert_int_eq(addr_parse_cidr("10.3.249.1", &a), 0); /* i = 999: the longest */
+	ck_assert_ptr_nonnull(bans_find(b, &a));
+	ck_assert_ptr_nonnull(bans_find(b, &late.addr));
+	size_t n = bans_size(b);
+	bans_free(b);
+
+	unsigned bad = 9;
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(bans_size(b), n);
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_many_and_compaction)
 {
 	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
@@ -211,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, test_lift_and_memory);
 	tcase_add_test(tc, test_torn_and_garbage);
 	tcase_add_test(tc, test_large_file);
+	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_many_and_compaction);
 	tcase_add_test(tc, test_unwritable);
 	suite_add_tcase(s, tc);

@@ -1134,7 +1134,7 @@ START_TEST(test_unknown_key_message)
 	fx_load(&f, "unknown-daemon-key");
 	assert_error(&f, "waveguard.conf:3: ",
 		     "unknown key 'loglevel' in [daemon] (expected state_dir, control_socket, "
-		     "metrics, offence_memory, log_level, max_line or allow)");
+		     "metrics, offence_memory, log_level, max_line, max_bans or allow)");
 	fx_done(&f);
 }
 END_TEST
