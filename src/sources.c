@@ -246,8 +246,9 @@ static struct file *file_for(struct sources *s, const char *path)
 	return f->path ? f : NULL;
 }
 
-/* A jail's journal matches: its own, or the filter's tags as SYSLOG_IDENTIFIER= matches. */
-static char **journal_matches(const struct config_jail *c, size_t *ret_n)
+/* A jail's journal matches: its own, or the filter's tags as SYSLOG_IDENTIFIER= matches (none
+ * for a filter without tags: then every entry). Returns 0, or -ENOMEM with nothing kept. */
+static int journal_matches(const struct config_jail *c, char ***ret, size_t *ret_n)
 {
 	char **matches = NULL;
 	size_t n = 0;
@@ -262,11 +263,12 @@ static char **journal_matches(const struct config_jail *c, size_t *ret_n)
 		if (!slot || asprintf(slot, "SYSLOG_IDENTIFIER=%s", c->filter->tags[i]) < 0)
 			goto oom;
 	}
+	*ret = matches;
 	*ret_n = n;
-	return matches;
+	return 0;
 oom:
 	strv_free(matches, n);
-	return NULL;
+	return -ENOMEM;
 }
 
 static char *journal_key(const char *directory, char *const *matches, size_t n)
@@ -290,29 +292,29 @@ static char *journal_key(const char *directory, char *const *matches, size_t n)
 /* The journal reader for a jail's directory and matches, created on first use. */
 static struct journal *journal_for(struct sources *s, const struct config_jail *c)
 {
+	char **matches = NULL, *key = NULL;
 	size_t n = 0;
-	char **matches = journal_matches(c, &n);
-	char *key = matches ? journal_key(c->journal_directory, matches, n) : NULL;
 	struct journal *j = NULL;
 
-	if (!key)
-		goto fail;
+	if (journal_matches(c, &matches, &n) < 0 ||
+	    !(key = journal_key(c->journal_directory, matches, n)))
+		goto out;
 	for (size_t i = 0; i < s->n_journals; i++)
 		if (strcmp(s->journals[i].key, key) == 0) {
-			j = &s->journals[i];
-			goto fail; /* not a failure: the matches and key are not needed */
+			j = &s->journals[i]; /* shared: this jail's copies are not needed */
+			goto out;
 		}
 	j = ARRAY_GROW(s->journals, s->n_journals);
 	if (!j)
-		goto fail;
+		goto out;
 	j->r.s = s;
-	j->key = key;
-	j->matches = matches;
+	j->key = TAKE_PTR(key);
+	j->matches = TAKE_PTR(matches);
 	j->n_matches = n;
 	if (c->journal_directory && !(j->directory = strdup(c->journal_directory)))
 		return NULL;
 	return j;
-fail:
+out:
 	free(key);
 	strv_free(matches, n);
 	return j;
