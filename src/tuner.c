@@ -224,16 +224,22 @@ static bool count_calm(uint32_t v, uint32_t elevated, uint32_t wave)
 	return v <= lowest / 2;
 }
 
+bool tuner_load_calm(const struct tuner_params *p, uint32_t established, uint32_t backlog,
+		     uint32_t max_daemons)
+{
+	if (max_daemons > 0 && (p->elevated_fraction > 0 || p->wave_fraction > 0) &&
+	    (double)established >= p->calm_fraction * (double)max_daemons)
+		return false;
+	return count_calm(backlog, p->elevated_backlog, p->wave_backlog);
+}
+
 static bool is_calm(const struct tuner *t, const struct tuner_input *in)
 {
 	const struct tuner_params *p = &t->p;
 
 	if (in->probe_failed || in->maxconn_event)
 		return false;
-	if (in->max_daemons > 0 && (p->elevated_fraction > 0 || p->wave_fraction > 0) &&
-	    (double)in->established >= p->calm_fraction * (double)in->max_daemons)
-		return false;
-	return count_calm(in->backlog, p->elevated_backlog, p->wave_backlog) &&
+	return tuner_load_calm(p, in->established, in->backlog, in->max_daemons) &&
 	       count_calm(t->ban_rate, p->elevated_bans, p->wave_bans);
 }
 

@@ -79,6 +79,12 @@ int tuner_new(const struct tuner_params *p, struct tuner **ret);
 int tuner_feed(struct tuner *t, const struct tuner_input *in, enum tuner_level *ret_level,
 	       char *reason, size_t reason_size);
 
+/* The calm rule of the connection counts alone: established under calm_fraction of
+ * max_daemons (not judged while max_daemons is 0 or the fraction signals are off) and the
+ * backlog at most half its lowest threshold. */
+bool tuner_load_calm(const struct tuner_params *p, uint32_t established, uint32_t backlog,
+		     uint32_t max_daemons);
+
 enum tuner_level tuner_level(const struct tuner *t);
 
 /* New bans in the minute before the last sample fed (what the ban thresholds compare). */

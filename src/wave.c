@@ -58,13 +58,13 @@ static bool probe_failed(const struct history_row *r)
 	return strcmp(r->probe_status, "ok") != 0 && strcmp(r->probe_status, "off") != 0;
 }
 
-/* Nothing says the server is busy: connections well under the calm share of MAXDAEMONS (none
- * at all when MAXDAEMONS is unknown), no queue to speak of, no limit reached. */
+/* Nothing says the server is busy: the tuner's calm rule for the counts (with no connection at
+ * all when MAXDAEMONS is unknown), and no limit reached. */
 static bool quiet(const struct wave *w, const struct history_row *r)
 {
-	bool few = w->max_daemons ? r->established < w->params.calm_fraction * w->max_daemons
-				  : r->established == 0;
-	return few && r->backlog <= w->params.elevated_backlog / 2 && !w->overload_event;
+	return (w->max_daemons || r->established == 0) &&
+	       tuner_load_calm(&w->params, r->established, r->backlog, w->max_daemons) &&
+	       !w->overload_event;
 }
 
 /* A refusal or an unreachable address means nothing listens there: down, however busy. A
