@@ -348,7 +348,9 @@ static void queue_nft(struct actions *a, unsigned group, const struct ban *ban, 
 
 	if (ban->until_usec <= now_usec)
 		return;
-	int r = ban_nft_add_group(a->nft, group, &ban->addr, ban->until_usec - now_usec);
+	/* A permanent ban is an element without a timeout: the set's elements keep theirs. */
+	uint64_t timeout = ban->until_usec == BAN_FOREVER ? 0 : ban->until_usec - now_usec;
+	int r = ban_nft_add_group(a->nft, group, &ban->addr, timeout);
 	if (r < 0)
 		log_error_errno(r, "%s: cannot queue the ban of %s: %m", ban->jail,
 				addr_format(&ban->addr, s, sizeof(s)));
@@ -389,6 +391,13 @@ void actions_unban(struct actions *a, const struct config_jail *j, const struct 
 	if (a->nft && ban_nft_del(a->nft, &ban->addr) >= 0)
 		schedule_flush(a);
 	for (size_t i = 0; j && !a->dry_run && i < j->n_actions; i++)
+		if (j->actions[i] && j->actions[i]->type == ACTION_EXEC)
+			run_exec(a, j, ban, j->actions[i], true);
+}
+
+void actions_ended(struct actions *a, const struct config_jail *j, const struct ban *ban)
+{
+	for (size_t i = 0; !a->dry_run && i < j->n_actions; i++)
 		if (j->actions[i] && j->actions[i]->type == ACTION_EXEC)
 			run_exec(a, j, ban, j->actions[i], true);
 }

@@ -43,6 +43,10 @@ void actions_ban_kernel(struct actions *a, const struct ban *ban, uint64_t now_u
  * unban commands. j may be NULL (jail no longer configured): only the element is deleted. */
 void actions_unban(struct actions *a, const struct config_jail *j, const struct ban *ban);
 
+/* ban of j ended by itself (expired; its element left the kernel by its own timeout) or its
+ * jail no longer runs: the exec actions' unban commands only. */
+void actions_ended(struct actions *a, const struct config_jail *j, const struct ban *ban);
+
 /* Sends what is queued for the kernel now (normally done by the loop). Returns 0 or -errno. */
 int actions_flush(struct actions *a);
 

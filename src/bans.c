@@ -1,7 +1,9 @@
 /* The ban table: a dense array of records with an address index, and its append-only file.
- * File lines: "B since until offence jail network host" (a ban) and "L until network" (lifted
- * early). Replaying the lines in order rebuilds the table; compaction writes one B line per
- * record through state_write_atomic(). */
+ * File lines: "B since until offence jail network host [s=T,T,...] [x]" (a ban: its recent
+ * strike times, whether its end was acted on), "E network usec text" (an evidence line of the
+ * record before it), "L until network" (lifted early) and "X network" (its end acted on).
+ * Replaying the lines in order rebuilds the table; compaction writes one B line and its E
+ * lines per record through state_write_atomic(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,7 +16,10 @@
 #include "bans.h"
 #include "state.h"
 
-#define MAX_LINE 512 /* a ban line is at most about 200 bytes */
+/* A ban line is at most about 300 bytes (8 strikes), an evidence line about 320. */
+#define MAX_LINE 512
+/* One record with its evidence: the B line and an "E network " prefix per evidence line. */
+#define RECORD_MAX (MAX_LINE + BAN_EVIDENCE_MAX + 16 * (ADDR_STRLEN + 4))
 
 struct bans {
 	char *path;
@@ -23,9 +28,11 @@ struct bans {
 	struct ban *v;
 	size_t n, cap;
 	struct addrindex index;
-	size_t lines; /* lines in the file since the last compaction */
+	size_t lines; /* lines in the file */
+	size_t base;  /* of which the last compaction wrote */
 	size_t max;   /* 0: no cap */
 	uint64_t evicted;
+	uint64_t evidence_bytes, max_evidence;
 };
 
 static const struct addr *ban_key(uint32_t pos, const void *ctx)
@@ -51,26 +58,66 @@ static int grow(struct bans *b)
 	return 0;
 }
 
+static void evidence_drop(struct bans *b, struct ban *rec)
+{
+	if (rec->evidence) {
+		b->evidence_bytes -= strlen(rec->evidence);
+		free(rec->evidence);
+		rec->evidence = NULL;
+	}
+}
+
+/* Appends len bytes of "USEC TEXT\n" lines to rec's evidence, up to BAN_EVIDENCE_MAX at a
+ * line's end. */
+static int evidence_append(struct bans *b, struct ban *rec, const char *text, size_t len)
+{
+	size_t have = rec->evidence ? strlen(rec->evidence) : 0;
+
+	while (len && have + len > BAN_EVIDENCE_MAX) {
+		const char *nl = memrchr(text, '\n', len - 1);
+		len = nl ? (size_t)(nl - text) + 1 : 0;
+	}
+	if (len == 0)
+		return 0;
+	char *e = realloc(rec->evidence, have + len + 1);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e + have, text, len);
+	e[have + len] = '\0';
+	rec->evidence = e;
+	b->evidence_bytes += len;
+	return 0;
+}
+
 static int put(struct bans *b, const struct ban *ban)
 {
 	uint32_t i = addrindex_find(&b->index, &ban->addr);
 	int r;
 
-	if (i != ADDRINDEX_NONE) {
+	if (i == ADDRINDEX_NONE) {
+		r = grow(b);
+		if (r < 0)
+			return r;
+		i = (uint32_t)b->n++;
+		addrindex_insert(&b->index, &ban->addr, i);
+	} else if (b->v[i].evidence == ban->evidence && ban->evidence) {
+		/* The record itself, changed (its strikes): its evidence stays. */
+		char *e = b->v[i].evidence;
 		b->v[i] = *ban;
+		b->v[i].evidence = e;
 		return 0;
-	}
-	r = grow(b);
-	if (r < 0)
-		return r;
-	b->v[b->n] = *ban;
-	addrindex_insert(&b->index, &ban->addr, (uint32_t)b->n);
-	b->n++;
+	} else
+		evidence_drop(b, &b->v[i]);
+	b->v[i] = *ban;
+	b->v[i].evidence = NULL;
+	if (ban->evidence)
+		(void)evidence_append(b, &b->v[i], ban->evidence, strlen(ban->evidence));
 	return 0;
 }
 
 static void drop(struct bans *b, uint32_t i)
 {
+	evidence_drop(b, &b->v[i]);
 	addrindex_remove(&b->index, &b->v[i].addr);
 	b->n--;
 	if (i != b->n) {
@@ -79,26 +126,46 @@ static void drop(struct bans *b, uint32_t i)
 	}
 }
 
-static int format_ban(const struct ban *ban, char *buf, size_t size)
+/* The B line and the E lines of a record into buf (at least RECORD_MAX bytes). Returns the
+ * length. */
+static size_t format_record(const struct ban *ban, char *buf, size_t size)
 {
 	char net[ADDR_STRLEN], host[ADDR_STRLEN];
-	return snprintf(buf, size, "B %" PRIu64 " %" PRIu64 " %" PRIu32 " %s %s %s\n",
-			ban->since_usec, ban->until_usec, ban->offence, ban->jail,
-			addr_format(&ban->addr, net, sizeof(net)),
-			addr_format(&ban->host, host, sizeof(host)));
+	size_t len = 0;
+	int n;
+
+	addr_format(&ban->addr, net, sizeof(net));
+	n = snprintf(buf, size, "B %" PRIu64 " %" PRIu64 " %" PRIu32 " %s %s %s", ban->since_usec,
+		     ban->until_usec, ban->offence, ban->jail, net,
+		     addr_format(&ban->host, host, sizeof(host)));
+	len = (size_t)n;
+	for (unsigned k = 0; k < ban->n_strikes && len < size; k++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu32,
+					k ? "," : " s=", ban->strikes[k]);
+	if (ban->ended && len < size)
+		len += (size_t)snprintf(buf + len, size - len, " x");
+	if (len < size)
+		len += (size_t)snprintf(buf + len, size - len, "\n");
+	for (const char *p = ban->evidence; p && *p && len < size;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		len += (size_t)snprintf(buf + len, size - len, "E %s %.*s\n", net, (int)l, p);
+		p += l + (nl != NULL);
+	}
+	return MIN(len, size - 1);
 }
 
-static int append(struct bans *b, const char *line, size_t len)
+static int append(struct bans *b, const char *line, size_t len, size_t lines)
 {
 	if (b->fd < 0)
 		return -EBADF;
-	/* One write() per record: O_APPEND makes it land whole after the previous one. */
+	/* One write() per change: O_APPEND makes it land whole after the previous one. */
 	ssize_t n = write(b->fd, line, len);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != len)
 		return -EIO;
-	b->lines++;
+	b->lines += lines;
 	return 0;
 }
 
@@ -121,34 +188,106 @@ static bool jail_name_ok(const char *s)
 	return n > 0 && n < BAN_JAIL_MAX && !strpbrk(s, " \t\n");
 }
 
+/* "s=T,T,..." into ban's strikes. */
+static bool parse_strikes(char *s, struct ban *ban)
+{
+	char *save = NULL;
+	uint64_t t;
+
+	for (char *w = strtok_r(s + 2, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!parse_u64(w, &t) || t > UINT32_MAX || ban->n_strikes >= BAN_STRIKES_MAX)
+			return false;
+		ban->strikes[ban->n_strikes++] = (uint32_t)t;
+	}
+	return true;
+}
+
+static bool replay_ban(struct bans *b, char **w, size_t n)
+{
+	struct ban ban = { 0 };
+	uint64_t off;
+
+	if (n < 7 || !parse_u64(w[1], &ban.since_usec) || !parse_u64(w[2], &ban.until_usec) ||
+	    !parse_u64(w[3], &off) || off > UINT32_MAX || !jail_name_ok(w[4]) ||
+	    addr_parse_cidr(w[5], &ban.addr) < 0 || addr_parse_cidr(w[6], &ban.host) < 0)
+		return false;
+	for (size_t k = 7; k < n; k++) {
+		if (strncmp(w[k], "s=", 2) == 0 && ban.n_strikes == 0) {
+			if (!parse_strikes(w[k], &ban))
+				return false;
+		} else if (strcmp(w[k], "x") == 0)
+			ban.ended = true;
+		else
+			return false;
+	}
+	ban.offence = (uint32_t)off;
+	snprintf(ban.jail, sizeof(ban.jail), "%s", w[4]);
+	return put(b, &ban) >= 0;
+}
+
+/* "E network usec text": the text keeps its spaces. */
+static bool replay_evidence(struct bans *b, char *line)
+{
+	char *net = line + 2, *sp = strchr(net, ' '), *usec, *text;
+	struct addr a;
+	uint64_t t;
+
+	if (!sp)
+		return false;
+	*sp = '\0';
+	usec = sp + 1;
+	if (!(sp = strchr(usec, ' ')))
+		return false;
+	*sp = '\0';
+	text = sp + 1;
+	if (addr_parse_cidr(net, &a) < 0 || !parse_u64(usec, &t))
+		return false;
+	/* What evidence_put() kept is printable: anything else was not written by us. */
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	uint32_t i = addrindex_find(&b->index, &a);
+	if (i == ADDRINDEX_NONE)
+		return true; /* its record was cut with a torn line */
+	char buf[MAX_LINE + 32];
+	int len = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", t, text);
+	return evidence_append(b, &b->v[i], buf, (size_t)MIN(len, (int)sizeof(buf) - 1)) >= 0;
+}
+
 /* Applies one line of the file; false when it cannot be read. */
 static bool replay_line(struct bans *b, char *line)
 {
-	char *w[8];
+	char *w[12];
 	size_t n = 0;
-	for (char *save = NULL, *t = strtok_r(line, " ", &save); t && n < ELEMENTSOF(w);
-	     t = strtok_r(NULL, " ", &save))
-		w[n++] = t;
 
-	if (n == 7 && strcmp(w[0], "B") == 0) {
-		struct ban ban = { 0 };
-		uint64_t off;
-		if (!parse_u64(w[1], &ban.since_usec) || !parse_u64(w[2], &ban.until_usec) ||
-		    !parse_u64(w[3], &off) || off > UINT32_MAX || !jail_name_ok(w[4]) ||
-		    addr_parse_cidr(w[5], &ban.addr) < 0 || addr_parse_cidr(w[6], &ban.host) < 0)
+	if (strncmp(line, "E ", 2) == 0)
+		return replay_evidence(b, line);
+	for (char *save = NULL, *t = strtok_r(line, " ", &save); t;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (n == ELEMENTSOF(w))
 			return false;
-		ban.offence = (uint32_t)off;
-		snprintf(ban.jail, sizeof(ban.jail), "%s", w[4]);
-		return put(b, &ban) >= 0;
+		w[n++] = t;
 	}
+	if (n >= 7 && strcmp(w[0], "B") == 0)
+		return replay_ban(b, w, n);
+	struct addr a;
+	uint64_t until;
 	if (n == 3 && strcmp(w[0], "L") == 0) {
-		struct addr a;
-		uint64_t until;
 		if (!parse_u64(w[1], &until) || addr_parse_cidr(w[2], &a) < 0)
 			return false;
 		uint32_t i = addrindex_find(&b->index, &a);
-		if (i != ADDRINDEX_NONE && b->v[i].until_usec > until)
+		if (i != ADDRINDEX_NONE && b->v[i].until_usec > until) {
 			b->v[i].until_usec = until;
+			b->v[i].ended = true;
+		}
+		return true;
+	}
+	if (n == 2 && strcmp(w[0], "X") == 0) {
+		if (addr_parse_cidr(w[1], &a) < 0)
+			return false;
+		uint32_t i = addrindex_find(&b->index, &a);
+		if (i != ADDRINDEX_NONE)
+			b->v[i].ended = true;
 		return true;
 	}
 	return false;
@@ -156,18 +295,22 @@ static bool replay_line(struct bans *b, char *line)
 
 static int compact(struct bans *b)
 {
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+	char *buf = NULL, *rec = malloc(RECORD_MAX);
+	size_t size = 0, lines = 0;
+	FILE *f = rec ? open_memstream(&buf, &size) : NULL;
 	int r;
 
-	if (!f)
+	if (!f) {
+		free(rec);
 		return -ENOMEM;
-	for (size_t i = 0; i < b->n; i++) {
-		char line[256];
-		format_ban(&b->v[i], line, sizeof(line));
-		fputs(line, f);
 	}
+	for (size_t i = 0; i < b->n; i++) {
+		size_t len = format_record(&b->v[i], rec, RECORD_MAX);
+		fwrite(rec, 1, len, f);
+		for (size_t k = 0; k < len; k++)
+			lines += rec[k] == '\n';
+	}
+	free(rec);
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;
@@ -182,14 +325,16 @@ static int compact(struct bans *b)
 	b->fd = open(b->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (b->fd < 0)
 		return -errno;
-	b->lines = b->n;
+	b->lines = b->base = lines;
 	return 0;
 }
 
 static void forget_old(struct bans *b, uint64_t now_usec)
 {
 	for (size_t i = 0; i < b->n;) {
-		if (b->v[i].until_usec + b->memory_usec < now_usec)
+		uint64_t until = b->v[i].until_usec;
+		/* Saturating: a permanent ban is never forgotten. */
+		if (until <= UINT64_MAX - b->memory_usec && until + b->memory_usec < now_usec)
 			drop(b, (uint32_t)i);
 		else
 			i++;
@@ -219,7 +364,8 @@ static int replay_file(struct bans *b, unsigned *bad)
 		bool whole = line[n - 1] == '\n';
 		if (whole)
 			line[n - 1] = '\0';
-		if (!whole || n > MAX_LINE || !replay_line(b, line))
+		if (!whole || n > MAX_LINE || (size_t)n != strlen(line) + whole ||
+		    !replay_line(b, line))
 			(*bad)++;
 	}
 	return ferror(f) ? -EIO : 0;
@@ -253,14 +399,28 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 	return 0;
 }
 
-static int by_until(const void *x, const void *y)
+static int cmp_end(const void *x, const void *y, void *ctx)
 {
-	uint64_t a = ((const struct ban *)x)->until_usec, c = ((const struct ban *)y)->until_usec;
+	const struct bans *b = ctx;
+	uint64_t a = b->v[*(const uint32_t *)x].until_usec,
+		 c = b->v[*(const uint32_t *)y].until_usec;
 	return a < c ? -1 : a > c;
 }
 
-/* Down to 99% of the cap: ended bans first, then the active ones that end soonest. Rare (once
- * per 1% of the cap), so it may sort and rewrite. */
+/* Positions of the records in the order of their ends, soonest first. NULL when out of
+ * memory. Rare (once per 1% of a cap), so it may sort. */
+static uint32_t *by_end(const struct bans *b)
+{
+	uint32_t *pos = malloc((b->n ? b->n : 1) * sizeof(*pos));
+	if (!pos)
+		return NULL;
+	for (size_t i = 0; i < b->n; i++)
+		pos[i] = (uint32_t)i;
+	qsort_r(pos, b->n, sizeof(*pos), cmp_end, (void *)b);
+	return pos;
+}
+
+/* Down to 99% of the cap: ended bans first, then the active ones that end soonest. */
 static int make_room(struct bans *b, uint64_t now_usec)
 {
 	size_t target = b->max - MAX(b->max / 100, 1);
@@ -272,21 +432,34 @@ static int make_room(struct bans *b, uint64_t now_usec)
 			i++;
 	}
 	if (b->n > target) {
-		struct ban *sorted = malloc(b->n * sizeof(*sorted));
-		if (!sorted)
+		_cleanup_free_ uint32_t *pos = by_end(b);
+		size_t excess = b->n - target;
+		_cleanup_free_ struct addr *gone = malloc(excess * sizeof(*gone));
+		if (!pos || !gone)
 			return -ENOMEM;
-		memcpy(sorted, b->v, b->n * sizeof(*sorted));
-		qsort(sorted, b->n, sizeof(*sorted), by_until);
-		for (size_t k = 0, excess = b->n - target; k < excess; k++) {
-			uint32_t i = addrindex_find(&b->index, &sorted[k].addr);
-			if (i != ADDRINDEX_NONE) {
-				drop(b, i);
-				b->evicted++;
-			}
+		/* drop() moves records: their keys first, then the drops. */
+		for (size_t k = 0; k < excess; k++)
+			gone[k] = b->v[pos[k]].addr;
+		for (size_t k = 0; k < excess; k++) {
+			drop(b, addrindex_find(&b->index, &gone[k]));
+			b->evicted++;
 		}
-		free(sorted);
 	}
 	return compact(b);
+}
+
+/* Down to 90% of the evidence cap: the evidence of ended bans first, then of those that end
+ * soonest. The bans themselves stay. */
+static void trim_evidence(struct bans *b, uint64_t now_usec)
+{
+	uint64_t target = b->max_evidence - b->max_evidence / 10;
+
+	for (size_t i = 0; i < b->n && b->evidence_bytes > target; i++)
+		if (b->v[i].until_usec <= now_usec)
+			evidence_drop(b, &b->v[i]);
+	_cleanup_free_ uint32_t *pos = b->evidence_bytes > target ? by_end(b) : NULL;
+	for (size_t k = 0; pos && k < b->n && b->evidence_bytes > target; k++)
+		evidence_drop(b, &b->v[pos[k]]);
 }
 
 void bans_set_max(struct bans *b, size_t max)
@@ -299,11 +472,23 @@ uint64_t bans_evicted(const struct bans *b)
 	return b->evicted;
 }
 
+void bans_set_max_evidence(struct bans *b, uint64_t bytes)
+{
+	b->max_evidence = bytes;
+}
+
+uint64_t bans_evidence_bytes(const struct bans *b)
+{
+	return b->evidence_bytes;
+}
+
 int bans_add(struct bans *b, const struct ban *ban)
 {
-	char line[256];
+	_cleanup_free_ char *rec = malloc(RECORD_MAX);
 	int r;
 
+	if (!rec)
+		return -ENOMEM;
 	/* A failed rewrite of the file is reported, but the ban is still recorded in memory. */
 	int room = 0;
 	if (b->max && b->n >= b->max && addrindex_find(&b->index, &ban->addr) == ADDRINDEX_NONE)
@@ -311,22 +496,78 @@ int bans_add(struct bans *b, const struct ban *ban)
 	r = put(b, ban);
 	if (r < 0)
 		return r;
-	int len = format_ban(ban, line, sizeof(line));
-	r = append(b, line, (size_t)len);
+	if (b->max_evidence && b->evidence_bytes > b->max_evidence)
+		trim_evidence(b, ban->since_usec);
+	size_t len = format_record(bans_find(b, &ban->addr), rec, RECORD_MAX), lines = 0;
+	for (size_t k = 0; k < len; k++)
+		lines += rec[k] == '\n';
+	r = append(b, rec, len, lines);
 	return room < 0 ? room : r;
+}
+
+static int append_mark(struct bans *b, char kind, uint64_t until, const struct addr *a)
+{
+	char line[128], net[ADDR_STRLEN];
+	int len = kind == 'L' ? snprintf(line, sizeof(line), "L %" PRIu64 " %s\n", until,
+					 addr_format(a, net, sizeof(net)))
+			      : snprintf(line, sizeof(line), "X %s\n",
+					 addr_format(a, net, sizeof(net)));
+	return append(b, line, (size_t)len, 1);
 }
 
 int bans_lift(struct bans *b, const struct addr *a, uint64_t now_usec)
 {
-	char line[128], net[ADDR_STRLEN];
 	uint32_t i = addrindex_find(&b->index, a);
 
 	if (i == ADDRINDEX_NONE || b->v[i].until_usec <= now_usec)
 		return -ENOENT;
 	b->v[i].until_usec = now_usec;
-	int len = snprintf(line, sizeof(line), "L %" PRIu64 " %s\n", now_usec,
-			   addr_format(a, net, sizeof(net)));
-	return append(b, line, (size_t)len);
+	b->v[i].ended = true;
+	return append_mark(b, 'L', now_usec, a);
+}
+
+int bans_mark_ended(struct bans *b, const struct addr *a)
+{
+	uint32_t i = addrindex_find(&b->index, a);
+
+	if (i == ADDRINDEX_NONE)
+		return -ENOENT;
+	if (b->v[i].ended)
+		return 0;
+	b->v[i].ended = true;
+	return append_mark(b, 'X', 0, a);
+}
+
+uint64_t bans_next_end(const struct bans *b)
+{
+	uint64_t t = BAN_FOREVER;
+	for (size_t i = 0; i < b->n; i++)
+		if (!b->v[i].ended && b->v[i].until_usec < t)
+			t = b->v[i].until_usec;
+	return t;
+}
+
+bool bans_evidence_next(const char **cursor, struct bans_evidence_line *ret)
+{
+	const char *p = *cursor, *sp, *nl;
+	char *end;
+
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		*cursor = p + len + (nl != NULL);
+		sp = memchr(p, ' ', len);
+		if (sp) {
+			ret->time_usec = strtoull(p, &end, 10);
+			if (end == sp) {
+				ret->text = sp + 1;
+				ret->len = len - (size_t)(sp + 1 - p);
+				return true;
+			}
+		}
+		p = *cursor;
+	}
+	return false;
 }
 
 const struct ban *bans_find(const struct bans *b, const struct addr *a)
@@ -356,7 +597,7 @@ size_t bans_active(const struct bans *b, uint64_t now_usec)
 int bans_maintain(struct bans *b, uint64_t now_usec)
 {
 	forget_old(b, now_usec);
-	if (b->lines > 2 * b->n + 1024)
+	if (b->lines > 2 * b->base + 1024)
 		return compact(b);
 	return 0;
 }
@@ -367,6 +608,8 @@ struct bans *bans_free(struct bans *b)
 		return NULL;
 	if (b->fd >= 0)
 		close(b->fd);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].evidence);
 	addrindex_done(&b->index);
 	free(b->v);
 	free(b->path);

@@ -1,10 +1,12 @@
 /* The ban table: every ban waveguard has put in the kernel (network, jail, offender, expiry,
- * offence count), in memory and in an append-only file in the state directory. A line is
- * appended per change with one write(), so a SIGKILL at any moment leaves a file that replays
- * to the last completed change. Expired bans are remembered for a while for their offence
- * counts (repeat offenders get longer bans across restarts). */
+ * offence count, the times of the network's recent bans by any jail, and the log lines that
+ * decided it), in memory and in an append-only file in the state directory. A change is
+ * appended with one write(), so a SIGKILL at any moment leaves a file that replays to the last
+ * completed change. Expired bans are remembered for a while for their offence counts (repeat
+ * offenders get longer bans across restarts). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,13 +14,27 @@
 #include "macro.h"
 
 #define BAN_JAIL_MAX 64
+/* until_usec of a ban that never ends by itself (bantime = forever). */
+#define BAN_FOREVER UINT64_MAX
+/* Times of a network's bans kept for the recidive count. */
+#define BAN_STRIKES_MAX 8
+/* Bytes of one ban's evidence at most (JAIL_TAGS_MAX lines of evidence.h's length). */
+#define BAN_EVIDENCE_MAX 2200
 
 struct ban {
 	struct addr addr; /* the banned network: the table's key */
 	struct addr host; /* the offender whose hits decided it */
 	char jail[BAN_JAIL_MAX];
-	uint64_t since_usec, until_usec; /* realtime */
+	uint64_t since_usec, until_usec; /* realtime; until BAN_FOREVER: permanent */
 	uint32_t offence;
+	/* Seconds since the epoch of this network's bans by jails that read logs, oldest first:
+	 * what a jail of backend = bans (recidive) counts, across restarts. */
+	uint32_t strikes[BAN_STRIKES_MAX];
+	uint8_t n_strikes;
+	bool ended; /* its end (expiry or lift) has been acted on */
+	/* The lines that decided it, "USEC TEXT\n" each, oldest first; NULL: none. bans_add()
+	 * copies it: in the table it is the table's own. */
+	char *evidence;
 };
 
 struct bans;
@@ -38,13 +54,37 @@ void bans_set_max(struct bans *b, size_t max);
 /* Active bans evicted at the cap since the table was opened. */
 uint64_t bans_evicted(const struct bans *b);
 
-/* Records a ban (replacing any record for the same network). Returns 0 or -errno (the record
- * is kept in memory even when the file cannot be written). */
+/* Caps the bytes of evidence the table keeps (0: no cap). Over it, the evidence of ended bans
+ * goes first, then that of the bans that end soonest, down to 90%; the bans stay. */
+void bans_set_max_evidence(struct bans *b, uint64_t bytes);
+uint64_t bans_evidence_bytes(const struct bans *b);
+
+/* Records a ban (replacing any record for the same network; its evidence is copied, cut to
+ * BAN_EVIDENCE_MAX at a line's end). Returns 0 or -errno (the record is kept in memory even
+ * when the file cannot be written). */
 int bans_add(struct bans *b, const struct ban *ban);
 
-/* Marks the ban of network a as lifted now (the offence count is kept). Returns 0, -ENOENT
- * when a is not banned, or -errno. */
+/* Marks the ban of network a as lifted now, and ended (the offence count is kept). Returns 0,
+ * -ENOENT when a is not banned, or -errno. */
 int bans_lift(struct bans *b, const struct addr *a, uint64_t now_usec);
+
+/* Records that the end of the ban of network a (expired) has been acted on. Returns 0, -ENOENT
+ * without such a record, or -errno. */
+int bans_mark_ended(struct bans *b, const struct addr *a);
+
+/* The earliest end after which a record is not marked ended yet (BAN_FOREVER: none). */
+uint64_t bans_next_end(const struct bans *b);
+
+/* One line of a ban's evidence. */
+struct bans_evidence_line {
+	uint64_t time_usec;
+	const char *text; /* not NUL-terminated */
+	size_t len;
+};
+
+/* Walks the evidence text at *cursor (start with ban->evidence, may be NULL): fills *ret with
+ * the next line and returns true, or false at the end. */
+bool bans_evidence_next(const char **cursor, struct bans_evidence_line *ret);
 
 /* The record for network a, or NULL. */
 const struct ban *bans_find(const struct bans *b, const struct addr *a);

@@ -19,8 +19,9 @@
 
 static const char *const usages[][2] = {
 	{ "status", "status [--json]" },
-	{ "list", "list [JAIL] [--json]" },
-	{ "ban", "ban ADDR [--jail JAIL] [--time DURATION]" },
+	{ "list", "list [JAIL] [--json] [-v|--verbose]" },
+	{ "show", "show ADDR [--json]" },
+	{ "ban", "ban ADDR [--jail JAIL] [--time DURATION|forever]" },
 	{ "unban", "unban ADDR | unban --all" },
 	{ "reload", "reload" },
 };

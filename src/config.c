@@ -869,12 +869,55 @@ static const struct config_action *find_action(const struct config *c, const cha
 	return NULL;
 }
 
+/* The jail's actions by name (nft-set when it names none and can ban). False when out of
+ * memory. */
+static bool resolve_actions(struct config *c, struct config_jail *j, bool can_ban,
+			    struct config_errors *errs)
+{
+	if (j->n_actions == 0 && can_ban &&
+	    !config_keys_strv_push(&j->action_names, &j->n_actions, "nft-set"))
+		return false;
+	j->actions = calloc(j->n_actions ? j->n_actions : 1, sizeof(*j->actions));
+	if (!j->actions)
+		return false;
+	for (size_t i = 0; i < j->n_actions; i++) {
+		j->actions[i] = find_action(c, j->action_names[i]);
+		if (!j->actions[i])
+			add_error(errs,
+				  "%s:%u: unknown action '%s' (expected the name of a file in "
+				  "%s/actions/)",
+				  j->action_line ? origin_file(c, j->name, "action", j->file)
+						 : j->file,
+				  j->action_line ? j->action_line : j->line, j->action_names[i],
+				  c->dir);
+	}
+	return true;
+}
+
+/* A jail of backend = bans reads no log: its hits are the bans of the other jails. */
+static void resolve_bans_jail(struct config *c, struct config_jail *j, struct config_errors *errs)
+{
+	if (j->filter_name)
+		add_error(errs,
+			  "%s:%u: jail [%s] has backend = bans: it reads no log, remove 'filter ='",
+			  origin_file(c, j->name, "filter", j->file), j->filter_line, j->name);
+	/* source = and journal_match = may come from [DEFAULT]: they are simply not read. */
+	if (j->bantime_max_usec && j->bantime_max_usec < j->bantime_usec)
+		add_error(errs, "%s:%u: jail [%s]: bantime_max is shorter than bantime", j->file,
+			  j->line, j->name);
+	resolve_actions(c, j, true, errs);
+}
+
 static void resolve_jail(struct config *c, struct config_jail *j, struct config_errors *errs)
 {
 	if (j->n_ports == 0 && !j->all_ports) {
 		memcpy(j->ports, c->nft.ports, sizeof(j->ports));
 		j->n_ports = c->nft.n_ports;
 		j->all_ports = c->nft.all_ports;
+	}
+	if (j->backend == BACKEND_BANS) {
+		resolve_bans_jail(c, j, errs);
+		return;
 	}
 	if (!j->filter_name) {
 		add_error(errs, "%s:%u: jail [%s] has no 'filter ='", j->file, j->line, j->name);
@@ -902,23 +945,8 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 		}
 	}
 	/* A jail whose filter only reports events has nothing to ban: no default action. */
-	if (j->n_actions == 0 && config_filter_can_ban(j->filter) &&
-	    !config_keys_strv_push(&j->action_names, &j->n_actions, "nft-set"))
+	if (!resolve_actions(c, j, config_filter_can_ban(j->filter), errs))
 		return;
-	j->actions = calloc(j->n_actions, sizeof(*j->actions));
-	if (!j->actions)
-		return;
-	for (size_t i = 0; i < j->n_actions; i++) {
-		j->actions[i] = find_action(c, j->action_names[i]);
-		if (!j->actions[i])
-			add_error(errs,
-				  "%s:%u: unknown action '%s' (expected the name of a file in "
-				  "%s/actions/)",
-				  j->action_line ? origin_file(c, j->name, "action", j->file)
-						 : j->file,
-				  j->action_line ? j->action_line : j->line, j->action_names[i],
-				  c->dir);
-	}
 	if (j->enabled && j->backend != BACKEND_JOURNAL && j->n_sources == 0)
 		add_error(errs,
 			  "%s:%u: jail [%s] has no 'source =' (expected one or more log files, or "
@@ -1094,6 +1122,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	c->max_bans = 500000;
+	c->max_evidence = 32 * 1024 * 1024;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
 	    !c->nft.set6 || !c->nft.chain || !c->tuner.action || !c->tuner.esmtpd)
 		return -ENOMEM;

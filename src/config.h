@@ -88,6 +88,7 @@ enum jail_backend {
 	BACKEND_FILES,	 /* the files of source = */
 	BACKEND_JOURNAL, /* the systemd journal */
 	BACKEND_BOTH,	 /* both */
+	BACKEND_BANS,	 /* no log: this host's own bans by the other jails (recidive) */
 };
 
 struct config_jail {
@@ -185,8 +186,9 @@ struct config {
 	uint64_t offence_memory_usec; /* how long an ended ban still counts for escalation */
 	int log_level;
 	size_t max_line;
-	size_t max_bans; /* records in the ban table at most (bounded memory, about 150 B each) */
-	struct addr *allow; /* global allowlist */
+	size_t max_bans; /* records in the ban table at most (bounded memory, about 190 B each) */
+	uint64_t max_evidence; /* bytes of evidence lines the ban table keeps at most */
+	struct addr *allow;    /* global allowlist */
 	size_t n_allow;
 	struct config_nft nft;
 	struct config_sampler sampler;

@@ -685,6 +685,10 @@ static const struct config_key daemon_keys[] = {
 	{ "max_bans", CONFIG_UNSIGNED, AT(S, max_bans), RANGE(1000, 100000000),
 	  .expected = "a number of bans from 1000 to 100000000",
 	  .help = "the most networks the ban table keeps (the shortest bans leave first)" },
+	{ "max_evidence", CONFIG_SIZE, AT(S, max_evidence), .min = 65536,
+	  .expected = "a size such as 32M (at least 64K)",
+	  .help = "bytes of log lines kept as the bans' evidence (the shortest bans lose theirs "
+		  "first)" },
 	{ "allow", CONFIG_WORDS, LIST(S, allow, n_allow), .flags = LISTS, .add = add_cidr,
 	  .help = "addresses and networks never banned, of every jail" },
 };
@@ -846,8 +850,8 @@ static const struct config_key jail_keys[] = {
 	{ "source", CONFIG_WORDS, LIST(S, sources, n_sources), .flags = LISTS,
 	  .valid = valid_absolute, .expected = "an absolute path", .help = "the log files read" },
 	{ "backend", CONFIG_CHOICE, AT(S, backend),
-	  .choices = (const char *const[]){ "auto", "files", "journal", "both", NULL },
-	  .help = "where the lines come from" },
+	  .choices = (const char *const[]){ "auto", "files", "journal", "both", "bans", NULL },
+	  .help = "where the hits come from (bans: the other jails' bans, for recidive)" },
 	{ "journal_match", CONFIG_WORDS, LIST(S, journal_matches, n_journal_matches),
 	  .flags = LISTS, .valid = valid_journal_match,
 	  .expected = "FIELD=value (e.g. SYSLOG_IDENTIFIER=courieresmtpd)",

@@ -28,13 +28,14 @@
 
 static const char *const cmd_names[] = {
 	[CONTROL_STATUS] = "status", [CONTROL_LIST] = "list",	  [CONTROL_BAN] = "ban",
-	[CONTROL_UNBAN] = "unban",   [CONTROL_RELOAD] = "reload",
+	[CONTROL_UNBAN] = "unban",   [CONTROL_RELOAD] = "reload", [CONTROL_SHOW] = "show",
 };
 
 /* The options each command takes, for error messages. */
 static const char *const cmd_options[] = {
-	[CONTROL_STATUS] = "--json", [CONTROL_LIST] = "--json", [CONTROL_BAN] = "--jail or --time",
-	[CONTROL_UNBAN] = "--all",   [CONTROL_RELOAD] = "none",
+	[CONTROL_STATUS] = "--json",	    [CONTROL_LIST] = "--json or --verbose",
+	[CONTROL_BAN] = "--jail or --time", [CONTROL_UNBAN] = "--all",
+	[CONTROL_RELOAD] = "none",	    [CONTROL_SHOW] = "--json",
 };
 
 const char *control_cmd_to_string(enum control_cmd cmd)
@@ -129,6 +130,10 @@ static int parse_time(const char *cmd, struct word w, struct control_request *re
 	char buf[32], q[64];
 	int r = -EINVAL;
 
+	if (word_is(w, "forever")) {
+		req->time_usec = TIMEUTIL_FOREVER;
+		return 0;
+	}
 	if (w.len < sizeof(buf)) {
 		memcpy(buf, w.p, w.len);
 		buf[w.len] = '\0';
@@ -139,9 +144,11 @@ static int parse_time(const char *cmd, struct word w, struct control_request *re
 				   "%s: duration '%s' is too long (at most ten years)", cmd,
 				   word_str(w, q, sizeof(q)));
 	if (r < 0)
-		return parse_error(err, errsize,
-				   "%s: invalid duration '%s' (expected e.g. 90, 90s, 10m, 1h, 7d)",
-				   cmd, word_str(w, q, sizeof(q)));
+		return parse_error(
+			err, errsize,
+			"%s: invalid duration '%s' (expected e.g. 90, 90s, 10m, 1h, 7d or "
+			"forever)",
+			cmd, word_str(w, q, sizeof(q)));
 	if (req->time_usec == 0)
 		return parse_error(err, errsize, "%s: duration must be greater than 0", cmd);
 	return 0;
@@ -184,10 +191,17 @@ static int parse_option(const char *line, size_t len, size_t *pos, struct word w
 	char q[64];
 	int r;
 
-	if (word_is(w, "--json") && (req->cmd == CONTROL_STATUS || req->cmd == CONTROL_LIST)) {
+	if (word_is(w, "--json") &&
+	    (req->cmd == CONTROL_STATUS || req->cmd == CONTROL_LIST || req->cmd == CONTROL_SHOW)) {
 		if (req->json)
 			return parse_error(err, errsize, "%s: duplicate option --json", cmd);
 		req->json = true;
+		return 0;
+	}
+	if ((word_is(w, "--verbose") || word_is(w, "-v")) && req->cmd == CONTROL_LIST) {
+		if (req->verbose)
+			return parse_error(err, errsize, "%s: duplicate option --verbose", cmd);
+		req->verbose = true;
 		return 0;
 	}
 	if (word_is(w, "--all") && req->cmd == CONTROL_UNBAN) {
@@ -243,7 +257,7 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	if (!have_cmd)
 		return parse_error(
 			err, errsize,
-			"unknown command '%s' (expected status, list, ban, unban or reload)",
+			"unknown command '%s' (expected status, list, show, ban, unban or reload)",
 			word_str(w, q, sizeof(q)));
 	const char *cmd = cmd_names[req.cmd];
 
@@ -252,7 +266,9 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 			r = parse_option(line, len, &pos, w, &req, &seen_time, err, errsize);
 		else if (req.cmd == CONTROL_LIST && !req.jail[0])
 			r = parse_jail(cmd, w, &req, err, errsize);
-		else if ((req.cmd == CONTROL_BAN || req.cmd == CONTROL_UNBAN) && !req.has_addr)
+		else if ((req.cmd == CONTROL_BAN || req.cmd == CONTROL_UNBAN ||
+			  req.cmd == CONTROL_SHOW) &&
+			 !req.has_addr)
 			r = parse_addr(cmd, w, &req, err, errsize);
 		else
 			r = parse_error(err, errsize, "%s: unexpected argument '%s'", cmd,
@@ -265,6 +281,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		return parse_error(
 			err, errsize,
 			"ban: missing address (ban ADDR [--jail JAIL] [--time DURATION])");
+	if (req.cmd == CONTROL_SHOW && !req.has_addr)
+		return parse_error(err, errsize, "show: missing address (show ADDR [--json])");
 	if (req.cmd == CONTROL_UNBAN && !req.has_addr && !req.all)
 		return parse_error(err, errsize,
 				   "unban: missing address (unban ADDR or unban --all)");

@@ -26,20 +26,23 @@
 
 enum control_cmd {
 	CONTROL_STATUS, /* status [--json] */
-	CONTROL_LIST,	/* list [JAIL] [--json] */
-	CONTROL_BAN,	/* ban ADDR [--jail JAIL] [--time DURATION] */
+	CONTROL_LIST,	/* list [JAIL] [--json] [--verbose] */
+	CONTROL_BAN,	/* ban ADDR [--jail JAIL] [--time DURATION|forever] */
 	CONTROL_UNBAN,	/* unban ADDR | unban --all */
 	CONTROL_RELOAD, /* reload */
+	CONTROL_SHOW,	/* show ADDR [--json] */
 };
 
 struct control_request {
 	enum control_cmd cmd;
-	bool json;		     /* --json (status, list) */
-	bool has_addr;		     /* ban, unban ADDR */
+	bool json;		     /* --json (status, list, show) */
+	bool verbose;		     /* list --verbose: with the evidence */
+	bool has_addr;		     /* ban, unban, show ADDR */
 	struct addr addr;	     /* addr_parse_cidr(): host bits cleared, ::ffff:v4 folded */
 	bool all;		     /* unban --all */
 	char jail[CONTROL_JAIL_MAX]; /* list JAIL, ban --jail JAIL; "" = not given */
-	uint64_t time_usec;	     /* ban --time; 0 = not given (a given duration is never 0) */
+	uint64_t time_usec;	     /* ban --time; 0 = not given (never 0 when given); forever:
+				      * TIMEUTIL_FOREVER */
 };
 
 /* Parses one request line of len bytes (without its '\n'; a trailing '\r' is ignored; no NUL

@@ -14,9 +14,15 @@ static int jail_build(const struct config *c, const struct config_jail *cj, stru
 	int r;
 
 	ej->conf = cj;
-	r = config_compile_filter(cj->filter, cj, &ej->filter, errs);
-	if (r < 0)
-		return r;
+	/* A jail of backend = bans has no filter: its hits are bans, its evidence theirs. */
+	if (cj->backend != BACKEND_BANS) {
+		r = config_compile_filter(cj->filter, cj, &ej->filter, errs);
+		if (r < 0)
+			return r;
+		r = evidence_new(EVIDENCE_SLOTS, &ej->evidence);
+		if (r < 0)
+			return r;
+	}
 
 	allow = malloc((n_allow ? n_allow : 1) * sizeof(struct addr));
 	if (!allow)
@@ -71,10 +77,16 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 {
 	struct filter_hit h;
 
+	if (!ej->filter)
+		return ENGINE_NONE;
 	switch (filter_match(ej->filter, l, &h)) {
-	case FILTER_HIT:
-		return jail_hit(ej->jail, &h.addr, time_usec, ret_ban) == JAIL_BAN ? ENGINE_BAN
-										   : ENGINE_NONE;
+	case FILTER_HIT: {
+		uint32_t tag = evidence_put(ej->evidence, time_usec, l->tag, l->tag_len, l->msg,
+					    l->msg_len);
+		return jail_hit(ej->jail, &h.addr, time_usec, tag, ret_ban) == JAIL_BAN
+			       ? ENGINE_BAN
+			       : ENGINE_NONE;
+	}
 	case FILTER_EVENT:
 		ej->events++;
 		return ENGINE_EVENT;
@@ -108,6 +120,7 @@ struct engine *engine_free(struct engine *e)
 		return NULL;
 	for (size_t i = 0; i < e->n_jails; i++) {
 		filter_free(e->jails[i].filter);
+		evidence_free(e->jails[i].evidence);
 		jail_free(e->jails[i].jail);
 	}
 	free(e->jails);

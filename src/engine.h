@@ -6,13 +6,15 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "evidence.h"
 #include "filter.h"
 #include "jail.h"
 #include "logline.h"
 
 struct engine_jail {
 	const struct config_jail *conf;
-	struct filter *filter;
+	struct filter *filter;	   /* NULL for a jail of backend = bans */
+	struct evidence *evidence; /* the lines of its hits (NULL with no filter) */
 	struct jail *jail;
 	uint64_t events;		    /* matches of address-less failregexes */
 	uint64_t unbans;		    /* lifted by the admin */
@@ -35,7 +37,9 @@ enum engine_result {
 int engine_new(const struct config *c, const char *only, struct engine **ret,
 	       struct config_errors *errs);
 
-/* Offers one line to one jail at time time_usec. Returns an enum engine_result. */
+/* Offers one line to one jail (one with a filter) at time time_usec. A hit's line goes to the
+ * jail's evidence ring; a ban's tags name its hits' lines there. Returns an enum
+ * engine_result. */
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
 

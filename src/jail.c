@@ -28,6 +28,7 @@ struct jail {
 	struct addr *allow;
 	struct entry *entries; /* pool of max_tracked */
 	uint64_t *times;       /* max_tracked rings of maxretry */
+	uint32_t *tags;	       /* beside times: the caller's tag of each hit */
 	uint32_t n_entries;
 	uint32_t lru_head, lru_tail; /* most / least recently seen */
 	struct addrindex index;
@@ -65,7 +66,9 @@ int jail_new(const struct jail_params *p, struct jail **ret)
 	/* calloc of large blocks maps untouched pages: memory grows with use, not with the cap. */
 	j->entries = calloc(p->max_tracked, sizeof(struct entry));
 	j->times = calloc((size_t)p->max_tracked * p->maxretry, sizeof(uint64_t));
-	if (!j->entries || !j->times || addrindex_init(&j->index, p->max_tracked, entry_key, j) < 0)
+	j->tags = calloc((size_t)p->max_tracked * p->maxretry, sizeof(uint32_t));
+	if (!j->entries || !j->times || !j->tags ||
+	    addrindex_init(&j->index, p->max_tracked, entry_key, j) < 0)
 		return jail_free(j), -ENOMEM;
 	j->lru_head = j->lru_tail = NIL;
 	*ret = j;
@@ -80,6 +83,7 @@ struct jail *jail_free(struct jail *j)
 	addrindex_done(&j->index);
 	free(j->entries);
 	free(j->times);
+	free(j->tags);
 	free(j);
 	return NULL;
 }
@@ -180,7 +184,37 @@ static uint64_t ban_length(const struct jail *j, unsigned offence)
 	return (uint64_t)t;
 }
 
-int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jail_ban *ret)
+/* The tags of the newest hits of the full ring at i (whose oldest is at its head), oldest
+ * first. */
+static void take_tags(const struct jail *j, uint32_t i, struct jail_ban *ret)
+{
+	const uint32_t *tags = &j->tags[(size_t)i * j->p.maxretry];
+	unsigned n = MIN(j->p.maxretry, (unsigned)JAIL_TAGS_MAX);
+	uint32_t head = j->entries[i].head;
+
+	ret->n_tags = 0;
+	for (unsigned k = j->p.maxretry - n; k < j->p.maxretry; k++) {
+		uint32_t t = tags[(head + k) % j->p.maxretry];
+		if (t)
+			ret->tags[ret->n_tags++] = t;
+	}
+}
+
+/* Writes one hit into the ring of entry i. */
+static void ring_put(struct jail *j, uint32_t i, uint64_t now_usec, uint32_t tag)
+{
+	struct entry *e = &j->entries[i];
+	size_t at = (size_t)i * j->p.maxretry + e->head;
+
+	j->times[at] = now_usec;
+	j->tags[at] = tag;
+	e->head = (e->head + 1) % j->p.maxretry;
+	if (e->nhits < j->p.maxretry)
+		e->nhits++;
+}
+
+int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, uint32_t tag,
+	     struct jail_ban *ret)
 {
 	struct addr net = ban_net(j, a);
 	j->stats.hits++;
@@ -201,30 +235,25 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jai
 		return JAIL_BANNED;
 	}
 
-	uint64_t *ring = &j->times[(size_t)i * j->p.maxretry];
-	ring[e->head] = now_usec;
-	e->head = (e->head + 1) % j->p.maxretry;
-	if (e->nhits < j->p.maxretry)
-		e->nhits++;
+	ring_put(j, i, now_usec, tag);
 	if (e->nhits < j->p.maxretry)
 		return JAIL_COUNTED;
 	/* The ring is full: its oldest hit sits where the next one will be written. */
-	uint64_t oldest = ring[e->head];
+	uint64_t oldest = j->times[(size_t)i * j->p.maxretry + e->head];
 	if (now_usec >= oldest && now_usec - oldest >= j->p.findtime_usec)
 		return JAIL_COUNTED;
 
 	/* Saturates: an offence count never wraps back to a first offence's short ban. */
 	if (e->offences < UINT32_MAX)
 		e->offences++;
+	take_tags(j, i, ret);
 	e->nhits = 0;
 	e->head = 0;
-	*ret = (struct jail_ban){
-		.addr = net,
-		.host = *a,
-		.time_usec = now_usec,
-		.bantime_usec = ban_length(j, e->offences),
-		.offence = e->offences,
-	};
+	ret->addr = net;
+	ret->host = *a;
+	ret->time_usec = now_usec;
+	ret->bantime_usec = ban_length(j, e->offences);
+	ret->offence = e->offences;
 	e->banned_until = now_usec + ret->bantime_usec;
 	j->stats.bans++;
 	return JAIL_BAN;
@@ -245,6 +274,20 @@ int jail_restore(struct jail *j, const struct addr *a, unsigned offences, uint64
 	j->entries[i].offences = MAX(j->entries[i].offences, offences);
 	j->entries[i].banned_until = MAX(j->entries[i].banned_until, until_usec);
 	return 0;
+}
+
+void jail_restore_hits(struct jail *j, const struct addr *a, const uint64_t *times, size_t n)
+{
+	struct addr net = ban_net(j, a);
+
+	if (n == 0 || jail_is_allowed(j, &net))
+		return;
+	uint32_t i = get_entry(j, &net);
+	/* A full ring would decide at the next hit whatever its times: only maxretry - 1 of the
+	 * newest come back, so that a ban still needs a hit of today. */
+	size_t keep = MIN(n, (size_t)j->p.maxretry - 1);
+	for (size_t k = n - keep; k < n; k++)
+		ring_put(j, i, times[k], 0);
 }
 
 size_t jail_tracked(const struct jail *j)

@@ -29,12 +29,18 @@ enum jail_result {
 	JAIL_BANNED = 3,  /* already banned until later than now: nothing to do */
 };
 
+/* Hits whose tags a ban carries at most (the newest of its maxretry). */
+#define JAIL_TAGS_MAX 8
+
 struct jail_ban {
-	struct addr addr;      /* the network to ban (prefix4/prefix6 applied) */
-	struct addr host;      /* the offender whose hits decided it */
-	uint64_t time_usec;    /* when it was decided */
-	uint64_t bantime_usec; /* how long */
-	unsigned offence;      /* 1 for the first ban of this address */
+	struct addr addr;	      /* the network to ban (prefix4/prefix6 applied) */
+	struct addr host;	      /* the offender whose hits decided it */
+	uint64_t time_usec;	      /* when it was decided */
+	uint64_t bantime_usec;	      /* how long */
+	unsigned offence;	      /* 1 for the first ban of this address */
+	uint32_t tags[JAIL_TAGS_MAX]; /* the caller's tags of the hits that decided it, oldest first
+				       */
+	unsigned n_tags;
 };
 
 struct jail_stats {
@@ -46,9 +52,11 @@ struct jail;
 /* Returns 0 or -errno (-EINVAL for nonsense parameters). */
 int jail_new(const struct jail_params *p, struct jail **ret);
 
-/* Records a hit of address a at time now_usec (the log line's time). Returns an enum
- * jail_result; fills *ret on JAIL_BAN. Never allocates. */
-int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, struct jail_ban *ret);
+/* Records a hit of address a at time now_usec (the log line's time), with the caller's tag for
+ * it (0: none; evidence.h's tags name the hit's log line). Returns an enum jail_result; fills
+ * *ret on JAIL_BAN, with the tags of the hits that decided it. Never allocates. */
+int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, uint32_t tag,
+	     struct jail_ban *ret);
 
 /* True when a ban of a would touch an allowlisted network. */
 bool jail_is_allowed(const struct jail *j, const struct addr *a);
@@ -59,6 +67,10 @@ void jail_forget_ban(struct jail *j, const struct addr *a);
 /* Restores knowledge of an active ban (after a restart): offences and end time. Returns 0 or
  * -errno. */
 int jail_restore(struct jail *j, const struct addr *a, unsigned offences, uint64_t until_usec);
+
+/* Restores hits of a at the times given (oldest first) without deciding a ban: a jail that
+ * counts bans (recidive) gets back the ones that happened before a restart. */
+void jail_restore_hits(struct jail *j, const struct addr *a, const uint64_t *times, size_t n);
 
 size_t jail_tracked(const struct jail *j);
 const struct jail_stats *jail_get_stats(const struct jail *j);

@@ -59,12 +59,17 @@ static void help(FILE *f)
 		"      [--journal-directory DIR] [--match FIELD=VALUE]... (default matches:\n"
 		"      SYSLOG_IDENTIFIER= the filters' tags)\n"
 		"  status [--json]               jails, tracked addresses, bans (asks the daemon)\n"
-		"  list [JAIL] [--json]          active bans with remaining time and offence "
+		"  list [JAIL] [--json] [-v]     active bans with remaining time and offence "
 		"count\n"
-		"  ban ADDR [--jail J] [--time T]\n"
+		"                                (-v, --verbose: with the log lines behind each)\n"
+		"  show ADDR [--json]            the bans covering ADDR: why, since when, until\n"
+		"                                when, the log lines that decided them\n"
+		"  ban ADDR [--jail J] [--time T|forever]\n"
 		"                                ban an address or network by hand\n"
-		"  unban ADDR|--all              lift a ban, or all of them\n"
-		"  reload                        re-read the configuration (as SIGHUP)\n"
+		"  unban ADDR|--all              lift the bans covering ADDR (the /64 of a host\n"
+		"                                too), or all of them\n"
+		"  reload                        re-read the configuration and say whether it\n"
+		"                                was taken (exit 1 with the reason if refused)\n"
 		"  nft-cleanup                   remove waveguard's nftables table (uninstall)\n"
 		"  history [--file F] [--since T] [--last N] [--svg OUT]\n"
 		"                                the connection history: a table like\n"
@@ -650,7 +655,8 @@ int main(int argc, char **argv)
 		return cmd_nft_cleanup(dir, argc);
 	if (strcmp(cmd, "history") == 0)
 		return cmd_history(dir, argc, argv);
-	static const char *const client_cmds[] = { "status", "list", "ban", "unban", "reload" };
+	static const char *const client_cmds[] = { "status", "list",  "show",
+						   "ban",    "unban", "reload" };
 	for (size_t i = 0; i < ELEMENTSOF(client_cmds); i++)
 		if (strcmp(cmd, client_cmds[i]) == 0)
 			return cmd_client(dir, argc, argv);

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "actions.h"
+#include "banning.h"
 #include "commands.h"
 #include "control.h"
 #include "log.h"
@@ -24,8 +25,6 @@
 #define BANS_FILE	     "bans"
 #define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
 #define MAINTAIN_PERIOD_USEC (3600 * USEC_PER_SEC)
-/* Ten years: the longest duration the configuration accepts. */
-#define MAX_BAN_USEC (10ULL * 366 * 86400 * USEC_PER_SEC)
 
 uint64_t manager_now(const struct manager *m)
 {
@@ -34,77 +33,7 @@ uint64_t manager_now(const struct manager *m)
 	return t;
 }
 
-/* A ban or unban as a journal event with its fields (journalctl MESSAGE_ID=... lists them). */
-static void log_ban_event(const struct ban *ban, bool unban, const char *note)
-{
-	char s[ADDR_STRLEN], f_jail[96], f_addr[ADDR_STRLEN + 32], f_time[48], f_off[48];
-	uint64_t secs = (ban->until_usec - ban->since_usec) / USEC_PER_SEC;
-
-	addr_format(&ban->addr, s, sizeof(s));
-	snprintf(f_jail, sizeof(f_jail), "WAVEGUARD_JAIL=%s", ban->jail);
-	snprintf(f_addr, sizeof(f_addr), "WAVEGUARD_ADDRESS=%s", s);
-	snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=%llu", (unsigned long long)secs);
-	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
-	const char *const fields[] = { f_jail, f_addr, f_time, f_off, NULL };
-	if (unban)
-		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s,
-			  note);
-	else
-		log_event(LOG_NOTICE, LOG_MESSAGE_BAN, fields,
-			  "%s: ban %s for %llus (offence %" PRIu32 ")%s", ban->jail, s,
-			  (unsigned long long)secs, ban->offence, note);
-}
-
 /* ---- the line -> ban path ---- */
-
-/* Records a ban and runs its jail's actions. A network already banned for longer (by another
- * jail) is left as it is. */
-static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
-{
-	const struct ban *old = bans_find(m->bans, &ban->addr);
-	uint64_t now = manager_now(m);
-	char s[ADDR_STRLEN];
-	int r;
-
-	if (ban->until_usec <= now)
-		return;
-	if (old && old->until_usec >= ban->until_usec) {
-		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
-		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
-		 * element too. The table keeps the longer record. */
-		if (!config_jail_same_ports(j, config_find_jail(m->config, old->jail))) {
-			m->decisions++;
-			log_ban_event(ban, false,
-				      m->dry_run ? ", on its own ports, dry run"
-						 : ", on its own ports (a longer ban stays)");
-			actions_ban(m->actions, j, ban, now, false);
-		}
-		return;
-	}
-	r = bans_add(m->bans, ban);
-	if (r < 0)
-		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
-				  addr_format(&ban->addr, s, sizeof(s)));
-	m->decisions++;
-	wave_note_ban(m->wave);
-	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
-	actions_ban(m->actions, j, ban, now, false);
-}
-
-/* A jail's decision as a ban record, applied. */
-static void apply_jail_ban(struct manager *m, const struct config_jail *j,
-			   const struct jail_ban *jb)
-{
-	struct ban ban = {
-		.addr = jb->addr,
-		.host = jb->host,
-		.since_usec = jb->time_usec,
-		.until_usec = jb->time_usec + jb->bantime_usec,
-		.offence = jb->offence,
-	};
-	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
-	apply_ban(m, j, &ban);
-}
 
 /* The sources' sink: one line (from a file or the journal) for the jails that read it. */
 static void feed(struct engine_jail *const *jails, size_t n_jails, const struct logline *l,
@@ -127,7 +56,7 @@ static void feed(struct engine_jail *const *jails, size_t n_jails, const struct 
 			continue;
 		switch (engine_feed(ej, l, t, &jb)) {
 		case ENGINE_BAN:
-			apply_jail_ban(m, ej->conf, &jb);
+			banning_apply_jail_ban(m, ej, &jb);
 			break;
 		case ENGINE_EVENT:
 			m->events++;
@@ -139,93 +68,11 @@ static void feed(struct engine_jail *const *jails, size_t n_jails, const struct 
 	}
 }
 
-void manager_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban)
-{
-	uint64_t now = manager_now(m);
-	char s[ADDR_STRLEN];
-	int r = bans_add(m->bans, ban);
-
-	if (r < 0)
-		log_warning_errno(r, "cannot record the ban of %s: %m",
-				  addr_format(&ban->addr, s, sizeof(s)));
-	log_ban_event(ban, false, ", by the admin");
-	if (j)
-		actions_ban(m->actions, j, ban, now, false);
-	else
-		actions_ban_kernel(m->actions, ban, now, false);
-	actions_flush(m->actions);
-}
-
-void manager_lift(struct manager *m, const struct ban *b, uint64_t now_usec)
-{
-	struct ban copy = *b;
-	struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
-
-	bans_lift(m->bans, &b->addr, now_usec);
-	if (ej) {
-		jail_forget_ban(ej->jail, &copy.host);
-		ej->unbans++;
-	}
-	actions_unban(m->actions, config_find_jail(m->config, copy.jail), &copy);
-	log_ban_event(&copy, true, ", by the admin");
-}
-
-/* ---- what the ban table gives back ---- */
-
-/* Bans in force and offence counts, back to the jails. */
-static void restore_jails(struct manager *m)
-{
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
-		if (ej)
-			jail_restore(ej->jail, &b->host, b->offence, b->until_usec);
-	}
-}
-
-/* Puts the bans still in force back in the kernel with their remaining time. */
-static void restore_kernel(struct manager *m)
-{
-	uint64_t now = manager_now(m);
-	size_t n = 0, refused = 0;
-
-	for (size_t i = 0; i < bans_size(m->bans); i++) {
-		const struct ban *b = bans_get(m->bans, i);
-		const struct config_jail *j = config_find_jail(m->config, b->jail);
-		if (b->until_usec <= now)
-			continue;
-		/* The table passes the checks of a new ban: a line planted in it, or an allowlist
-		 * widened since, never bans what a decision today would not. */
-		if (addr_too_wide_to_ban(&b->addr) ||
-		    engine_allowlisted(m->engine, m->config, j, &b->addr) ||
-		    b->until_usec - now > MAX_BAN_USEC) {
-			struct addr a = b->addr;
-			bans_lift(m->bans, &a, now);
-			refused++;
-			continue;
-		}
-		/* Manual bans, or bans of a jail since removed, still run their course. */
-		if (j)
-			actions_ban(m->actions, j, b, now, true);
-		else
-			actions_ban_kernel(m->actions, b, now, true);
-		n++;
-	}
-	if (n)
-		log_info("restored %zu bans still in force", n);
-	if (refused)
-		log_warning(
-			"%zu bans of the ban table lifted instead of restored: allowlisted now, "
-			"wider than /8 (/16 for IPv6), or longer than ten years",
-			refused);
-	actions_flush(m->actions);
-}
-
 static void on_nft_lost(struct actions *a, void *userdata)
 {
 	struct manager *m = userdata;
 	if (actions_setup(a) >= 0)
-		restore_kernel(m);
+		banning_restore_kernel(m);
 }
 
 /* ---- STATUS= and the metrics ---- */
@@ -257,9 +104,19 @@ static void on_wave_hit(const struct addr *a, uint32_t connections, void *userda
 	struct jail_ban jb;
 	char s[ADDR_STRLEN];
 
-	log_info("%s holds %u connections", addr_format(a, s, sizeof(s)), connections);
-	if (ej && jail_hit(ej->jail, a, manager_now(m), &jb) == JAIL_BAN)
-		apply_jail_ban(m, ej->conf, &jb);
+	char line[96];
+	uint64_t now = manager_now(m);
+
+	addr_format(a, s, sizeof(s));
+	log_info("%s holds %u connections", s, connections);
+	if (!ej)
+		return;
+	/* The sample is the evidence: no log line names these connections. */
+	int n = snprintf(line, sizeof(line), "%s held %u established connections", s, connections);
+	uint32_t tag =
+		ej->evidence ? evidence_put(ej->evidence, now, "sampler", 7, line, (size_t)n) : 0;
+	if (jail_hit(ej->jail, a, now, tag, &jb) == JAIL_BAN)
+		banning_apply_jail_ban(m, ej, &jb);
 }
 
 static size_t on_wave_active_bans(void *userdata)
@@ -300,7 +157,8 @@ static int on_maintain_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* A new configuration and its jails, or the errors logged. */
+/* A new configuration and its jails, or the errors logged (the first one kept for status and
+ * the reload command). */
 static int load_config(struct manager *m, struct config **ret_c, struct engine **ret_e)
 {
 	struct config_errors errs = { 0 };
@@ -310,8 +168,35 @@ static int load_config(struct manager *m, struct config **ret_c, struct engine *
 		r = engine_new(*ret_c, NULL, ret_e, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_error("%s", errs.msgs[i]);
+	if (r < 0)
+		snprintf(m->reload_error, sizeof(m->reload_error), "%s%s",
+			 errs.n ? errs.msgs[0] : strerror(-r),
+			 errs.n > 1 ? " (and more: see check-config)" : "");
 	config_errors_clear(&errs);
 	return r;
+}
+
+/* Swaps the new configuration and jails in; the old ones are freed on return. */
+static int swap_config(struct manager *m, struct config **c, struct engine **e)
+{
+	_cleanup_(config_freep) struct config *old_c = m->config;
+	_cleanup_(engine_freep) struct engine *old_e = m->engine;
+
+	sources_stop(m->sources);
+	/* The running values that a restart keeps anyway stay too. */
+	free((*c)->state_dir);
+	(*c)->state_dir = strdup(old_c->state_dir);
+	free((*c)->control_socket);
+	(*c)->control_socket = strdup(old_c->control_socket);
+	if (!(*c)->state_dir || !(*c)->control_socket) {
+		m->config = old_c, m->engine = old_e;
+		old_c = NULL, old_e = NULL;
+		return -ENOMEM;
+	}
+	m->engine = TAKE_PTR(*e);
+	m->config = TAKE_PTR(*c);
+	banning_jails_dropped(m, old_c, old_e);
+	return 0;
 }
 
 /* Reads the configuration again and swaps it whole; a broken one is refused and the running
@@ -325,42 +210,43 @@ static int reload(struct manager *m)
 
 	log_info("reloading the configuration from %s", m->config_dir);
 	r = load_config(m, &c, &e);
-	if (r >= 0)
-		r = actions_reconfigure(m->actions, c);
-	if (r < 0)
-		return log_error_errno(r, "reload refused, the running configuration stays: %m");
-	if (strcmp(c->state_dir, m->config->state_dir) != 0 ||
-	    strcmp(c->control_socket, m->config->control_socket) != 0 ||
-	    strcmp(c->nft.table, m->config->nft.table) != 0)
+	if (r >= 0 && (r = actions_reconfigure(m->actions, c)) < 0)
+		snprintf(m->reload_error, sizeof(m->reload_error),
+			 "the actions could not be set up: %s", strerror(-r));
+	if (r >= 0 && (strcmp(c->state_dir, m->config->state_dir) != 0 ||
+		       strcmp(c->control_socket, m->config->control_socket) != 0 ||
+		       strcmp(c->nft.table, m->config->nft.table) != 0))
 		log_warning("state_dir, control_socket and [nft] changes take effect at the next "
 			    "start");
-	sources_stop(m->sources);
-	/* The running values that a restart keeps anyway stay too. */
-	free(c->state_dir);
-	c->state_dir = strdup(m->config->state_dir);
-	free(c->control_socket);
-	c->control_socket = strdup(m->config->control_socket);
-	if (!c->state_dir || !c->control_socket)
-		return log_error_errno(-ENOMEM, "out of memory");
-	engine_free(m->engine);
-	m->engine = TAKE_PTR(e);
-	config_free(m->config);
-	m->config = TAKE_PTR(c);
+	if (r >= 0 && (r = swap_config(m, &c, &e)) < 0)
+		snprintf(m->reload_error, sizeof(m->reload_error), "out of memory");
+	if (r < 0) {
+		m->reload_failed_usec = manager_now(m);
+		return log_error_errno(r, "reload refused, the running configuration stays: %m");
+	}
+	m->reload_failed_usec = 0;
 	log_max_level = m->config->log_level;
 	bans_set_max(m->bans, m->config->max_bans);
-	restore_jails(m);
+	bans_set_max_evidence(m->bans, m->config->max_evidence);
+	banning_restore_jails(m);
 	r = sources_start(m->sources, m->config, m->engine);
 	m->reloads++;
 	publish(m, false);
 	return r;
 }
 
+int manager_reload(struct manager *m)
+{
+	sd_notify(0, "RELOADING=1");
+	int r = reload(m);
+	sd_notify(0, "READY=1");
+	return r;
+}
+
 static int on_reload_defer(sd_event_source *s, void *userdata)
 {
 	(void)s;
-	sd_notify(0, "RELOADING=1");
-	reload(userdata);
-	sd_notify(0, "READY=1");
+	manager_reload(userdata);
 	return 0;
 }
 
@@ -473,6 +359,7 @@ static int start_bans(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot open the ban table %s: %m", path);
 	bans_set_max(m->bans, m->config->max_bans);
+	bans_set_max_evidence(m->bans, m->config->max_evidence);
 	if (bad)
 		log_warning("%s: %u unreadable lines skipped", path, bad);
 	r = actions_new(m->event, m->config, m->dry_run, stdout, &m->actions);
@@ -482,9 +369,9 @@ static int start_bans(struct manager *m)
 	r = actions_setup(m->actions);
 	if (r < 0)
 		return r;
-	restore_jails(m);
-	restore_kernel(m);
-	return 0;
+	banning_restore_jails(m);
+	banning_restore_kernel(m);
+	return banning_start(m);
 }
 
 int manager_start(struct manager *m)
@@ -563,6 +450,7 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->maintain_timer);
 	sd_event_source_disable_unref(m->reload_defer);
+	sd_event_source_disable_unref(m->end_timer);
 	sd_event_source_disable_unref(m->sigterm_source);
 	sd_event_source_disable_unref(m->sigint_source);
 	sd_event_source_disable_unref(m->sighup_source);

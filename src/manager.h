@@ -28,6 +28,10 @@ struct manager {
 	uint64_t start_usec;
 	uint64_t lines, decisions, events, reloads;
 	uint64_t bans_evicted_told, bans_told_usec; /* the warning about the ban table's cap */
+	sd_event_source *end_timer;		    /* banning.c: the ends of bans */
+	uint64_t next_end_usec, last_end_scan_usec;
+	uint64_t reload_failed_usec; /* the last reload was refused then (0: it was not) */
+	char reload_error[512];	     /* and why */
 };
 
 /* Takes ownership of config; config_dir is where a reload reads it again. dry_run: decisions
@@ -45,16 +49,12 @@ int manager_run(struct manager *m);
 /* The loop's realtime clock, in microseconds. */
 uint64_t manager_now(const struct manager *m);
 
-/* Records a ban decided by the admin (it replaces any ban of the same network, shorter or
- * longer), logs it and sends it to the jail's actions (j NULL: the kernel only), at once. */
-void manager_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban);
-
-/* Lifts ban b (still in force): ban table, jail memory, actions, journal. The caller flushes
- * the actions (actions_flush) after a series. */
-void manager_lift(struct manager *m, const struct ban *b, uint64_t now_usec);
-
 /* Reads the configuration again from the loop, after the current handler returns. */
 void manager_request_reload(struct manager *m);
+
+/* Reads the configuration again now and swaps it in whole; a broken one is refused (the
+ * running one stays) and the reason kept in reload_error. Returns 0 or -errno. */
+int manager_reload(struct manager *m);
 
 struct manager *manager_free(struct manager *m);
 DEFINE_FREE_FUNC(struct manager, manager_free)

@@ -91,7 +91,7 @@ static char **tag_matches(const struct config_filter *const *filters, size_t n, 
 	char **v = NULL;
 	size_t nv = 0;
 	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < filters[i]->n_tags; k++) {
+		for (size_t k = 0; filters[i] && k < filters[i]->n_tags; k++) {
 			char **slot = ARRAY_GROW(v, nv);
 			if (!slot ||
 			    asprintf(slot, "SYSLOG_IDENTIFIER=%s", filters[i]->tags[k]) < 0) {
@@ -233,6 +233,32 @@ struct replay_ctx {
 	FILE *out;
 };
 
+static void print_ban(struct replay_ctx *c, const struct engine_jail *ej,
+		      const struct jail_ban *ban)
+{
+	char t[32], a[ADDR_STRLEN];
+
+	fprintf(c->out, "%s\t%s\t%s\t%llu\n", timeutil_format_rfc3339(ban->time_usec, t, sizeof(t)),
+		ej->conf->name, addr_format(&ban->addr, a, sizeof(a)),
+		(unsigned long long)(ban->bantime_usec / USEC_PER_SEC));
+	c->bans++;
+}
+
+/* A ban, and the recidive jails (backend = bans) that count it, as the daemon does. */
+static void replay_ban(struct replay_ctx *c, const struct engine_jail *ej,
+		       const struct jail_ban *ban)
+{
+	struct jail_ban rb;
+
+	print_ban(c, ej, ban);
+	for (size_t k = 0; k < c->e->n_jails; k++) {
+		struct engine_jail *rj = &c->e->jails[k];
+		if (!rj->filter &&
+		    jail_hit(rj->jail, &ban->host, ban->time_usec, 0, &rb) == JAIL_BAN)
+			print_ban(c, rj, &rb);
+	}
+}
+
 static void replay_entry(const struct logline *l, void *userdata)
 {
 	struct replay_ctx *c = userdata;
@@ -245,14 +271,8 @@ static void replay_entry(const struct logline *l, void *userdata)
 		return;
 	for (size_t i = 0; i < c->e->n_jails; i++) {
 		struct engine_jail *ej = &c->e->jails[i];
-		if (engine_feed(ej, l, c->last_time, &ban) != ENGINE_BAN)
-			continue;
-		char t[32], a[ADDR_STRLEN];
-		fprintf(c->out, "%s\t%s\t%s\t%llu\n",
-			timeutil_format_rfc3339(ban.time_usec, t, sizeof(t)), ej->conf->name,
-			addr_format(&ban.addr, a, sizeof(a)),
-			(unsigned long long)(ban.bantime_usec / USEC_PER_SEC));
-		c->bans++;
+		if (ej->filter && engine_feed(ej, l, c->last_time, &ban) == ENGINE_BAN)
+			replay_ban(c, ej, &ban);
 	}
 }
 

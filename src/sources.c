@@ -220,6 +220,8 @@ static void on_journal_batch(struct source_journal *sj, void *userdata)
 
 static bool use_journal(const struct config_jail *c)
 {
+	if (c->backend == BACKEND_BANS)
+		return false;
 	if (c->backend == BACKEND_AUTO)
 		/* The journal when the system has one: journald's socket is there (an empty
 		 * /run/systemd/journal left by some tool is not a journal). */

@@ -24,6 +24,15 @@ void status_write_text(const struct status *st, FILE *out)
 		fprintf(out, "server: DOWN since %s (probe %s); the tuner leaves Courier alone\n",
 			timeutil_format_rfc3339(st->down_since_usec, t, sizeof(t)), st->down_why);
 	}
+	if (st->reload_failed_usec) {
+		char t[32];
+		fprintf(out, "reload: REFUSED at %s, the running configuration stays: %s\n",
+			timeutil_format_rfc3339(st->reload_failed_usec, t, sizeof(t)),
+			st->reload_error);
+	}
+	if (st->bans_evicted)
+		fprintf(out, "ban table: %" PRIu64 " bans dropped at max_bans since start\n",
+			st->bans_evicted);
 	if (st->tuning)
 		fprintf(out, "tuner: %s (%s)\n", st->tuner_level, st->tuner_reason);
 	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
@@ -44,13 +53,19 @@ void status_write_json(const struct status *st, FILE *out)
 		"{\"uptime\":%" PRIu64 ",\"dry_run\":%s,\"lines\":%" PRIu64
 		",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
 		",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
-		",\"tuner\":\"%s\",\"server\":\"%s\",\"jails\":[",
+		",\"bans_evicted\":%" PRIu64 ",\"evidence_bytes\":%" PRIu64
+		",\"tuner\":\"%s\",\"server\":\"%s\",\"reload_error\":",
 		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions,
 		st->events, st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
-		st->tuning ? st->tuner_level : "off",
+		st->bans_evicted, st->evidence_bytes, st->tuning ? st->tuner_level : "off",
 		st->server_down					       ? "down"
 		: st->row && strcmp(st->row->probe_status, "off") != 0 ? "up"
 								       : "unknown");
+	if (st->reload_failed_usec)
+		text_json_string(out, st->reload_error);
+	else
+		fputs("null", out);
+	fputs(",\"jails\":[", out);
 	for (size_t i = 0; i < st->n_jails; i++) {
 		const struct status_jail *j = &st->jails[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -134,6 +149,16 @@ int status_write_metrics(const struct status *st, const char *path)
 		       "1 while the probe finds the mail server down (refused, or silent while not "
 		       "busy).");
 	metrics_sample(&x, "waveguard_server_down", NULL, NULL, st->server_down);
+	metrics_family(&x, "waveguard_reload_failed", "gauge",
+		       "1 when the last reload was refused (the running configuration stays).");
+	metrics_sample(&x, "waveguard_reload_failed", NULL, NULL, st->reload_failed_usec != 0);
+	metrics_family(&x, "waveguard_ban_table_evicted_total", "counter",
+		       "Active bans dropped from the ban table at max_bans.");
+	metrics_sample(&x, "waveguard_ban_table_evicted_total", NULL, NULL,
+		       (double)st->bans_evicted);
+	metrics_family(&x, "waveguard_evidence_bytes", "gauge",
+		       "Bytes of log lines the ban table keeps as evidence.");
+	metrics_sample(&x, "waveguard_evidence_bytes", NULL, NULL, (double)st->evidence_bytes);
 	return metrics_commit(&x, path);
 }
 

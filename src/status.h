@@ -26,6 +26,10 @@ struct status {
 	bool dry_run;
 	uint64_t lines, decisions, events, reloads;
 	size_t active_bans;
+	uint64_t bans_evicted;	     /* active bans dropped at max_bans */
+	uint64_t evidence_bytes;     /* evidence the ban table keeps */
+	uint64_t reload_failed_usec; /* the last reload was refused then (0: it was not) */
+	const char *reload_error;    /* and why */
 	uint64_t nft_sent, nft_errors;
 	bool tuning;		  /* a tuner runs */
 	const char *tuner_level;  /* "normal", "elevated", "wave" */

@@ -3,6 +3,8 @@
  * or since boot (monotonic), as uint64_t. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -241,5 +243,31 @@ const char *timeutil_format_rfc3339(uint64_t usec, char *buf, size_t size)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size)
+{
+	static const struct {
+		char unit;
+		uint64_t secs;
+	} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+	uint64_t s = usec / USEC_PER_SEC;
+	size_t len = 0;
+
+	if (usec == TIMEUTIL_FOREVER) {
+		snprintf(buf, size, "forever");
+		return buf;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+		if (s < units[i].secs && !(units[i].secs == 1 && len == 0))
+			continue;
+		uint64_t n = s / units[i].secs;
+		s %= units[i].secs;
+		if (n || len == 0)
+			len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
+						"%" PRIu64 "%c", n, units[i].unit);
+	}
 	return buf;
 }

@@ -14,6 +14,12 @@ uint64_t timeutil_now(clockid_t clock);
  * text that is no duration, -ERANGE beyond ten years. */
 int timeutil_parse_duration(const char *s, uint64_t *ret_usec);
 
+/* A duration that never ends (bantime = forever). */
+#define TIMEUTIL_FOREVER UINT64_MAX
+
+/* Formats usec for people: "45s", "1h30m", "7d", "forever". Returns buf. */
+const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size);
+
 /* Parses an RFC 3339 time at s ("2026-11-27T06:36:49[.frac](Z|+hh:mm)"); returns the bytes
  * consumed (0 when it is not one) and sets *ret_usec. */
 size_t timeutil_parse_rfc3339(const char *s, size_t len, uint64_t *ret_usec);

@@ -1,4 +1,5 @@
-/* bans: the ban table and its append-only file: replay, torn lines, lifts, memory, compaction. */
+/* bans: the ban table and its append-only file: replay, torn lines, lifts, memory, compaction,
+ * evidence, strikes, permanent bans and the record of ends. */
 #include "bans.h"
 #include "testutil.h"
 
@@ -262,6 +263,180 @@ START_TEST(test_unwritable)
 }
 END_TEST
 
+/* The evidence of a record as "TIME|TEXT;" items, for comparisons. */
+static char *evidence_str(const struct ban *r)
+{
+	const char *cur = r->evidence;
+	struct bans_evidence_line l;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	while (bans_evidence_next(&cur, &l))
+		fprintf(f, "%llu|%.*s;", (unsigned long long)(l.time_usec / S), (int)l.len, l.text);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_evidence_strikes_survive)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	struct ban x = mk("192.0.2.7", "courier-smtp", NOW + 3600 * S, 1);
+	char ev[] = "1800000001000000 courieresmtpd: error,relay=::ffff:192.0.2.7,port=1: 550 x\n"
+		    "1800000002000000 courieresmtpd: two  spaces  kept\n";
+
+	x.evidence = ev;
+	x.strikes[0] = 1799990000;
+	x.strikes[1] = 1800000000;
+	x.n_strikes = 2;
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, NULL), 0);
+	ck_assert_int_eq(bans_add(b, &x), 0);
+	/* the table keeps its own copy */
+	memset(ev, 'z', sizeof(ev) - 1);
+	const struct ban *r = bans_find(b, &x.addr);
+	_cleanup_free_ char *e1 = evidence_str(r);
+	ck_assert_str_eq(e1, "1800000001|courieresmtpd: error,relay=::ffff:192.0.2.7,port=1: 550 x;"
+			     "1800000002|courieresmtpd: two  spaces  kept;");
+	ck_assert_uint_eq(bans_evidence_bytes(b), strlen(r->evidence));
+	/* "killed" without bans_free, reopened: evidence, strikes and ends come back */
+	struct bans *b2;
+	unsigned bad = 9;
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	r = bans_find(b2, &x.addr);
+	ck_assert_ptr_nonnull(r);
+	_cleanup_free_ char *e2 = evidence_str(r);
+	ck_assert_str_eq(e2, e1);
+	ck_assert_uint_eq(r->n_strikes, 2);
+	ck_assert_uint_eq(r->strikes[0], 1799990000);
+	ck_assert_uint_eq(r->strikes[1], 1800000000);
+	ck_assert(!r->ended);
+	/* a second opening after compaction still has them */
+	bans_free(b2);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	_cleanup_free_ char *e3 = evidence_str(bans_find(b2, &x.addr));
+	ck_assert_str_eq(e3, e1);
+	bans_free(b);
+	bans_free(b2);
+	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_evidence_bounds)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	char big[BAN_EVIDENCE_MAX * 2] = "", line[300];
+	size_t len = 0;
+
+	/* 20 lines of 200 bytes: the record keeps whole lines up to BAN_EVIDENCE_MAX */
+	memset(line, 'a', 200);
+	line[200] = '\0';
+	for (int i = 0; i < 20 && len + 230 < sizeof(big); i++)
+		len += (size_t)snprintf(big + len, sizeof(big) - len, "%d %s\n", 1800000000 + i,
+					line);
+	struct ban x = mk("192.0.2.8", "j", NOW + 3600 * S, 1);
+	x.evidence = big;
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, NULL), 0);
+	ck_assert_int_eq(bans_add(b, &x), 0);
+	const struct ban *r = bans_find(b, &x.addr);
+	ck_assert_uint_le(strlen(r->evidence), BAN_EVIDENCE_MAX);
+	ck_assert_uint_gt(strlen(r->evidence), BAN_EVIDENCE_MAX - 220);
+	ck_assert_int_eq(r->evidence[strlen(r->evidence) - 1], '\n');
+
+	/* the whole table: over max_evidence, the bans that end soonest lose theirs first */
+	bans_set_max_evidence(b, 3 * BAN_EVIDENCE_MAX);
+	for (int i = 0; i < 10; i++) {
+		char net[32];
+		snprintf(net, sizeof(net), "198.51.100.%d", i);
+		struct ban y = mk(net, "j", NOW + (uint64_t)(100 + i) * S, 1);
+		y.evidence = big;
+		ck_assert_int_eq(bans_add(b, &y), 0);
+		ck_assert_uint_le(bans_evidence_bytes(b), 3 * BAN_EVIDENCE_MAX);
+	}
+	struct addr last, first;
+	addr_parse_cidr("198.51.100.9", &last);
+	addr_parse_cidr("198.51.100.0", &first);
+	ck_assert_ptr_nonnull(bans_find(b, &last)->evidence);
+	ck_assert_ptr_null(bans_find(b, &first)->evidence);
+	ck_assert_uint_eq(bans_size(b), 11); /* the bans themselves stay */
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_evidence_hostile_file)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	unsigned bad = 0;
+	FILE *f = fopen(path, "w");
+
+	/* an E line before its B line, one with a control character, one without a time, one
+	 * of an unknown network, and one whose text fakes a second record */
+	fprintf(f,
+		"E 192.0.2.9 1800000000000000 orphan\n"
+		"B %llu %llu 1 j 192.0.2.9 192.0.2.9\n"
+		"E 192.0.2.9 1800000001000000 ok line\n"
+		"E 192.0.2.9 1800000002000000 bell\a here\n"
+		"E 192.0.2.9 notatime text\n"
+		"E 203.0.113.1 1800000003000000 nobody's\n"
+		"E 192.0.2.9 1800000004000000 x B 0 0 1 j 203.0.113.5 203.0.113.5\n",
+		(unsigned long long)(NOW - S), (unsigned long long)(NOW + 3600 * S));
+	fclose(f);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
+	struct addr a;
+	addr_parse_cidr("192.0.2.9", &a);
+	const struct ban *r = bans_find(b, &a);
+	ck_assert_ptr_nonnull(r);
+	_cleanup_free_ char *e = evidence_str(r);
+	ck_assert_str_eq(e, "1800000001|ok line;1800000004|x B 0 0 1 j 203.0.113.5 203.0.113.5;");
+	ck_assert_uint_eq(bad, 2); /* the bell and the bad time */
+	ck_assert_uint_eq(bans_size(b), 1);
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_forever_and_ends)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b;
+	struct ban x = mk("192.0.2.20", "manual", BAN_FOREVER, 1);
+	struct ban y = mk("192.0.2.21", "j", NOW + 10 * S, 1);
+
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, NULL), 0);
+	ck_assert_int_eq(bans_add(b, &x), 0);
+	ck_assert_int_eq(bans_add(b, &y), 0);
+	ck_assert_uint_eq(bans_next_end(b), NOW + 10 * S);
+	ck_assert_int_eq(bans_mark_ended(b, &y.addr), 0);
+	ck_assert_uint_eq(bans_next_end(b), BAN_FOREVER);
+	bans_free(b);
+	/* years later: the permanent ban is neither forgotten nor ended; the end is remembered */
+	uint64_t later = NOW + 10 * 365 * 86400 * S;
+	ck_assert_int_eq(bans_open(path, NOW + 20 * S, 3600 * S, &b, NULL), 0);
+	ck_assert(bans_find(b, &y.addr)->ended);
+	bans_free(b);
+	ck_assert_int_eq(bans_open(path, later, 3600 * S, &b, NULL), 0);
+	const struct ban *r = bans_find(b, &x.addr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->until_usec, BAN_FOREVER);
+	ck_assert_uint_eq(bans_active(b, later), 1);
+	ck_assert_ptr_null(bans_find(b, &y.addr));
+	/* unban lifts it, and marks its end */
+	ck_assert_int_eq(bans_lift(b, &x.addr, later), 0);
+	ck_assert(bans_find(b, &x.addr)->ended);
+	ck_assert_uint_eq(bans_active(b, later), 0);
+	bans_free(b);
+	ck_assert_int_eq(bans_open(path, later + S, 3600 * S, &b, NULL), 0);
+	ck_assert(bans_find(b, &x.addr)->ended);
+	ck_assert_uint_eq(bans_active(b, later + S), 0);
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bans");
@@ -274,6 +449,10 @@ int main(void)
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_many_and_compaction);
 	tcase_add_test(tc, test_unwritable);
+	tcase_add_test(tc, test_evidence_strikes_survive);
+	tcase_add_test(tc, test_evidence_bounds);
+	tcase_add_test(tc, test_evidence_hostile_file);
+	tcase_add_test(tc, test_forever_and_ends);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -517,8 +517,20 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_nonnull(config_find_filter(c, "courier-maxconn"));
 	ck_assert_ptr_null(config_find_filter(c, "nosuch"));
 
-	/* The four banning jails, and courier-maxconn whose events feed the tuner. */
-	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 1);
+	/* The four banning jails, courier-maxconn whose events feed the tuner, and recidive,
+	 * which counts their bans: 3 within a day bans for a week on every mail port. */
+	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 2);
+	const struct config_jail *rc = find_jail(c, "recidive");
+	ck_assert_ptr_nonnull(rc);
+	ck_assert(rc->enabled);
+	ck_assert_int_eq(rc->backend, BACKEND_BANS);
+	ck_assert_ptr_null(rc->filter);
+	ck_assert_uint_eq(rc->maxretry, 3);
+	ck_assert_uint_eq(rc->findtime_usec, 86400 * USEC_PER_SEC);
+	ck_assert_uint_eq(rc->bantime_usec, 7 * 86400 * USEC_PER_SEC);
+	ck_assert_uint_eq(rc->n_ports, 7);
+	ck_assert_uint_eq(rc->n_actions, 1);
+	ck_assert_str_eq(rc->actions[0]->name, "nft-set");
 	const struct config_jail *mc = find_jail(c, "courier-maxconn");
 	ck_assert_ptr_nonnull(mc);
 	ck_assert(mc->enabled);
@@ -1132,9 +1144,10 @@ START_TEST(test_unknown_key_message)
 	fx_done(&f);
 
 	fx_load(&f, "unknown-daemon-key");
-	assert_error(&f, "waveguard.conf:3: ",
-		     "unknown key 'loglevel' in [daemon] (expected state_dir, control_socket, "
-		     "metrics, offence_memory, log_level, max_line, max_bans or allow)");
+	assert_error(
+		&f, "waveguard.conf:3: ",
+		"unknown key 'loglevel' in [daemon] (expected state_dir, control_socket, "
+		"metrics, offence_memory, log_level, max_line, max_bans, max_evidence or allow)");
 	fx_done(&f);
 }
 END_TEST

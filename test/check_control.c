@@ -19,13 +19,14 @@
 #include "control.h"
 #include "macro.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 /* ---- parser ---- */
 
 struct ok_case {
 	const char *line;
 	enum control_cmd cmd;
-	bool json, all;
+	bool json, all, verbose;
 	const char *addr; /* canonical text, NULL = none */
 	const char *jail;
 	uint64_t time_sec;
@@ -78,6 +79,17 @@ static const struct ok_case ok_cases[] = {
 	{ .line = "unban 2001:db8::5/128", .cmd = CONTROL_UNBAN, .addr = "2001:db8::5" },
 	{ .line = "unban --all", .cmd = CONTROL_UNBAN, .all = true },
 	{ .line = "reload", .cmd = CONTROL_RELOAD },
+	{ .line = "show 2001:db8:1:2::99", .cmd = CONTROL_SHOW, .addr = "2001:db8:1:2::99" },
+	{ .line = "show 192.0.2.0/24 --json",
+	  .cmd = CONTROL_SHOW,
+	  .addr = "192.0.2.0/24",
+	  .json = true },
+	{ .line = "list -v", .cmd = CONTROL_LIST, .verbose = true },
+	{ .line = "list smtp --verbose --json",
+	  .cmd = CONTROL_LIST,
+	  .jail = "smtp",
+	  .json = true,
+	  .verbose = true },
 	{ .line = " reload ", .cmd = CONTROL_RELOAD },
 };
 
@@ -92,12 +104,24 @@ START_TEST(test_parse_ok)
 	ck_assert_str_eq(err, "");
 	ck_assert_int_eq(req.cmd, t->cmd);
 	ck_assert_int_eq(req.json, t->json);
+	ck_assert_int_eq(req.verbose, t->verbose);
 	ck_assert_int_eq(req.all, t->all);
 	ck_assert_int_eq(req.has_addr, t->addr != NULL);
 	if (t->addr)
 		ck_assert_str_eq(addr_format(&req.addr, a, sizeof(a)), t->addr);
 	ck_assert_str_eq(req.jail, t->jail ? t->jail : "");
 	ck_assert_uint_eq(req.time_usec, t->time_sec * USEC_PER_SEC);
+}
+END_TEST
+
+START_TEST(test_parse_forever)
+{
+	struct control_request req;
+	char err[256];
+	const char *line = "ban 192.0.2.1 --time forever";
+
+	ck_assert_int_eq(control_parse_request(line, strlen(line), &req, err, sizeof(err)), 0);
+	ck_assert_uint_eq(req.time_usec, TIMEUTIL_FOREVER);
 }
 END_TEST
 
@@ -110,7 +134,11 @@ static const struct err_case err_cases[] = {
 	{ "", "empty request" },
 	{ "    ", "empty request" },
 	{ "\r", "empty request" },
-	{ "stats", "unknown command 'stats' (expected status, list, ban, unban or reload)" },
+	{ "stats", "unknown command 'stats' (expected status, list, show, ban, unban or reload)" },
+	{ "show", "show: missing address" },
+	{ "show 192.0.2.1 --verbose", "unknown option '--verbose' (expected --json)" },
+	{ "list -v --verbose", "duplicate option --verbose" },
+	{ "ban 192.0.2.1 --time never", "invalid duration 'never'" },
 	{ "STATUS", "unknown command 'STATUS'" },
 	{ "--json", "unknown command '--json'" },
 	{ "ban", "ban: missing address" },
@@ -124,7 +152,7 @@ static const struct err_case err_cases[] = {
 	{ "ban 1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee",
 	  "invalid address '1111:2222:3333:4444:5555:6666:7777:8888:9999:...'" },
 	{ "ban 192.0.2.1 --time 5x",
-	  "ban: invalid duration '5x' (expected e.g. 90, 90s, 10m, 1h, 7d)" },
+	  "ban: invalid duration '5x' (expected e.g. 90, 90s, 10m, 1h, 7d or forever)" },
 	{ "ban 192.0.2.1 --time 1h30", "invalid duration '1h30'" },
 	{ "ban 192.0.2.1 --time -5", "--time needs a value" },
 	{ "ban 192.0.2.1 --time 0", "duration must be greater than 0" },
@@ -631,7 +659,7 @@ START_TEST(test_errors)
 	/* Usage errors are caught before connecting: the handler is never called. */
 	expect_fail(&f, f.path, EX_USAGE,
 		    "waveguard: ban: missing address (ban ADDR [--jail JAIL] [--time DURATION])\n"
-		    "Usage: waveguard [-c DIR] ban ADDR [--jail JAIL] [--time DURATION]\n",
+		    "Usage: waveguard [-c DIR] ban ADDR [--jail JAIL] [--time DURATION|forever]\n",
 		    ARGS("ban"));
 	expect_fail(&f, f.path, EX_USAGE, "invalid address 'example.com'",
 		    ARGS("unban", "example.com"));
@@ -1127,8 +1155,9 @@ START_TEST(test_cli_help)
 
 	fx_init(&f);
 	ck_assert_int_eq(run_cli(&f, &out, &err, ARGS("ban", "--help")), 0);
-	ck_assert_str_eq(out,
-			 "Usage: waveguard [-c DIR] ban ADDR [--jail JAIL] [--time DURATION]\n");
+	ck_assert_str_eq(
+		out,
+		"Usage: waveguard [-c DIR] ban ADDR [--jail JAIL] [--time DURATION|forever]\n");
 	ck_assert_str_eq(err, "");
 	free(out);
 	free(err);
@@ -1148,6 +1177,7 @@ static Suite *control_suite(void)
 	TCase *tc = tcase_create("parser");
 
 	tcase_add_loop_test(tc, test_parse_ok, 0, ELEMENTSOF(ok_cases));
+	tcase_add_test(tc, test_parse_forever);
 	tcase_add_loop_test(tc, test_parse_err, 0, ELEMENTSOF(err_cases));
 	tcase_add_test(tc, test_parse_garbage);
 	suite_add_tcase(s, tc);

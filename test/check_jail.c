@@ -34,24 +34,24 @@ START_TEST(test_window)
 	uint64_t t = 1700000000 * S;
 
 	ck_assert_int_eq(jail_new(&p, &j), 0);
-	ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
-	ck_assert_int_eq(jail_hit(j, &a, t + 300 * S, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 300 * S, 0, &ban), JAIL_COUNTED);
 	/* third hit 600 s after the first: the first has left the window */
-	ck_assert_int_eq(jail_hit(j, &a, t + 600 * S, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 600 * S, 0, &ban), JAIL_COUNTED);
 	/* hits 2,3,4 lie within 600 s */
-	ck_assert_int_eq(jail_hit(j, &a, t + 700 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &a, t + 700 * S, 0, &ban), JAIL_BAN);
 	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
 			 "192.0.2.1");
 	ck_assert_uint_eq(ban.bantime_usec, 3600 * S);
 	ck_assert_uint_eq(ban.time_usec, t + 700 * S);
 	ck_assert_int_eq(ban.offence, 1);
 	/* while banned, more lines (sessions still in flight) decide nothing */
-	ck_assert_int_eq(jail_hit(j, &a, t + 800 * S, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 800 * S, 0, &ban), JAIL_BANNED);
 	ck_assert_uint_eq(jail_get_stats(j)->bans, 1);
 
 	/* other addresses are counted apart */
 	struct addr b = A("192.0.2.2");
-	ck_assert_int_eq(jail_hit(j, &b, t + 700 * S, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &b, t + 700 * S, 0, &ban), JAIL_COUNTED);
 	ck_assert_uint_eq(jail_tracked(j), 2);
 }
 END_TEST
@@ -64,7 +64,7 @@ START_TEST(test_maxretry_one_and_mapped)
 	struct addr a = A("::ffff:198.51.100.7");
 	p.maxretry = 1;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
-	ck_assert_int_eq(jail_hit(j, &a, 10 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &a, 10 * S, 0, &ban), JAIL_BAN);
 	ck_assert_int_eq(ban.addr.family, AF_INET);
 }
 END_TEST
@@ -81,7 +81,7 @@ START_TEST(test_escalation)
 	p.maxretry = 1;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 	for (size_t i = 0; i < ELEMENTSOF(expect); i++) {
-		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_BAN);
+		ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
 		ck_assert_uint_eq(ban.bantime_usec, expect[i] * S);
 		ck_assert_uint_eq(ban.offence, i + 1);
 		t += ban.bantime_usec; /* the ban has run out */
@@ -104,14 +104,14 @@ START_TEST(test_allowlist)
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 
 	struct addr in4 = A("::ffff:192.0.2.77"), out4 = A("198.51.100.1");
-	ck_assert_int_eq(jail_hit(j, &in4, S, &ban), JAIL_ALLOWED);
-	ck_assert_int_eq(jail_hit(j, &out4, S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &in4, S, 0, &ban), JAIL_ALLOWED);
+	ck_assert_int_eq(jail_hit(j, &out4, S, 0, &ban), JAIL_BAN);
 
 	/* An offender in the /64 of an allowlisted host: banning the /64 would lock the host
 	 * out, so no ban. One in another /64 is banned as its /64. */
 	struct addr near = A("2001:db8:1:2::bad"), far = A("2001:db8:1:3::bad");
-	ck_assert_int_eq(jail_hit(j, &near, S, &ban), JAIL_ALLOWED);
-	ck_assert_int_eq(jail_hit(j, &far, S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &near, S, 0, &ban), JAIL_ALLOWED);
+	ck_assert_int_eq(jail_hit(j, &far, S, 0, &ban), JAIL_BAN);
 	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
 			 "2001:db8:1:3::/64");
 	ck_assert_uint_eq(jail_get_stats(j)->allowed, 2);
@@ -132,21 +132,21 @@ START_TEST(test_hits_per_network)
 	for (unsigned i = 1; i <= 4; i++) {
 		snprintf(host, sizeof(host), "2001:db8:7:1::%x", i);
 		struct addr a = A(host);
-		ck_assert_int_eq(jail_hit(j, &a, i * S, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &a, i * S, 0, &ban), JAIL_COUNTED);
 	}
 	struct addr other = A("2001:db8:7:2::1");
-	ck_assert_int_eq(jail_hit(j, &other, 5 * S, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &other, 5 * S, 0, &ban), JAIL_COUNTED);
 	struct addr fifth = A("2001:db8:7:1::99");
-	ck_assert_int_eq(jail_hit(j, &fifth, 6 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &fifth, 6 * S, 0, &ban), JAIL_BAN);
 	ck_assert_str_eq(addr_format(&ban.addr, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
 			 "2001:db8:7:1::/64");
 	ck_assert_str_eq(addr_format(&ban.host, (char[ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
 			 "2001:db8:7:1::99");
 	/* Another host of the banned /64 is already banned; lifting by any host of it forgets. */
 	struct addr sixth = A("2001:db8:7:1::100");
-	ck_assert_int_eq(jail_hit(j, &sixth, 7 * S, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &sixth, 7 * S, 0, &ban), JAIL_BANNED);
 	jail_forget_ban(j, &sixth);
-	ck_assert_int_eq(jail_hit(j, &sixth, 8 * S, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &sixth, 8 * S, 0, &ban), JAIL_COUNTED);
 	j = jail_free(j);
 
 	p.prefix6 = 128;
@@ -154,7 +154,7 @@ START_TEST(test_hits_per_network)
 	for (unsigned i = 1; i <= 10; i++) {
 		snprintf(host, sizeof(host), "2001:db8:7:1::%x", i);
 		struct addr a = A(host);
-		ck_assert_int_eq(jail_hit(j, &a, i * S, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &a, i * S, 0, &ban), JAIL_COUNTED);
 	}
 }
 END_TEST
@@ -174,15 +174,15 @@ START_TEST(test_eviction_spares_offenders)
 	p.findtime_usec = 3600 * S;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 	for (unsigned i = 0; i < 4; i++)
-		ck_assert_int_eq(jail_hit(j, &offender, (i + 1) * S, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &offender, (i + 1) * S, 0, &ban), JAIL_COUNTED);
 	for (unsigned i = 0; i < 100; i++) {
 		snprintf(host, sizeof(host), "203.0.113.%u", i + 1);
 		struct addr a = A(host);
-		ck_assert_int_eq(jail_hit(j, &a, (10 + i) * S, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &a, (10 + i) * S, 0, &ban), JAIL_COUNTED);
 	}
 	ck_assert_uint_eq(jail_tracked(j), 8);
 	ck_assert_uint_eq(jail_get_stats(j)->evictions, 100 - 7);
-	ck_assert_int_eq(jail_hit(j, &offender, 200 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &offender, 200 * S, 0, &ban), JAIL_BAN);
 }
 END_TEST
 
@@ -200,7 +200,7 @@ START_TEST(test_offence_saturates)
 	p.bantime_max_usec = 7 * 86400 * S;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 	ck_assert_int_eq(jail_restore(j, &a, UINT32_MAX, 0), 0);
-	ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &a, S, 0, &ban), JAIL_BAN);
 	ck_assert_uint_eq(ban.offence, UINT32_MAX);
 	ck_assert_uint_eq(ban.bantime_usec, 7 * 86400 * S);
 }
@@ -222,7 +222,7 @@ START_TEST(test_flood_bounded)
 	p.findtime_usec = 3600 * S;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 
-	ck_assert_int_eq(jail_hit(j, &keep, t, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &keep, t, 0, &ban), JAIL_COUNTED);
 	for (uint32_t i = 0; i < 1000000; i++) {
 		struct addr a = { .family = AF_INET6, .prefix = 128 };
 		a.bytes[0] = 0x20;
@@ -230,17 +230,18 @@ START_TEST(test_flood_bounded)
 		a.bytes[2] = 0x0d;
 		a.bytes[3] = 0xb8;
 		memcpy(a.bytes + 4, &i, 4);
-		ck_assert_int_eq(jail_hit(j, &a, t, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_COUNTED);
 		if (i % 50000 == 0)
-			ck_assert_int_eq(jail_hit(j, &keep, t, &ban), i == 0	   ? JAIL_COUNTED
-								      : i == 50000 ? JAIL_BAN
-										   : JAIL_BANNED);
+			ck_assert_int_eq(jail_hit(j, &keep, t, 0, &ban), i == 0 ? JAIL_COUNTED
+									 : i == 50000
+										 ? JAIL_BAN
+										 : JAIL_BANNED);
 		ck_assert_uint_le(jail_tracked(j), 100000);
 	}
 	ck_assert_uint_eq(jail_tracked(j), 100000);
 	ck_assert_uint_eq(jail_get_stats(j)->evictions, 1000001 - 100000);
 	/* keep came back often enough never to be the least recently seen: still known banned */
-	ck_assert_int_eq(jail_hit(j, &keep, t, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &keep, t, 0, &ban), JAIL_BANNED);
 
 	/* the first flood addresses were evicted: their counts start again */
 	struct addr first = { .family = AF_INET6, .prefix = 128 };
@@ -248,9 +249,9 @@ START_TEST(test_flood_bounded)
 	first.bytes[1] = 0x01;
 	first.bytes[2] = 0x0d;
 	first.bytes[3] = 0xb8;
-	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_COUNTED);
-	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_COUNTED);
-	ck_assert_int_eq(jail_hit(j, &first, t, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &first, t, 0, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &first, t, 0, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &first, t, 0, &ban), JAIL_BAN);
 }
 END_TEST
 
@@ -270,7 +271,7 @@ START_TEST(test_eviction_keeps_lookups_right)
 		struct addr a = { .family = AF_INET, .prefix = 32 };
 		uint32_t v = round % 11 + 1;
 		memcpy(a.bytes, &v, 4);
-		ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_COUNTED);
+		ck_assert_int_eq(jail_hit(j, &a, S, 0, &ban), JAIL_COUNTED);
 		ck_assert_uint_le(jail_tracked(j), 7);
 	}
 	/* The 7 most recent (rounds 1993..1999) are found with their one hit: a second bans. */
@@ -278,7 +279,7 @@ START_TEST(test_eviction_keeps_lookups_right)
 		struct addr a = { .family = AF_INET, .prefix = 32 };
 		uint32_t v = round % 11 + 1;
 		memcpy(a.bytes, &v, 4);
-		ck_assert_int_eq(jail_hit(j, &a, S, &ban), JAIL_BAN);
+		ck_assert_int_eq(jail_hit(j, &a, S, 0, &ban), JAIL_BAN);
 	}
 	ck_assert_uint_eq(jail_tracked(j), 7);
 }
@@ -310,10 +311,81 @@ START_TEST(test_restore)
 	p.maxretry = 1;
 	ck_assert_int_eq(jail_new(&p, &j), 0);
 	ck_assert_int_eq(jail_restore(j, &a, 2, 5000 * S), 0);
-	ck_assert_int_eq(jail_hit(j, &a, 4000 * S, &ban), JAIL_BANNED);
-	ck_assert_int_eq(jail_hit(j, &a, 5000 * S, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &a, 4000 * S, 0, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &a, 5000 * S, 0, &ban), JAIL_BAN);
 	ck_assert_int_eq(ban.offence, 3);
 	ck_assert_uint_eq(ban.bantime_usec, 4 * 3600 * S);
+}
+END_TEST
+
+/* A ban carries the tags of the hits that decided it, oldest first, at most JAIL_TAGS_MAX. */
+START_TEST(test_tags)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("192.0.2.1"), b = A("192.0.2.2");
+	uint64_t t = 1700000000 * S;
+
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_hit(j, &a, t, 11, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &b, t, 99, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t + S, 12, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 2 * S, 13, &ban), JAIL_BAN);
+	ck_assert_uint_eq(ban.n_tags, 3);
+	ck_assert_uint_eq(ban.tags[0], 11);
+	ck_assert_uint_eq(ban.tags[1], 12);
+	ck_assert_uint_eq(ban.tags[2], 13);
+
+	/* maxretry 12: the newest 8 of the 12, the ring wrapped around first */
+	_cleanup_(jail_freep) struct jail *k = NULL;
+	p.maxretry = 12;
+	ck_assert_int_eq(jail_new(&p, &k), 0);
+	for (uint32_t i = 1; i <= 15; i++) {
+		int r = jail_hit(k, &a, t + i * 10 * S, i, &ban);
+		ck_assert_int_eq(r, i < 12 ? JAIL_COUNTED : i == 12 ? JAIL_BAN : JAIL_BANNED);
+		if (r == JAIL_BAN)
+			break;
+	}
+	ck_assert_uint_eq(ban.n_tags, JAIL_TAGS_MAX);
+	for (unsigned i = 0; i < JAIL_TAGS_MAX; i++)
+		ck_assert_uint_eq(ban.tags[i], 12 - JAIL_TAGS_MAX + 1 + i);
+	/* untagged hits (0) carry nothing */
+	ck_assert_int_eq(jail_hit(k, &b, t, 0, &ban), JAIL_COUNTED);
+}
+END_TEST
+
+/* Restored hits count toward the next ban but never decide one themselves. */
+START_TEST(test_restore_hits)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("192.0.2.1");
+	uint64_t t = 1700000000 * S, times[] = { t - 300 * S, t - 200 * S, t - 100 * S };
+
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	jail_restore_hits(j, &a, times, 3);
+	/* maxretry 3: two of the three come back, so the next hit within findtime bans */
+	ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+	/* another address: a single restored hit needs two more */
+	struct addr b = A("192.0.2.2");
+	jail_restore_hits(j, &b, times + 2, 1);
+	ck_assert_int_eq(jail_hit(j, &b, t, 0, &ban), JAIL_COUNTED);
+	ck_assert_int_eq(jail_hit(j, &b, t + S, 0, &ban), JAIL_BAN);
+	/* restored hits older than findtime do not count */
+	struct addr c = A("192.0.2.3");
+	uint64_t old[] = { t - 2000 * S, t - 1900 * S };
+	jail_restore_hits(j, &c, old, 2);
+	ck_assert_int_eq(jail_hit(j, &c, t, 0, &ban), JAIL_COUNTED);
+	/* never for an allowlisted network */
+	struct addr allow = A("192.0.2.4");
+	p.allow = &allow;
+	p.n_allow = 1;
+	_cleanup_(jail_freep) struct jail *k = NULL;
+	ck_assert_int_eq(jail_new(&p, &k), 0);
+	jail_restore_hits(k, &allow, times, 3);
+	ck_assert_uint_eq(jail_tracked(k), 0);
 }
 END_TEST
 
@@ -333,6 +405,8 @@ int main(void)
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_restore);
+	tcase_add_test(tc, test_tags);
+	tcase_add_test(tc, test_restore_hits);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

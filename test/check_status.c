@@ -160,20 +160,35 @@ START_TEST(test_json)
 
 	fx_init(&f);
 	s = render(status_write_json, &f.st);
-	ck_assert_str_eq(s,
-			 "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
-			 "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			 "\"nft_errors\":1,\"tuner\":\"off\",\"server\":\"unknown\"," JSON_JAILS);
+	ck_assert_str_eq(
+		s, "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
+		   "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
+		   "\"nft_errors\":1,\"bans_evicted\":0,\"evidence_bytes\":0,"
+		   "\"tuner\":\"off\",\"server\":\"unknown\",\"reload_error\":null," JSON_JAILS);
 	free(s);
 
 	f.st.tuning = true;
 	f.st.dry_run = true;
 	s = render(status_write_json, &f.st);
-	ck_assert_str_eq(s,
-			 "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
-			 "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-			 "\"nft_errors\":1,\"tuner\":\"wave\",\"server\":\"unknown\"," JSON_JAILS);
+	ck_assert_str_eq(
+		s, "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
+		   "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
+		   "\"nft_errors\":1,\"bans_evicted\":0,\"evidence_bytes\":0,"
+		   "\"tuner\":\"wave\",\"server\":\"unknown\",\"reload_error\":null," JSON_JAILS);
 	free(s);
+
+	/* A refused reload: its reason, in the JSON and the text. */
+	f.st.reload_failed_usec = 1764720000ULL * USEC_PER_SEC;
+	f.st.reload_error = "conf.d/x.conf:3: unknown key 'bantme' in [x]";
+	s = render(status_write_json, &f.st);
+	ck_assert_ptr_nonnull(
+		strstr(s, ",\"reload_error\":\"conf.d/x.conf:3: unknown key 'bantme' in [x]\","));
+	free(s);
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, "reload: REFUSED at 2025-12-03T00:00:00Z, the running "
+					"configuration stays: conf.d/x.conf:3: unknown key"));
+	free(s);
+	f.st.reload_failed_usec = 0;
 
 	/* The server: up after a probe got through, down when the probe says so. */
 	f.st.row = &f.row;
@@ -195,7 +210,8 @@ START_TEST(test_json)
 	free(s);
 	f.st.n_jails = 0;
 	s = render(status_write_json, &f.st);
-	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"server\":\"down\",\"jails\":[]}\n"));
+	ck_assert_ptr_nonnull(strstr(
+		s, ",\"tuner\":\"off\",\"server\":\"down\",\"reload_error\":null,\"jails\":[]}\n"));
 	free(s);
 }
 END_TEST
@@ -305,9 +321,11 @@ START_TEST(test_metrics_without_row)
 	for (size_t i = 0; i < ELEMENTSOF(jail_lines); i++)
 		ck_assert_msg(has_line(text, jail_lines[i]), "missing \"%s\" in:\n%s",
 			      jail_lines[i], text);
-	/* 2 sources + 6 families of 2 jails + server_down, nothing else. */
-	ck_assert_uint_eq(check_families(text), 15);
+	/* 2 sources + 6 families of 2 jails + server_down, reload_failed, ban_table_evicted and
+	 * evidence_bytes, nothing else. */
+	ck_assert_uint_eq(check_families(text), 18);
 	ck_assert(has_line(text, "waveguard_server_down 0"));
+	ck_assert(has_line(text, "waveguard_reload_failed 0"));
 	for (size_t i = 0; i < ELEMENTSOF(row_families); i++)
 		ck_assert_msg(!strstr(text, row_families[i]), "%s without a row", row_families[i]);
 	free(text);
@@ -353,7 +371,7 @@ START_TEST(test_metrics_with_row)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
-	ck_assert_uint_eq(check_families(text), 15 + 3 + 1 + 1 + 1 + 3);
+	ck_assert_uint_eq(check_families(text), 18 + 3 + 1 + 1 + 1 + 3);
 	free(text);
 
 	f.st.server_down = true;

@@ -1,0 +1,390 @@
+/* The ban room: the path from a jail's decision to the table, the kernel and the journal, and
+ * the ends of bans. The line -> decision part stays in the manager and the engine; what a ban
+ * is made of (evidence, strikes) and what happens to it after is here. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "banning.h"
+#include "log.h"
+#include "text.h"
+#include "timeutil.h"
+#include "wave.h"
+
+/* Ten years: the longest duration the configuration accepts, short of forever. */
+#define MAX_BAN_USEC (10ULL * 366 * 86400 * USEC_PER_SEC)
+/* Evidence as the journal gets it: a time stamp and the text per line. */
+#define EVIDENCE_FIELD_MAX (BAN_EVIDENCE_MAX + 16 * 32 + 32)
+
+static uint64_t ban_length(const struct ban *ban)
+{
+	return ban->until_usec == BAN_FOREVER ? TIMEUTIL_FOREVER
+					      : ban->until_usec - ban->since_usec;
+}
+
+/* "WAVEGUARD_EVIDENCE=" and the lines with RFC 3339 times, one per line. */
+static void evidence_field(const struct ban *ban, char *buf, size_t size)
+{
+	const char *cur = ban->evidence;
+	struct bans_evidence_line l;
+	size_t len = 0;
+	char t[32];
+
+	text_appendf(buf, size, &len, "WAVEGUARD_EVIDENCE=");
+	while (bans_evidence_next(&cur, &l))
+		text_appendf(buf, size, &len, "%s%s %.*s", len > 19 ? "\n" : "",
+			     timeutil_format_rfc3339(l.time_usec, t, sizeof(t)), (int)l.len,
+			     l.text);
+}
+
+/* A ban or unban as a journal event with its fields (journalctl MESSAGE_ID=... lists them). */
+static void log_ban_event(const struct ban *ban, bool unban, const char *note)
+{
+	char s[ADDR_STRLEN], h[ADDR_STRLEN], f_jail[96], f_addr[ADDR_STRLEN + 32],
+		f_host[ADDR_STRLEN + 32], f_time[48], f_off[48], d[32];
+	char f_ev[EVIDENCE_FIELD_MAX];
+	uint64_t len = ban_length(ban);
+
+	addr_format(&ban->addr, s, sizeof(s));
+	snprintf(f_jail, sizeof(f_jail), "WAVEGUARD_JAIL=%s", ban->jail);
+	snprintf(f_addr, sizeof(f_addr), "WAVEGUARD_ADDRESS=%s", s);
+	snprintf(f_host, sizeof(f_host), "WAVEGUARD_OFFENDER=%s",
+		 addr_format(&ban->host, h, sizeof(h)));
+	if (len == TIMEUTIL_FOREVER)
+		snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=forever");
+	else
+		snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=%llu",
+			 (unsigned long long)(len / USEC_PER_SEC));
+	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
+	evidence_field(ban, f_ev, sizeof(f_ev));
+	const char *const fields[] = { f_jail, f_addr, f_host,
+				       f_time, f_off,  ban->evidence ? f_ev : NULL,
+				       NULL };
+	timeutil_format_duration(len, d, sizeof(d));
+	if (unban)
+		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s,
+			  note);
+	else
+		log_event(LOG_NOTICE, LOG_MESSAGE_BAN, fields,
+			  "%s: ban %s for %s (offence %" PRIu32 ")%s", ban->jail, s, d,
+			  ban->offence, note);
+}
+
+/* ---- the end of bans ---- */
+
+/* Brings the end timer forward to until when that is sooner; scans come at most once a
+ * second. */
+static void arm_end(struct manager *m, uint64_t until)
+{
+	if (!m->end_timer || until >= m->next_end_usec)
+		return;
+	m->next_end_usec = until;
+	sd_event_source_set_time(m->end_timer, MAX(until, m->last_end_scan_usec + USEC_PER_SEC));
+	sd_event_source_set_enabled(m->end_timer, SD_EVENT_ONESHOT);
+}
+
+/* Bans that ran out: their end is recorded, and the exec actions' unban commands run (the
+ * element left the kernel by its own timeout). */
+static int on_end_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	uint64_t now = manager_now(m);
+	(void)s;
+	(void)usec;
+
+	m->last_end_scan_usec = now;
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		if (b->ended || b->until_usec > now)
+			continue;
+		struct ban copy = *b;
+		bans_mark_ended(m->bans, &copy.addr);
+		const struct config_jail *j = config_find_jail(m->config, copy.jail);
+		if (j && !m->dry_run)
+			actions_ended(m->actions, j, &copy);
+		log_ban_event(&copy, true, ", expired");
+	}
+	m->next_end_usec = BAN_FOREVER;
+	arm_end(m, bans_next_end(m->bans));
+	return 0;
+}
+
+int banning_start(struct manager *m)
+{
+	int r = sd_event_add_time(m->event, &m->end_timer, CLOCK_REALTIME, BAN_FOREVER,
+				  USEC_PER_SEC, on_end_timer, m);
+	if (r < 0)
+		return log_error_errno(r, "cannot add the timer of ban ends: %m");
+	sd_event_source_set_description(m->end_timer, "ban-ends");
+	sd_event_source_set_enabled(m->end_timer, SD_EVENT_OFF);
+	m->next_end_usec = BAN_FOREVER;
+	arm_end(m, bans_next_end(m->bans));
+	return 0;
+}
+
+void banning_jails_dropped(struct manager *m, const struct config *old_c,
+			   const struct engine *old_e)
+{
+	uint64_t now = manager_now(m);
+
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		const struct config_jail *j = config_find_jail(old_c, b->jail);
+		if (b->ended || b->until_usec <= now || !j || !engine_find_jail(old_e, b->jail) ||
+		    engine_find_jail(m->engine, b->jail))
+			continue;
+		struct ban copy = *b;
+		bans_mark_ended(m->bans, &copy.addr);
+		if (!m->dry_run)
+			actions_ended(m->actions, j, &copy);
+	}
+}
+
+/* ---- the line -> ban path ---- */
+
+/* Records a ban and runs its jail's actions. A network already banned for longer (by another
+ * jail) is left as it is, but keeps the new strike. */
+static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
+{
+	const struct ban *old = bans_find(m->bans, &ban->addr);
+	uint64_t now = manager_now(m);
+	char s[ADDR_STRLEN];
+	int r;
+
+	if (ban->until_usec <= now)
+		return;
+	if (old && old->until_usec >= ban->until_usec) {
+		if (old->n_strikes != ban->n_strikes ||
+		    memcmp(old->strikes, ban->strikes, sizeof(old->strikes)) != 0) {
+			struct ban upd = *old;
+			memcpy(upd.strikes, ban->strikes, sizeof(upd.strikes));
+			upd.n_strikes = ban->n_strikes;
+			(void)bans_add(m->bans, &upd);
+		}
+		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
+		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
+		 * element too. The table keeps the longer record. */
+		if (!config_jail_same_ports(j, config_find_jail(m->config, old->jail))) {
+			m->decisions++;
+			log_ban_event(ban, false,
+				      m->dry_run ? ", on its own ports, dry run"
+						 : ", on its own ports (a longer ban stays)");
+			actions_ban(m->actions, j, ban, now, false);
+		}
+		return;
+	}
+	r = bans_add(m->bans, ban);
+	if (r < 0)
+		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
+				  addr_format(&ban->addr, s, sizeof(s)));
+	m->decisions++;
+	wave_note_ban(m->wave);
+	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
+	actions_ban(m->actions, j, ban, now, false);
+	arm_end(m, ban->until_usec);
+}
+
+/* The lines of the hits that decided jb, from the jail's evidence ring. */
+static void collect_evidence(const struct engine_jail *ej, const struct jail_ban *jb, char *buf,
+			     size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned k = 0; ej->evidence && k < jb->n_tags; k++) {
+		const struct evidence_line *l = evidence_get(ej->evidence, jb->tags[k]);
+		if (l)
+			text_appendf(buf, size, &len, "%" PRIu64 " %s\n", l->time_usec, l->text);
+	}
+}
+
+/* The network's earlier strikes (from its record), and this ban's when counted. */
+static void set_strikes(struct manager *m, struct ban *ban, bool count)
+{
+	const struct ban *old = bans_find(m->bans, &ban->addr);
+
+	if (old) {
+		memcpy(ban->strikes, old->strikes, sizeof(ban->strikes));
+		ban->n_strikes = old->n_strikes;
+	}
+	if (!count)
+		return;
+	if (ban->n_strikes == BAN_STRIKES_MAX) {
+		memmove(ban->strikes, ban->strikes + 1, (BAN_STRIKES_MAX - 1) * sizeof(uint32_t));
+		ban->n_strikes--;
+	}
+	ban->strikes[ban->n_strikes++] = (uint32_t)(ban->since_usec / USEC_PER_SEC);
+}
+
+static struct ban ban_of(const struct config_jail *j, const struct jail_ban *jb)
+{
+	struct ban ban = {
+		.addr = jb->addr,
+		.host = jb->host,
+		.since_usec = jb->time_usec,
+		.until_usec = jb->bantime_usec >= BAN_FOREVER - jb->time_usec
+				      ? BAN_FOREVER
+				      : jb->time_usec + jb->bantime_usec,
+		.offence = jb->offence,
+	};
+	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
+	return ban;
+}
+
+/* The recidive jails count the ban of a jail that reads logs; their own bans carry the times
+ * of the bans they counted as evidence. */
+static void feed_recidive(struct manager *m, const struct ban *ban)
+{
+	char ev[BAN_EVIDENCE_MAX + 1], d[32];
+	struct jail_ban jb;
+
+	for (size_t i = 0; i < m->engine->n_jails; i++) {
+		struct engine_jail *ej = &m->engine->jails[i];
+		if (ej->conf->backend != BACKEND_BANS ||
+		    jail_hit(ej->jail, &ban->host, ban->since_usec, 0, &jb) != JAIL_BAN)
+			continue;
+		struct ban rb = ban_of(ej->conf, &jb);
+		size_t len = 0;
+		set_strikes(m, &rb, false);
+		timeutil_format_duration(ej->conf->findtime_usec, d, sizeof(d));
+		for (unsigned k = rb.n_strikes - MIN(rb.n_strikes, ej->conf->maxretry);
+		     k < rb.n_strikes; k++)
+			text_appendf(ev, sizeof(ev), &len,
+				     "%" PRIu64 " waveguard: banned, %u of %u bans within %s%s%s\n",
+				     (uint64_t)(rb.strikes[k] * USEC_PER_SEC),
+				     k + 1 - (rb.n_strikes - MIN(rb.n_strikes, ej->conf->maxretry)),
+				     ej->conf->maxretry, d, k + 1 == rb.n_strikes ? ", by " : "",
+				     k + 1 == rb.n_strikes ? ban->jail : "");
+		rb.evidence = len ? ev : NULL;
+		apply_ban(m, ej->conf, &rb);
+	}
+}
+
+void banning_apply_jail_ban(struct manager *m, struct engine_jail *ej, const struct jail_ban *jb)
+{
+	char ev[BAN_EVIDENCE_MAX + 1];
+	struct ban ban = ban_of(ej->conf, jb);
+	bool counts = ej->conf->backend != BACKEND_BANS;
+
+	collect_evidence(ej, jb, ev, sizeof(ev));
+	ban.evidence = ev[0] ? ev : NULL;
+	set_strikes(m, &ban, counts);
+	apply_ban(m, ej->conf, &ban);
+	if (counts)
+		feed_recidive(m, &ban);
+}
+
+void banning_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban)
+{
+	uint64_t now = manager_now(m);
+	char s[ADDR_STRLEN];
+	struct ban b = *ban;
+
+	set_strikes(m, &b, false);
+	int r = bans_add(m->bans, &b);
+	if (r < 0)
+		log_warning_errno(r, "cannot record the ban of %s: %m",
+				  addr_format(&b.addr, s, sizeof(s)));
+	log_ban_event(&b, false, ", by the admin");
+	if (j)
+		actions_ban(m->actions, j, &b, now, false);
+	else
+		actions_ban_kernel(m->actions, &b, now, false);
+	actions_flush(m->actions);
+	arm_end(m, b.until_usec);
+}
+
+void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note)
+{
+	struct ban copy = *b;
+	struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
+
+	bans_lift(m->bans, &copy.addr, now_usec);
+	if (ej) {
+		jail_forget_ban(ej->jail, &copy.host);
+		ej->unbans++;
+	}
+	actions_unban(m->actions, config_find_jail(m->config, copy.jail), &copy);
+	log_ban_event(&copy, true, note);
+}
+
+/* ---- what the ban table gives back ---- */
+
+/* The strikes of b within the recidive jail's findtime, back to it (as microseconds). */
+static void restore_strikes(struct engine_jail *ej, const struct ban *b, uint64_t now)
+{
+	uint64_t times[BAN_STRIKES_MAX];
+	size_t n = 0;
+
+	for (unsigned k = 0; k < b->n_strikes; k++) {
+		uint64_t t = (uint64_t)b->strikes[k] * USEC_PER_SEC;
+		if (t + ej->conf->findtime_usec > now)
+			times[n++] = t;
+	}
+	jail_restore_hits(ej->jail, &b->host, times, n);
+}
+
+void banning_restore_jails(struct manager *m)
+{
+	uint64_t now = manager_now(m);
+
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
+		if (ej)
+			jail_restore(ej->jail, &b->host, b->offence, b->until_usec);
+		for (size_t k = 0; k < m->engine->n_jails; k++)
+			if (m->engine->jails[k].conf->backend == BACKEND_BANS && b->n_strikes)
+				restore_strikes(&m->engine->jails[k], b, now);
+	}
+}
+
+void banning_restore_kernel(struct manager *m)
+{
+	uint64_t now = manager_now(m);
+	size_t n = 0, refused = 0;
+
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		const struct config_jail *j = config_find_jail(m->config, b->jail);
+		if (b->until_usec <= now)
+			continue;
+		/* The table passes the checks of a new ban: a line planted in it, or an allowlist
+		 * widened since, never bans what a decision today would not. */
+		if (addr_too_wide_to_ban(&b->addr) ||
+		    engine_allowlisted(m->engine, m->config, j, &b->addr) ||
+		    (b->until_usec != BAN_FOREVER && b->until_usec - now > MAX_BAN_USEC)) {
+			struct addr a = b->addr;
+			bans_lift(m->bans, &a, now);
+			refused++;
+			continue;
+		}
+		/* Manual bans, or bans of a jail since removed, still run their course. */
+		if (j)
+			actions_ban(m->actions, j, b, now, true);
+		else
+			actions_ban_kernel(m->actions, b, now, true);
+		n++;
+	}
+	if (n)
+		log_info("restored %zu bans still in force", n);
+	if (refused)
+		log_warning(
+			"%zu bans of the ban table lifted instead of restored: allowlisted now, "
+			"wider than /8 (/16 for IPv6), or longer than ten years",
+			refused);
+	actions_flush(m->actions);
+}
+
+void banning_write_evidence(const struct ban *b, const char *indent, FILE *out)
+{
+	const char *cur = b->evidence;
+	struct bans_evidence_line l;
+	char t[32];
+
+	while (bans_evidence_next(&cur, &l))
+		fprintf(out, "%s%s %.*s\n", indent,
+			timeutil_format_rfc3339(l.time_usec, t, sizeof(t)), (int)l.len, l.text);
+}
