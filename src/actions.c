@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "ban_exec.h"
 #include "ban_nft.h"
+#include "exec_template.h"
 #include "log.h"
 #include "logline.h"
 #include "timeutil.h"
@@ -41,7 +42,7 @@ struct actions {
 static void exec_done(struct exec_action *x)
 {
 	ban_exec_free(x->runner);
-	/* ban_exec_parse_template() returns each argv in one allocation. */
+	/* exec_template_parse() returns each argv in one allocation. */
 	free(x->ban_argv);
 	free(x->unban_argv);
 	free(x->name);
@@ -87,12 +88,13 @@ static int build_execs(struct actions *a, const struct config *c, struct exec_ac
 			r = -ENOMEM;
 			break;
 		}
-		r = ban_exec_parse_template(ca->ban_cmd, &x->ban_argv, &x->n_ban, err, sizeof(err));
+		/* The configuration checked both (with file:line): only memory can fail here. */
+		r = exec_template_parse(ca->ban_cmd, &x->ban_argv, &x->n_ban, err, sizeof(err));
 		if (r >= 0 && ca->unban_cmd)
-			r = ban_exec_parse_template(ca->unban_cmd, &x->unban_argv, &x->n_unban, err,
-						    sizeof(err));
+			r = exec_template_parse(ca->unban_cmd, &x->unban_argv, &x->n_unban, err,
+						sizeof(err));
 		if (r < 0) {
-			log_error("%s: %s", ca->file, err);
+			log_error("%s: action %s: %s", ca->file, ca->name, err);
 			break;
 		}
 		/* A few at once, and a bounded queue: a wave must not fork thousands. */

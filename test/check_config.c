@@ -1141,6 +1141,50 @@ END_TEST
 
 /* A jail's ports: [nft]'s by default, its own list (any order, commas, continuation lines), all,
  * and bad values named by file:line. */
+/* Exec commands are split when the file is read: a bad one is refused with its file:line (by
+ * check-config too, not only when the daemon starts), a good one kept as written. */
+START_TEST(test_exec_command)
+{
+	struct fx f;
+	const struct config_action *a = NULL;
+
+	fx_copy(&f, "valid");
+	test_write(f.dir, "actions/mail.conf", "w",
+		   "[action]\ntype = exec\n"
+		   "ban = /usr/bin/mail -s \"banned %ip% (%jail%) for \\$5\" 'root'\n"
+		   "unban = /usr/bin/logger \"unbanned %ip%\"\n");
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	for (size_t i = 0; i < f.c->n_actions; i++)
+		if (strcmp(f.c->actions[i].name, "mail") == 0)
+			a = &f.c->actions[i];
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->ban_cmd, "/usr/bin/mail -s \"banned %ip% (%jail%) for \\$5\" 'root'");
+	ck_assert_uint_eq(a->ban_line, 3);
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	test_write(f.dir, "actions/mail.conf", "w",
+		   "[action]\ntype = exec\n"
+		   "ban = /usr/bin/mail -s \"banned %ip% root\n"
+		   "unban = /usr/bin/logger unbanned %ip% | /usr/bin/mail root\n");
+	test_write(f.dir, "actions/other.conf", "w", "[action]\ntype = exec\nban = /bin/true\n");
+	test_write(f.dir, "actions/other.local", "w", "[action]\n\nban = /bin/echo $(id)\n");
+	fx_seal(&f);
+	fx_load_copy(&f);
+	/* Exactly these: a refused command is no missing 'ban ='. */
+	assert_invalid(&f, 3);
+	assert_error(&f,
+		     "actions/mail.conf:3: ", "ban: unterminated \" quote opened at character 18");
+	assert_error(&f, "actions/mail.conf:4: ",
+		     "unban: '|' at character 31: no shell runs the command");
+	assert_error(&f,
+		     "actions/other.local:3: ", "ban: '$(' at character 11 is shell substitution");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_jail_ports)
 {
 	struct fx f;
@@ -1263,6 +1307,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_expected_lists_every_key);
 	tcase_add_test(tc, test_keys_lists_every_section);
 	tcase_add_test(tc, test_unknown_key_message);
+	tcase_add_test(tc, test_exec_command);
 	tcase_add_test(tc, test_jail_ports);
 	suite_add_tcase(s, tc);
 	return s;
