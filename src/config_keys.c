@@ -256,6 +256,15 @@ static void set_duration(struct config_key_ctx *x, const struct config_key *k, v
 		bad_value(x, k, value);
 }
 
+/* A ban's length: a duration, or forever. */
+static void set_ban_duration(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			     const char *value)
+{
+	uint64_t *v = FIELD(obj, k->offset);
+	if (timeutil_parse_duration_or_forever(value, v) < 0 || *v < (uint64_t)k->min)
+		bad_value(x, k, value);
+}
+
 static void set_fraction(struct config_key_ctx *x, const struct config_key *k, void *obj,
 			 const char *value)
 {
@@ -875,11 +884,16 @@ static const struct config_key jail_keys[] = {
 	{ "maxretry", CONFIG_UNSIGNED, AT(S, maxretry), RANGE(1, 1000),
 	  .expected = "a number of hits from 1 to 1000", .help = "hits within findtime that ban" },
 	DURATION("findtime", findtime_usec, "the window in which hits are counted"),
-	DURATION("bantime", bantime_usec, "how long the first ban lasts"),
+	{ "bantime", CONFIG_DURATION, AT(S, bantime_usec), .min = 1, .set = set_ban_duration,
+	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d, or forever",
+	  .help = "how long the first ban lasts (or forever)" },
 	{ "bantime_factor", CONFIG_NUMBER, AT(S, bantime_factor), RANGE(1, 100),
 	  .expected = "a number from 1 to 100",
 	  .help = "each repeated offence multiplies the ban by it" },
-	DURATION("bantime_max", bantime_max_usec, "the longest ban escalation gives"),
+	{ "bantime_max", CONFIG_DURATION, AT(S, bantime_max_usec), .min = 1,
+	  .set = set_ban_duration,
+	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d, or forever",
+	  .help = "the longest ban escalation gives (or forever)" },
 	{ "action", CONFIG_WORDS, LIST(S, action_names, n_actions), LINE_AT(S, action_line),
 	  .set = set_jail_action, .valid = config_keys_valid_name,
 	  .expected = "the name of a file in actions/ without .conf",
@@ -1103,23 +1117,9 @@ void config_keys_reset(const struct config_key *k, void *obj)
 
 void config_keys_format_duration(FILE *f, uint64_t usec)
 {
-	static const struct {
-		const char *unit;
-		uint64_t sec;
-	} units[] = { { "w", 7 * 86400 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 } };
-	uint64_t s = usec / USEC_PER_SEC;
-	bool any = false;
+	char buf[TIMEUTIL_DURATION_MAX];
 
-	for (size_t i = 0; i < ELEMENTSOF(units); i++)
-		/* weeks only when whole: 30d, not 4w 2d */
-		if (s >= units[i].sec && (i > 0 || s % units[i].sec == 0)) {
-			fprintf(f, "%s%llu%s", any ? " " : "",
-				(unsigned long long)(s / units[i].sec), units[i].unit);
-			s %= units[i].sec;
-			any = true;
-		}
-	if (!any)
-		fputs("0", f);
+	fputs(timeutil_format_duration(usec, buf, sizeof(buf)), f);
 }
 
 static unsigned long long load_unsigned(const void *src, size_t size)

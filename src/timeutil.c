@@ -3,6 +3,7 @@
  * or since boot (monotonic), as uint64_t. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,6 +89,48 @@ int timeutil_parse_duration(const char *s, uint64_t *ret_usec)
 		return -EINVAL;
 	*ret_usec = total * USEC_PER_SEC;
 	return 0;
+}
+
+int timeutil_parse_duration_or_forever(const char *s, uint64_t *ret_usec)
+{
+	if (strcmp(s, "forever") == 0) {
+		*ret_usec = TIMEUTIL_FOREVER;
+		return 0;
+	}
+	return timeutil_parse_duration(s, ret_usec);
+}
+
+const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size)
+{
+	static const struct {
+		char unit;
+		uint64_t sec;
+	} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+	uint64_t s = usec / USEC_PER_SEC;
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	if (usec == TIMEUTIL_FOREVER) {
+		snprintf(buf, size, "forever");
+		return buf;
+	}
+	if (s == 0) {
+		snprintf(buf, size, "0s");
+		return buf;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(units) && o < size; i++) {
+		if (s < units[i].sec)
+			continue;
+		int n = snprintf(buf + o, size - o, "%llu%c",
+				 (unsigned long long)(s / units[i].sec), units[i].unit);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		s %= units[i].sec;
+	}
+	return buf;
 }
 
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
