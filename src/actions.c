@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "ban_exec.h"
 #include "ban_nft.h"
+#include "exec_template.h"
 #include "log.h"
 #include "logline.h"
 #include "timeutil.h"
@@ -41,7 +42,7 @@ struct actions {
 static void exec_done(struct exec_action *x)
 {
 	ban_exec_free(x->runner);
-	/* ban_exec_parse_template() returns each argv in one allocation. */
+	/* exec_template_parse() returns each argv in one allocation. */
 	free(x->ban_argv);
 	free(x->unban_argv);
 	free(x->name);
@@ -87,12 +88,13 @@ static int build_execs(struct actions *a, const struct config *c, struct exec_ac
 			r = -ENOMEM;
 			break;
 		}
-		r = ban_exec_parse_template(ca->ban_cmd, &x->ban_argv, &x->n_ban, err, sizeof(err));
+		/* The configuration checked both (with file:line): only memory can fail here. */
+		r = exec_template_parse(ca->ban_cmd, &x->ban_argv, &x->n_ban, err, sizeof(err));
 		if (r >= 0 && ca->unban_cmd)
-			r = ban_exec_parse_template(ca->unban_cmd, &x->unban_argv, &x->n_unban, err,
-						    sizeof(err));
+			r = exec_template_parse(ca->unban_cmd, &x->unban_argv, &x->n_unban, err,
+						sizeof(err));
 		if (r < 0) {
-			log_error("%s: %s", ca->file, err);
+			log_error("%s: action %s: %s", ca->file, ca->name, err);
 			break;
 		}
 		/* A few at once, and a bounded queue: a wave must not fork thousands. */
@@ -319,8 +321,12 @@ static void run_exec(struct actions *a, const struct config_jail *j, const struc
 
 	if (!x || (unban && !x->unban_argv))
 		return;
-	snprintf(secs, sizeof(secs), "%llu",
-		 (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
+	/* A permanent ban's length is the word: a number would be a lie a script believes. */
+	if (ban->until_usec == BAN_FOREVER)
+		snprintf(secs, sizeof(secs), "forever");
+	else
+		snprintf(secs, sizeof(secs), "%llu",
+			 (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
 	struct ban_exec_vars vars = {
 		.ip = addr_format(&ban->addr, ip, sizeof(ip)),
 		.jail = j->name,
@@ -334,11 +340,15 @@ static void run_exec(struct actions *a, const struct config_jail *j, const struc
 
 static void print_decision(struct actions *a, const struct ban *ban)
 {
-	char t[32], s[ADDR_STRLEN];
-	fprintf(a->out, "%s\t%s\t%s\t%llu\n",
-		timeutil_format_rfc3339(ban->since_usec, t, sizeof(t)), ban->jail,
-		addr_format(&ban->addr, s, sizeof(s)),
-		(unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
+	char t[32], s[ADDR_STRLEN], secs[32];
+
+	if (ban->until_usec == BAN_FOREVER)
+		snprintf(secs, sizeof(secs), "forever");
+	else
+		snprintf(secs, sizeof(secs), "%llu",
+			 (unsigned long long)((ban->until_usec - ban->since_usec) / USEC_PER_SEC));
+	fprintf(a->out, "%s\t%s\t%s\t%s\n", timeutil_format_rfc3339(ban->since_usec, t, sizeof(t)),
+		ban->jail, addr_format(&ban->addr, s, sizeof(s)), secs);
 	fflush(a->out);
 }
 

@@ -1,12 +1,12 @@
-/* The `exec` action: argv templates with %ip%, %jail%, %bantime%, run with posix_spawn() (no
- * shell, stdin from /dev/null, PATH-only environment, own process group, fds >= 3 closed), at
- * most max_running at once behind a bounded FIFO, reaped by sd-event child sources, SIGTERM then
- * SIGKILL to the process group at the timeout. Outcomes go to the done callback; never logs. */
+/* The `exec` action: argv templates (exec_template) with %ip%, %jail%, %bantime% expanded, run
+ * with posix_spawn() (no shell, stdin from /dev/null, PATH-only environment, own process group,
+ * fds >= 3 closed), at most max_running at once behind a bounded FIFO, reaped by sd-event child
+ * sources, SIGTERM then SIGKILL to the process group at the timeout. Outcomes go to the done
+ * callback; never logs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,27 +16,16 @@
 #include <unistd.h>
 
 #include "ban_exec.h"
+#include "exec_template.h"
 #include "macro.h"
 
 #define KILL_DELAY_USEC	    (1 * USEC_PER_SEC)	 /* SIGTERM ... SIGKILL */
 #define TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC) /* slack allowed on the timeout timers */
 #define START_BATCH	    64			 /* spawn attempts per wake-up */
-#define ARGV_MAX_BYTES	    (64 * 1024)		 /* expanded argv strings of one command */
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 #define HAVE_CLOSEFROM_NP 1
 #endif
-
-enum { VAR_IP, VAR_JAIL, VAR_BANTIME, VAR_COUNT };
-
-static const struct {
-	const char *name;
-	size_t len;
-} placeholders[VAR_COUNT] = {
-	[VAR_IP] = { "ip", 2 },
-	[VAR_JAIL] = { "jail", 4 },
-	[VAR_BANTIME] = { "bantime", 7 },
-};
 
 static char *const child_env[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
@@ -98,185 +87,6 @@ static void list_remove(struct job_list *l, struct job *j)
 		l->tail = j->prev;
 	j->prev = j->next = NULL;
 	l->n--;
-}
-
-static _printf_(3, 4) void set_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
-
-/* Expands the len bytes of word into out (when non-NULL; no NUL written) with vals[VAR_*]
- * (lengths in lens; both may be NULL to validate only, counting values as empty). Returns the
- * expanded length; -EINVAL for an unknown placeholder, -EBADMSG for an unterminated one, with
- * *ret_bad at its '%'; -E2BIG past ARGV_MAX_BYTES. */
-static ssize_t word_expand(const char *word, size_t len, const char *const *vals,
-			   const size_t *lens, char *out, size_t *ret_bad)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len;) {
-		const char *end;
-		size_t name_len;
-		int v;
-
-		if (word[i] != '%') {
-			if (out)
-				out[o] = word[i];
-			o++;
-			i++;
-			continue;
-		}
-		if (i + 1 < len && word[i + 1] == '%') {
-			if (out)
-				out[o] = '%';
-			o++;
-			i += 2;
-			continue;
-		}
-		end = memchr(word + i + 1, '%', len - i - 1);
-		if (!end) {
-			*ret_bad = i;
-			return -EBADMSG;
-		}
-		name_len = (size_t)(end - (word + i + 1));
-		for (v = 0; v < VAR_COUNT; v++)
-			if (placeholders[v].len == name_len &&
-			    memcmp(placeholders[v].name, word + i + 1, name_len) == 0)
-				break;
-		if (v == VAR_COUNT) {
-			*ret_bad = i;
-			return -EINVAL;
-		}
-		if (vals) {
-			if (out)
-				memcpy(out + o, vals[v], lens[v]);
-			o += lens[v];
-		}
-		i += name_len + 2;
-		if (o > ARGV_MAX_BYTES)
-			return -E2BIG;
-	}
-	return (ssize_t)o;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* The next blank-separated word of *s: its start (NULL at the end of the text) and *ret_len;
- * *s moves past it. */
-static const char *next_word(const char **s, size_t *ret_len)
-{
-	const char *w;
-
-	while (is_blank(**s))
-		(*s)++;
-	if (!**s)
-		return NULL;
-	w = *s;
-	while (**s && !is_blank(**s))
-		(*s)++;
-	*ret_len = (size_t)(*s - w);
-	return w;
-}
-
-/* Checks one word of a template (program: the first one). Returns 0, or -EINVAL with err set. */
-static int check_word(const char *w, size_t len, bool program, char *err, size_t errsize)
-{
-	size_t bad = 0;
-	ssize_t r;
-
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
-			set_err(err, errsize, "control character (0x%02x) in command",
-				(unsigned char)w[i]);
-			return -EINVAL;
-		}
-	r = word_expand(w, len, NULL, NULL, NULL, &bad);
-	if (r == -EBADMSG) {
-		set_err(err, errsize, "unterminated %% in \"%.*s\" (write %%%% for a literal %%)",
-			(int)len, w);
-		return -EINVAL;
-	}
-	if (r < 0) {
-		const char *name = w + bad + 1;
-		const char *end = memchr(name, '%', len - bad - 1);
-
-		set_err(err, errsize,
-			"unknown placeholder %%%.*s%% in \"%.*s\" "
-			"(expected %%ip%%, %%jail%%, %%bantime%% or %%%% for a literal %%)",
-			(int)(end - name), name, (int)len, w);
-		return -EINVAL;
-	}
-	if (!program)
-		return 0;
-	if (w[0] != '/') {
-		set_err(err, errsize,
-			"program \"%.*s\" is not an absolute path (no shell, no PATH search)",
-			(int)len, w);
-		return -EINVAL;
-	}
-	if (memchr(w, '%', len)) {
-		set_err(err, errsize,
-			"program \"%.*s\" contains %%: the program path must be literal", (int)len,
-			w);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, char *err,
-			    size_t errsize)
-{
-	size_t n = 0, bytes = 0, len;
-	char **argv, *p;
-	const char *s, *w;
-
-	set_err(err, errsize, "%s", "");
-	if (!text || !ret_argv || !ret_n) {
-		set_err(err, errsize, "no command");
-		return -EINVAL;
-	}
-
-	/* First pass: validate each word, count words and bytes. */
-	for (s = text; (w = next_word(&s, &len));) {
-		int r = check_word(w, len, n == 0, err, errsize);
-		if (r < 0)
-			return r;
-		n++;
-		bytes += len + 1;
-	}
-	if (n == 0) {
-		set_err(err, errsize, "empty command");
-		return -EINVAL;
-	}
-
-	/* Second pass: copy the words after the pointer array. */
-	argv = malloc((n + 1) * sizeof(char *) + bytes);
-	if (!argv) {
-		set_err(err, errsize, "out of memory");
-		return -ENOMEM;
-	}
-	p = (char *)(argv + n + 1);
-	n = 0;
-	for (s = text; (w = next_word(&s, &len));) {
-		memcpy(p, w, len);
-		p[len] = '\0';
-		argv[n++] = p;
-		p += len + 1;
-	}
-	argv[n] = NULL;
-
-	*ret_argv = argv;
-	*ret_n = n;
-	return 0;
 }
 
 static void job_report(struct ban_exec *x, struct job *j, int status)
@@ -408,15 +218,15 @@ static int on_start(sd_event_source *s _unused_, void *userdata)
 }
 
 /* The placeholders' values (NULL: empty) and their lengths. Returns 0 or -E2BIG. */
-static int vars_values(const struct ban_exec_vars *vars, const char *vals[VAR_COUNT],
-		       size_t lens[VAR_COUNT])
+static int vars_values(const struct ban_exec_vars *vars, const char *vals[EXEC_TEMPLATE_N_VARS],
+		       size_t lens[EXEC_TEMPLATE_N_VARS])
 {
-	vals[VAR_IP] = vars && vars->ip ? vars->ip : "";
-	vals[VAR_JAIL] = vars && vars->jail ? vars->jail : "";
-	vals[VAR_BANTIME] = vars && vars->bantime ? vars->bantime : "";
-	for (int v = 0; v < VAR_COUNT; v++) {
+	vals[EXEC_TEMPLATE_IP] = vars && vars->ip ? vars->ip : "";
+	vals[EXEC_TEMPLATE_JAIL] = vars && vars->jail ? vars->jail : "";
+	vals[EXEC_TEMPLATE_BANTIME] = vars && vars->bantime ? vars->bantime : "";
+	for (int v = 0; v < EXEC_TEMPLATE_N_VARS; v++) {
 		lens[v] = strlen(vals[v]);
-		if (lens[v] > ARGV_MAX_BYTES)
+		if (lens[v] > EXEC_TEMPLATE_MAX_BYTES)
 			return -E2BIG;
 	}
 	return 0;
@@ -430,19 +240,16 @@ static int template_measure(char *const *argv_template, size_t n, const char *co
 	size_t bytes = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t bad;
 		ssize_t len;
 
 		if (!argv_template[i])
 			return -EINVAL;
-		len = word_expand(argv_template[i], strlen(argv_template[i]), vals, lens, NULL,
-				  &bad);
-		if (len == -E2BIG)
-			return -E2BIG;
+		len = exec_template_expand(argv_template[i], strlen(argv_template[i]), vals, lens,
+					   NULL);
 		if (len < 0)
-			return -EINVAL;
+			return (int)len;
 		bytes += (size_t)len + 1;
-		if (bytes > ARGV_MAX_BYTES)
+		if (bytes > EXEC_TEMPLATE_MAX_BYTES)
 			return -E2BIG;
 	}
 	*ret_bytes = bytes;
@@ -469,7 +276,7 @@ static struct job *job_new(struct ban_exec *x, char *const *argv_template, size_
 	struct job *j;
 	char *p;
 
-	for (int v = 0; v < VAR_COUNT; v++)
+	for (int v = 0; v < EXEC_TEMPLATE_N_VARS; v++)
 		size += lens[v] + 1;
 	j = calloc(1, size);
 	if (!j)
@@ -478,9 +285,8 @@ static struct job *job_new(struct ban_exec *x, char *const *argv_template, size_
 
 	p = (char *)(j->argv + n + 1);
 	for (size_t i = 0; i < n; i++) {
-		size_t bad;
-		ssize_t len = word_expand(argv_template[i], strlen(argv_template[i]), vals, lens, p,
-					  &bad);
+		ssize_t len = exec_template_expand(argv_template[i], strlen(argv_template[i]), vals,
+						   lens, p);
 
 		/* Measured above: cannot fail now. */
 		j->argv[i] = p;
@@ -489,17 +295,17 @@ static struct job *job_new(struct ban_exec *x, char *const *argv_template, size_
 	}
 	j->argv[n] = NULL;
 
-	j->vars.ip = put_str(&p, vals[VAR_IP], lens[VAR_IP]);
-	j->vars.jail = put_str(&p, vals[VAR_JAIL], lens[VAR_JAIL]);
-	j->vars.bantime = put_str(&p, vals[VAR_BANTIME], lens[VAR_BANTIME]);
+	j->vars.ip = put_str(&p, vals[EXEC_TEMPLATE_IP], lens[EXEC_TEMPLATE_IP]);
+	j->vars.jail = put_str(&p, vals[EXEC_TEMPLATE_JAIL], lens[EXEC_TEMPLATE_JAIL]);
+	j->vars.bantime = put_str(&p, vals[EXEC_TEMPLATE_BANTIME], lens[EXEC_TEMPLATE_BANTIME]);
 	return j;
 }
 
 int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		 const struct ban_exec_vars *vars)
 {
-	const char *vals[VAR_COUNT];
-	size_t lens[VAR_COUNT], bytes = 0;
+	const char *vals[EXEC_TEMPLATE_N_VARS];
+	size_t lens[EXEC_TEMPLATE_N_VARS], bytes = 0;
 	struct job *j;
 	int r;
 
@@ -515,7 +321,8 @@ int ban_exec_run(struct ban_exec *x, char *const *argv_template, size_t n,
 		return r;
 
 	if (x->running.n + x->queue.n >= x->max_running + x->max_queued) {
-		struct ban_exec_vars copy = { vals[VAR_IP], vals[VAR_JAIL], vals[VAR_BANTIME] };
+		struct ban_exec_vars copy = { vals[EXEC_TEMPLATE_IP], vals[EXEC_TEMPLATE_JAIL],
+					      vals[EXEC_TEMPLATE_BANTIME] };
 
 		if (x->done)
 			x->done(argv_template[0], &copy, -ENOBUFS, x->userdata);

@@ -1,7 +1,8 @@
 /* The `exec` action: runs an admin's command for each ban, off the hot path. A command is an argv
- * template (%ip%, %jail%, %bantime%) run without a shell, with a clean environment and a
- * timeout; at most max_running at once, a bounded queue behind them. Outcomes go to a callback:
- * the module never logs, and a failing command never blocks or undoes a ban. */
+ * template (exec_template.h: words split once, %ip%, %jail%, %bantime% expanded per run) run
+ * without a shell, with a clean environment and a timeout; at most max_running at once, a
+ * bounded queue behind them. Outcomes go to a callback: the module never logs, and a failing
+ * command never blocks or undoes a ban. */
 #pragma once
 
 #include <stddef.h>
@@ -43,18 +44,7 @@ typedef void (*ban_exec_done_fn)(const char *argv0, const struct ban_exec_vars *
 int ban_exec_new(sd_event *e, unsigned max_running, unsigned max_queued, uint64_t timeout_usec,
 		 ban_exec_done_fn done, void *userdata, struct ban_exec **ret);
 
-/* Parses a command template such as "/usr/local/bin/notify --ip %ip% %jail%" into its words:
- * split on spaces and tabs, no shell, no quoting (a value with spaces arrives as one word all
- * the same, since substitution happens after the split). A word may contain several
- * placeholders or none; "%%" is a literal %. Rejected with -EINVAL and a message in err: an
- * empty template, a program that is not an absolute path or contains a placeholder, an unknown
- * or unterminated %placeholder%, a control character.
- * On success *ret_argv is a NULL-terminated array of *ret_n words in one allocation: free() it.
- * err may be NULL; it always ends up NUL-terminated when errsize > 0. */
-int ban_exec_parse_template(const char *text, char ***ret_argv, size_t *ret_n, char *err,
-			    size_t errsize);
-
-/* Queues one run of argv_template (n >= 1 words, as ban_exec_parse_template() makes them) with
+/* Queues one run of argv_template (n >= 1 words, as exec_template_parse() makes them) with
  * vars substituted. Copies everything it needs and returns at once: the process is started
  * from the event loop (a deferred event source), never here.
  * Returns 0 when the command was queued, and also when it was dropped because the queue is full

@@ -13,8 +13,6 @@
 #include "timeutil.h"
 #include "wave.h"
 
-/* Ten years: the longest duration the configuration accepts, short of forever. */
-#define MAX_BAN_USEC (10ULL * 366 * 86400 * USEC_PER_SEC)
 /* Evidence as the journal gets it: a time stamp and the text per line. */
 #define EVIDENCE_FIELD_MAX (BAN_EVIDENCE_MAX + 16 * 32 + 32)
 
@@ -224,9 +222,7 @@ static struct ban ban_of(const struct config_jail *j, const struct jail_ban *jb)
 		.addr = jb->addr,
 		.host = jb->host,
 		.since_usec = jb->time_usec,
-		.until_usec = jb->bantime_usec >= BAN_FOREVER - jb->time_usec
-				      ? BAN_FOREVER
-				      : jb->time_usec + jb->bantime_usec,
+		.until_usec = timeutil_add(jb->time_usec, jb->bantime_usec),
 		.offence = jb->offence,
 	};
 	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
@@ -355,7 +351,7 @@ void banning_restore_kernel(struct manager *m)
 		 * widened since, never bans what a decision today would not. */
 		if (addr_too_wide_to_ban(&b->addr) ||
 		    engine_allowlisted(m->engine, m->config, j, &b->addr) ||
-		    (b->until_usec != BAN_FOREVER && b->until_usec - now > MAX_BAN_USEC)) {
+		    (b->until_usec != BAN_FOREVER && b->until_usec - now > TIMEUTIL_LONGEST_USEC)) {
 			struct addr a = b->addr;
 			bans_lift(m->bans, &a, now);
 			refused++;

@@ -360,7 +360,7 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	const struct ban *old = bans_find(m->bans, &req->addr);
 	ban.offence = !old ? 1 : old->offence < UINT32_MAX ? old->offence + 1 : UINT32_MAX;
 	uint64_t len = req->time_usec ? req->time_usec : j ? j->bantime_usec : MANUAL_BANTIME_USEC;
-	ban.until_usec = len >= BAN_FOREVER - now ? BAN_FOREVER : now + len;
+	ban.until_usec = timeutil_add(now, len);
 	snprintf(ban.jail, sizeof(ban.jail), "%s", j ? j->name : MANUAL_JAIL);
 	/* The admin's word replaces whatever ban there was, shorter or longer. */
 	banning_ban_now(m, j, &ban);

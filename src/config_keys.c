@@ -11,6 +11,7 @@
 #include <syslog.h>
 
 #include "config_keys.h"
+#include "exec_template.h"
 #include "log.h"
 #include "macro.h"
 #include "timeutil.h"
@@ -255,6 +256,15 @@ static void set_duration(struct config_key_ctx *x, const struct config_key *k, v
 		bad_value(x, k, value);
 }
 
+/* A ban's length: a duration, or forever. */
+static void set_ban_duration(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			     const char *value)
+{
+	uint64_t *v = FIELD(obj, k->offset);
+	if (timeutil_parse_duration_or_forever(value, v) < 0 || *v < (uint64_t)k->min)
+		bad_value(x, k, value);
+}
+
 static void set_fraction(struct config_key_ctx *x, const struct config_key *k, void *obj,
 			 const char *value)
 {
@@ -464,6 +474,25 @@ static void set_action_type(struct config_key_ctx *x, const struct config_key *k
 {
 	note_line(x, k, obj);
 	set_choice(x, k, obj, value);
+}
+
+/* An exec action's ban or unban command: split and checked now, so that check-config and a
+ * reload refuse it with its file:line. Kept even when refused, so that check_action() does not
+ * add "needs 'ban ='" to the error already given. */
+static void set_command(struct config_key_ctx *x, const struct config_key *k, void *obj,
+			const char *value)
+{
+	char err[512], **argv = NULL;
+	size_t n;
+	int r = exec_template_parse(value, &argv, &n, err, sizeof(err));
+
+	if (r == -ENOMEM)
+		x->failed_alloc = true;
+	else if (r < 0)
+		perr(x, "%s:%u: %s: %s", x->file, x->line, x->key, err);
+	free(argv);
+	set_str(x, FIELD(obj, k->offset), value);
+	note_line(x, k, obj);
 }
 
 /* esmtptimeoutFOO = ELEVATED WAVE: a file the tuner writes, with its two values. */
@@ -813,11 +842,9 @@ static const struct config_key action_keys[] = {
 	  .choices = (const char *const[]){ "log", "nft", "exec", "timeouts", NULL },
 	  .help = "what the action does" },
 	{ "description", CONFIG_STRING, AT(S, description), .help = "one line about the action" },
-	{ "ban", CONFIG_PATH, AT(S, ban_cmd), LINE_AT(S, ban_line),
-	  .expected = "a command line starting with an absolute program path",
-	  .help = "exec: the command run for a ban (%ip%, %jail%, %bantime%)" },
-	{ "unban", CONFIG_PATH, AT(S, unban_cmd), LINE_AT(S, unban_line),
-	  .expected = "a command line starting with an absolute program path",
+	{ "ban", CONFIG_STRING, AT(S, ban_cmd), LINE_AT(S, ban_line), .set = set_command,
+	  .help = "exec: the command run for a ban (%ip%, %jail%, %bantime%; quotes, no shell)" },
+	{ "unban", CONFIG_STRING, AT(S, unban_cmd), LINE_AT(S, unban_line), .set = set_command,
 	  .help = "exec: the command run when a ban ends" },
 	{ "timeout", CONFIG_DURATION, AT(S, timeout_usec), .min = 1,
 	  .expected = "a duration such as 10s", .help = "how long a command may run" },
@@ -861,11 +888,16 @@ static const struct config_key jail_keys[] = {
 	{ "maxretry", CONFIG_UNSIGNED, AT(S, maxretry), RANGE(1, 1000),
 	  .expected = "a number of hits from 1 to 1000", .help = "hits within findtime that ban" },
 	DURATION("findtime", findtime_usec, "the window in which hits are counted"),
-	DURATION("bantime", bantime_usec, "how long the first ban lasts"),
+	{ "bantime", CONFIG_DURATION, AT(S, bantime_usec), .min = 1, .set = set_ban_duration,
+	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d, or forever",
+	  .help = "how long the first ban lasts (or forever)" },
 	{ "bantime_factor", CONFIG_NUMBER, AT(S, bantime_factor), RANGE(1, 100),
 	  .expected = "a number from 1 to 100",
 	  .help = "each repeated offence multiplies the ban by it" },
-	DURATION("bantime_max", bantime_max_usec, "the longest ban escalation gives"),
+	{ "bantime_max", CONFIG_DURATION, AT(S, bantime_max_usec), .min = 1,
+	  .set = set_ban_duration,
+	  .expected = "a duration such as 90, 90s, 10m, 1h, 7d, or forever",
+	  .help = "the longest ban escalation gives (or forever)" },
 	{ "action", CONFIG_WORDS, LIST(S, action_names, n_actions), LINE_AT(S, action_line),
 	  .set = set_jail_action, .valid = config_keys_valid_name,
 	  .expected = "the name of a file in actions/ without .conf",
@@ -1089,23 +1121,9 @@ void config_keys_reset(const struct config_key *k, void *obj)
 
 void config_keys_format_duration(FILE *f, uint64_t usec)
 {
-	static const struct {
-		const char *unit;
-		uint64_t sec;
-	} units[] = { { "w", 7 * 86400 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 } };
-	uint64_t s = usec / USEC_PER_SEC;
-	bool any = false;
+	char buf[TIMEUTIL_DURATION_MAX];
 
-	for (size_t i = 0; i < ELEMENTSOF(units); i++)
-		/* weeks only when whole: 30d, not 4w 2d */
-		if (s >= units[i].sec && (i > 0 || s % units[i].sec == 0)) {
-			fprintf(f, "%s%llu%s", any ? " " : "",
-				(unsigned long long)(s / units[i].sec), units[i].unit);
-			s %= units[i].sec;
-			any = true;
-		}
-	if (!any)
-		fputs("0", f);
+	fputs(timeutil_format_duration(usec, buf, sizeof(buf)), f);
 }
 
 static unsigned long long load_unsigned(const void *src, size_t size)

@@ -112,7 +112,7 @@ void config_keys_reset(const struct config_key *k, void *obj);
  * are the caller's. Returns 0 and a malloc'ed *ret, or -ENOMEM. */
 int config_keys_format(const struct config_key *k, const void *obj, char **ret);
 
-/* "1w", "1h 30m", "90s": a duration with the largest units first, as the files write it. */
+/* "7d", "1h30m", "90s", "forever": timeutil_format_duration(), which the files read back. */
 void config_keys_format_duration(FILE *f, uint64_t usec);
 
 /* "a, b or c": the keys of s for an "unknown key" error; keys with an 'only' come apart:

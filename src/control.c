@@ -130,14 +130,10 @@ static int parse_time(const char *cmd, struct word w, struct control_request *re
 	char buf[32], q[64];
 	int r = -EINVAL;
 
-	if (word_is(w, "forever")) {
-		req->time_usec = TIMEUTIL_FOREVER;
-		return 0;
-	}
 	if (w.len < sizeof(buf)) {
 		memcpy(buf, w.p, w.len);
 		buf[w.len] = '\0';
-		r = timeutil_parse_duration(buf, &req->time_usec);
+		r = timeutil_parse_duration_or_forever(buf, &req->time_usec);
 	}
 	if (r == -ERANGE)
 		return parse_error(err, errsize,

@@ -5,6 +5,7 @@
 #include "jail.h"
 #include "addrindex.h"
 #include "macro.h"
+#include "timeutil.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -176,12 +177,18 @@ static struct addr ban_net(const struct jail *j, const struct addr *a)
 	return n;
 }
 
+/* In double, compared before it is converted back: bantime x factor^(n-1) may be far beyond
+ * 2^64 (a forever bantime, a thousandth offence), and converting that is undefined. The cap
+ * saturates it: to bantime_max, which is forever when bantime is. */
 static uint64_t ban_length(const struct jail *j, unsigned offence)
 {
 	double t = (double)j->p.bantime_usec * pow(j->p.bantime_factor, offence - 1);
-	if (t >= (double)j->p.bantime_max_usec)
-		return j->p.bantime_max_usec;
-	return (uint64_t)t;
+	uint64_t len = !(t < (double)j->p.bantime_max_usec)
+			       ? j->p.bantime_max_usec
+			       : MIN((uint64_t)t, j->p.bantime_max_usec);
+	/* An escalation past ten years (bantime_max = forever) is forever: a restart treats a
+	 * longer finite ban as planted. */
+	return len > TIMEUTIL_LONGEST_USEC ? TIMEUTIL_FOREVER : len;
 }
 
 /* The tags of the newest hits of the full ring at i (whose oldest is at its head), oldest
@@ -254,7 +261,7 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, uint32_t t
 	ret->time_usec = now_usec;
 	ret->bantime_usec = ban_length(j, e->offences);
 	ret->offence = e->offences;
-	e->banned_until = now_usec + ret->bantime_usec;
+	e->banned_until = timeutil_add(now_usec, ret->bantime_usec);
 	j->stats.bans++;
 	return JAIL_BAN;
 }

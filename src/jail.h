@@ -13,9 +13,9 @@
 struct jail_params {
 	unsigned maxretry;	   /* hits within findtime that ban (>= 1) */
 	uint64_t findtime_usec;	   /* the window */
-	uint64_t bantime_usec;	   /* first ban */
+	uint64_t bantime_usec;	   /* first ban; TIMEUTIL_FOREVER: permanent */
 	double bantime_factor;	   /* each further ban of the same address lasts this much longer */
-	uint64_t bantime_max_usec; /* cap of escalated bans (0 = bantime_usec) */
+	uint64_t bantime_max_usec; /* cap of escalated bans (0 = bantime_usec), may be forever */
 	unsigned max_tracked;	   /* addresses remembered at most (>= 1) */
 	unsigned prefix4, prefix6; /* the banned network of an offender (32 and 128 = the host) */
 	const struct addr *allow;  /* networks never banned */
@@ -33,13 +33,13 @@ enum jail_result {
 #define JAIL_TAGS_MAX 8
 
 struct jail_ban {
-	struct addr addr;	      /* the network to ban (prefix4/prefix6 applied) */
-	struct addr host;	      /* the offender whose hits decided it */
-	uint64_t time_usec;	      /* when it was decided */
-	uint64_t bantime_usec;	      /* how long */
-	unsigned offence;	      /* 1 for the first ban of this address */
-	uint32_t tags[JAIL_TAGS_MAX]; /* the caller's tags of the hits that decided it, oldest first
-				       */
+	struct addr addr;      /* the network to ban (prefix4/prefix6 applied) */
+	struct addr host;      /* the offender whose hits decided it */
+	uint64_t time_usec;    /* when it was decided */
+	uint64_t bantime_usec; /* how long: at most bantime_max_usec, TIMEUTIL_FOREVER for ever */
+	unsigned offence;      /* 1 for the first ban of this address */
+	/* The caller's tags of the hits that decided it, oldest first. */
+	uint32_t tags[JAIL_TAGS_MAX];
 	unsigned n_tags;
 };
 

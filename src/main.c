@@ -136,6 +136,7 @@ static int cmd_check_config(const char *dir)
 {
 	_cleanup_(config_freep) struct config *c = NULL;
 	size_t samples = 0, enabled = 0;
+	char d1[TIMEUTIL_DURATION_MAX], d2[TIMEUTIL_DURATION_MAX];
 	int r = load(dir, &c);
 	if (r != EX_OK)
 		return r;
@@ -149,19 +150,25 @@ static int cmd_check_config(const char *dir)
 	printf("Jails: %zu (%zu enabled)\n", c->n_jails, enabled);
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const struct config_jail *j = &c->jails[i];
-		printf("  %-16s %s filter=%s action=", j->name, j->enabled ? "on " : "off",
-		       j->filter_name);
+		if (j->backend == BACKEND_BANS)
+			printf("  %-16s %s counts the bans of the other jails, action=", j->name,
+			       j->enabled ? "on " : "off");
+		else
+			printf("  %-16s %s filter=%s action=", j->name, j->enabled ? "on " : "off",
+			       j->filter_name);
 		for (size_t k = 0; k < j->n_actions; k++)
 			printf("%s%s", k ? "," : "", j->action_names[k]);
-		printf(" maxretry=%u findtime=%llus bantime=%llus", j->maxretry,
-		       (unsigned long long)(j->findtime_usec / 1000000),
-		       (unsigned long long)(j->bantime_usec / 1000000));
+		printf(" maxretry=%u findtime=%s bantime=%s", j->maxretry,
+		       timeutil_format_duration(j->findtime_usec, d1, sizeof(d1)),
+		       timeutil_format_duration(j->bantime_usec, d2, sizeof(d2)));
 		if (j->bantime_factor > 1.0)
-			printf(" x%g up to %llus", j->bantime_factor,
-			       (unsigned long long)(j->bantime_max_usec / 1000000));
-		printf("\n    sources:");
-		for (size_t k = 0; k < j->n_sources; k++)
-			printf(" %s", j->sources[k]);
+			printf(" x%g up to %s", j->bantime_factor,
+			       timeutil_format_duration(j->bantime_max_usec, d1, sizeof(d1)));
+		if (j->backend != BACKEND_BANS) {
+			printf("\n    sources:");
+			for (size_t k = 0; k < j->n_sources; k++)
+				printf(" %s", j->sources[k]);
+		}
 		printf("\n");
 	}
 	for (size_t i = 0; i < c->n_jails; i++) {
@@ -185,8 +192,8 @@ static int cmd_check_config(const char *dir)
 		       c->tuner.max_daemons ? "max_daemons" : c->tuner.esmtpd);
 	else
 		printf("Tuner: off\n");
-	printf("Watch: %s every %llus\n", c->sampler.enabled ? "on" : "off",
-	       (unsigned long long)(c->sampler.interval_usec / 1000000));
+	printf("Watch: %s every %s\n", c->sampler.enabled ? "on" : "off",
+	       timeutil_format_duration(c->sampler.interval_usec, d1, sizeof(d1)));
 	print_probe(c);
 	printf("Actions: %zu\n", c->n_actions);
 	for (size_t i = 0; i < c->n_actions; i++)

@@ -3,7 +3,6 @@
  * or since boot (monotonic), as uint64_t. */
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,8 @@
 
 #include "macro.h"
 #include "timeutil.h"
+
+#define LONGEST_SEC (TIMEUTIL_LONGEST_USEC / USEC_PER_SEC)
 
 uint64_t timeutil_now(clockid_t clock)
 {
@@ -78,10 +79,10 @@ int timeutil_parse_duration(const char *s, uint64_t *ret_usec)
 			return -EINVAL;
 		/* Ten years is far beyond any sensible ban or window; it also keeps usec math safe.
 		 */
-		if (v > 10ULL * 366 * 86400 || v * mult > 10ULL * 366 * 86400)
+		if (v > LONGEST_SEC || v * mult > LONGEST_SEC)
 			return -ERANGE;
 		total += v * mult;
-		if (total > 10ULL * 366 * 86400)
+		if (total > LONGEST_SEC)
 			return -ERANGE;
 		any = true;
 		s = end;
@@ -90,6 +91,48 @@ int timeutil_parse_duration(const char *s, uint64_t *ret_usec)
 		return -EINVAL;
 	*ret_usec = total * USEC_PER_SEC;
 	return 0;
+}
+
+int timeutil_parse_duration_or_forever(const char *s, uint64_t *ret_usec)
+{
+	if (strcmp(s, "forever") == 0) {
+		*ret_usec = TIMEUTIL_FOREVER;
+		return 0;
+	}
+	return timeutil_parse_duration(s, ret_usec);
+}
+
+const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size)
+{
+	static const struct {
+		char unit;
+		uint64_t sec;
+	} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+	uint64_t s = usec / USEC_PER_SEC;
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	if (usec == TIMEUTIL_FOREVER) {
+		snprintf(buf, size, "forever");
+		return buf;
+	}
+	if (s == 0) {
+		snprintf(buf, size, "0s");
+		return buf;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(units) && o < size; i++) {
+		if (s < units[i].sec)
+			continue;
+		int n = snprintf(buf + o, size - o, "%llu%c",
+				 (unsigned long long)(s / units[i].sec), units[i].unit);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		s %= units[i].sec;
+	}
+	return buf;
 }
 
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -243,31 +286,5 @@ const char *timeutil_format_rfc3339(uint64_t usec, char *buf, size_t size)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
-const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size)
-{
-	static const struct {
-		char unit;
-		uint64_t secs;
-	} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
-	uint64_t s = usec / USEC_PER_SEC;
-	size_t len = 0;
-
-	if (usec == TIMEUTIL_FOREVER) {
-		snprintf(buf, size, "forever");
-		return buf;
-	}
-	buf[0] = '\0';
-	for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-		if (s < units[i].secs && !(units[i].secs == 1 && len == 0))
-			continue;
-		uint64_t n = s / units[i].secs;
-		s %= units[i].secs;
-		if (n || len == 0)
-			len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
-						"%" PRIu64 "%c", n, units[i].unit);
-	}
 	return buf;
 }

@@ -10,15 +10,37 @@
 /* The current time of clock in microseconds. */
 uint64_t timeutil_now(clockid_t clock);
 
-/* "90", "90s", "10m", "1h 30m", "1h30m", "7d", "2w": returns 0 and sets *ret_usec, -EINVAL for
- * text that is no duration, -ERANGE beyond ten years. */
-int timeutil_parse_duration(const char *s, uint64_t *ret_usec);
+/* The longest finite duration: ten years. Anything longer a configuration, a command or the
+ * ban table says is refused, or (an escalated ban) forever. */
+#define TIMEUTIL_LONGEST_USEC (10ULL * 366 * 86400 * 1000000ULL)
 
-/* A duration that never ends (bantime = forever). */
+/* A duration that never ends: a permanent ban. Sums with it saturate (timeutil_add()). */
 #define TIMEUTIL_FOREVER UINT64_MAX
 
-/* Formats usec for people: "45s", "1h30m", "7d", "forever". Returns buf. */
+/* The longest text timeutil_format_duration() writes, NUL included ("213503982d23h59m59s"). */
+#define TIMEUTIL_DURATION_MAX 32
+
+/* "90", "90s", "10m", "1h 30m", "1h30m", "7d", "2w": returns 0 and sets *ret_usec, -EINVAL for
+ * text that is no duration ("forever" included), -ERANGE beyond ten years. */
+int timeutil_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* timeutil_parse_duration(), and "forever" for TIMEUTIL_FOREVER: for the few values that may
+ * be endless (a ban's length), not for windows or timeouts. */
+int timeutil_parse_duration_or_forever(const char *s, uint64_t *ret_usec);
+
+/* Formats usec for people, in a form timeutil_parse_duration_or_forever() reads back: days,
+ * hours, minutes and seconds, largest first, each unit that is not zero and no other, no
+ * spaces ("0s", "45s", "10m", "1h30m", "1d5s", "7d", "365d"); no weeks, so that "14d" is not
+ * "2w". Exact to the second: a fraction of a second is dropped, whole seconds parse back to
+ * the same value. TIMEUTIL_FOREVER is "forever". Writes at most size bytes (NUL included;
+ * TIMEUTIL_DURATION_MAX is always enough) and returns buf. */
 const char *timeutil_format_duration(uint64_t usec, char *buf, size_t size);
+
+/* t + d, or TIMEUTIL_FOREVER when it would not fit: the end of a forever ban is forever. */
+static inline uint64_t timeutil_add(uint64_t t, uint64_t d)
+{
+	return d > TIMEUTIL_FOREVER - t ? TIMEUTIL_FOREVER : t + d;
+}
 
 /* Parses an RFC 3339 time at s ("2026-11-27T06:36:49[.frac](Z|+hh:mm)"); returns the bytes
  * consumed (0 when it is not one) and sets *ret_usec. */

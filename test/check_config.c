@@ -1154,6 +1154,106 @@ END_TEST
 
 /* A jail's ports: [nft]'s by default, its own list (any order, commas, continuation lines), all,
  * and bad values named by file:line. */
+/* Exec commands are split when the file is read: a bad one is refused with its file:line (by
+ * check-config too, not only when the daemon starts), a good one kept as written. */
+START_TEST(test_exec_command)
+{
+	struct fx f;
+	const struct config_action *a = NULL;
+
+	fx_copy(&f, "valid");
+	test_write(f.dir, "actions/mail.conf", "w",
+		   "[action]\ntype = exec\n"
+		   "ban = /usr/bin/mail -s \"banned %ip% (%jail%) for \\$5\" 'root'\n"
+		   "unban = /usr/bin/logger \"unbanned %ip%\"\n");
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	for (size_t i = 0; i < f.c->n_actions; i++)
+		if (strcmp(f.c->actions[i].name, "mail") == 0)
+			a = &f.c->actions[i];
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->ban_cmd, "/usr/bin/mail -s \"banned %ip% (%jail%) for \\$5\" 'root'");
+	ck_assert_uint_eq(a->ban_line, 3);
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	test_write(f.dir, "actions/mail.conf", "w",
+		   "[action]\ntype = exec\n"
+		   "ban = /usr/bin/mail -s \"banned %ip% root\n"
+		   "unban = /usr/bin/logger unbanned %ip% | /usr/bin/mail root\n");
+	test_write(f.dir, "actions/other.conf", "w", "[action]\ntype = exec\nban = /bin/true\n");
+	test_write(f.dir, "actions/other.local", "w", "[action]\n\nban = /bin/echo $(id)\n");
+	fx_seal(&f);
+	fx_load_copy(&f);
+	/* Exactly these: a refused command is no missing 'ban ='. */
+	assert_invalid(&f, 3);
+	assert_error(&f,
+		     "actions/mail.conf:3: ", "ban: unterminated \" quote opened at character 18");
+	assert_error(&f, "actions/mail.conf:4: ",
+		     "unban: '|' at character 31: no shell runs the command");
+	assert_error(&f,
+		     "actions/other.local:3: ", "ban: '$(' at character 11 is shell substitution");
+	fx_done(&f);
+}
+END_TEST
+
+/* bantime and bantime_max, and they alone, take forever; --show writes it back as such. */
+START_TEST(test_bantime_forever)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	struct fx f;
+	const struct config_jail *j;
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[perm]\\nfilter = mini\\nsource = /l\\nbantime = forever\\n"
+		"[esc]\\nfilter = mini\\nsource = /l\\nbantime = 1h\\nbantime_factor = 4\\n"
+		"bantime_max = forever\\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	j = find_jail(f.c, "perm");
+	ck_assert(j->bantime_usec == TIMEUTIL_FOREVER);
+	j = find_jail(f.c, "esc");
+	ck_assert_uint_eq(j->bantime_usec, 3600 * USEC_PER_SEC);
+	ck_assert(j->bantime_max_usec == TIMEUTIL_FOREVER);
+	FILE *m = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(config_show(f.c, m), 0);
+	fclose(m);
+	const char *perm = strstr(out, "\n[perm]\n"), *esc = strstr(out, "\n[esc]\n");
+	ck_assert_msg(perm && esc, "%.2000s", out);
+	ck_assert_msg(strstr(perm, "\nbantime = forever ") != NULL, "%.2000s", perm);
+	ck_assert_msg(strstr(esc, "\nbantime_max = forever ") != NULL, "%.2000s", esc);
+	/* Other durations in their human form too (the fixture's 1h 30m and 2w). */
+	ck_assert_msg(strstr(out, "\nfindtime = 1h30m ") != NULL, "%.2000s", out);
+	ck_assert_msg(strstr(out, "\nbantime_max = 14d ") != NULL, "%.2000s", out);
+	fx_done(&f);
+
+	/* Not for windows and timeouts; a forever bantime_max is no shorter than anything, a
+	 * finite one is shorter than forever. */
+	fx_copy(&f, "valid");
+	run_cmd("printf '[w]\\nfilter = mini\\nsource = /l\\nfindtime = forever\\n"
+		"[x]\\nfilter = mini\\nsource = /l\\nbantime = forever\\nbantime_max = 7d\\n"
+		"[y]\\nfilter = mini\\nsource = /l\\nbantime = Forever\\n' "
+		">>'%s/conf.d/jails.conf'",
+		f.dir);
+	run_cmd("printf '[probe]\\ntimeout = forever\\n' >>'%s/waveguard.conf'", f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	assert_invalid(&f, 4);
+	assert_error(&f, "conf.d/jails.conf:23: ", "findtime = 'forever': expected a duration");
+	assert_error(&f, "conf.d/jails.conf:24: ", "jail [x]: bantime_max is shorter than bantime");
+	assert_error(&f, "conf.d/jails.conf:32: ",
+		     "bantime = 'Forever': expected a duration such as 90, 90s, 10m, 1h, 7d, or "
+		     "forever");
+	assert_error(&f, "waveguard.conf:10: ", "timeout = 'forever': expected");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_jail_ports)
 {
 	struct fx f;
@@ -1276,6 +1376,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_expected_lists_every_key);
 	tcase_add_test(tc, test_keys_lists_every_section);
 	tcase_add_test(tc, test_unknown_key_message);
+	tcase_add_test(tc, test_exec_command);
+	tcase_add_test(tc, test_bantime_forever);
 	tcase_add_test(tc, test_jail_ports);
 	suite_add_tcase(s, tc);
 	return s;

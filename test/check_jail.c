@@ -1,6 +1,7 @@
 /* jail: sliding window, escalation, allowlist, eviction under a flood, with an injected clock. */
 #include "jail.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 #define S (1000000ULL)
 
@@ -206,6 +207,109 @@ START_TEST(test_offence_saturates)
 }
 END_TEST
 
+/* A forever bantime: the ban never ends, however late the next line, and a repeat offence
+ * (after an unban by hand) is forever again, never a wrapped-around short ban. */
+START_TEST(test_forever)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("198.51.100.80");
+	uint64_t t = 1700000000 * S;
+
+	p.maxretry = 1;
+	p.bantime_usec = TIMEUTIL_FOREVER;
+	p.bantime_max_usec = 0; /* = bantime */
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+	ck_assert(ban.bantime_usec == TIMEUTIL_FOREVER);
+	ck_assert_int_eq(jail_hit(j, &a, t + 1, 0, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &a, t + 100ULL * 366 * 86400 * S, 0, &ban), JAIL_BANNED);
+	ck_assert_int_eq(jail_hit(j, &a, TIMEUTIL_FOREVER - 1, 0, &ban), JAIL_BANNED);
+
+	jail_forget_ban(j, &a);
+	ck_assert_int_eq(jail_hit(j, &a, t + 2 * S, 0, &ban), JAIL_BAN);
+	ck_assert_int_eq(ban.offence, 2);
+	ck_assert(ban.bantime_usec == TIMEUTIL_FOREVER);
+	ck_assert_int_eq(jail_hit(j, &a, t + 3 * S, 0, &ban), JAIL_BANNED);
+}
+END_TEST
+
+/* Escalation up to forever: finite bans grow by the factor, never wrap, and end at forever. */
+START_TEST(test_escalation_to_forever)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("198.51.100.81");
+	uint64_t t = 1700000000 * S, prev = 0;
+
+	p.maxretry = 1;
+	p.bantime_factor = 100;
+	p.bantime_max_usec = TIMEUTIL_FOREVER;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 1; i <= 12; i++) {
+		ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+		ck_assert_uint_eq(ban.offence, i);
+		ck_assert_msg(ban.bantime_usec >= prev, "offence %u: %llu after %llu", i,
+			      (unsigned long long)ban.bantime_usec, (unsigned long long)prev);
+		if (i == 2)
+			ck_assert_uint_eq(ban.bantime_usec, 360000 * S);
+		prev = ban.bantime_usec;
+		jail_forget_ban(j, &a);
+	}
+	/* 3600 s x 100^11 is far beyond 2^64 usec: forever. */
+	ck_assert(prev == TIMEUTIL_FOREVER);
+	ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+	ck_assert_int_eq(jail_hit(j, &a, TIMEUTIL_FOREVER - 1, 0, &ban), JAIL_BANNED);
+}
+END_TEST
+
+/* A finite cap holds for every offence, with the largest factor and the longest durations, and
+ * a ban decided near the end of time saturates instead of ending at once. */
+START_TEST(test_escalation_never_overflows)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct jail_ban ban;
+	struct addr a = A("198.51.100.82"), b = A("198.51.100.83");
+	const uint64_t ten_years = 3660ULL * 86400 * S;
+	uint64_t t = 1700000000 * S;
+
+	p.maxretry = 1;
+	p.bantime_factor = 100;
+	p.bantime_usec = ten_years;
+	p.bantime_max_usec = ten_years;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 1; i <= 300; i++) {
+		ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+		ck_assert_uint_eq(ban.bantime_usec, ten_years);
+		jail_forget_ban(j, &a);
+	}
+	ck_assert_int_eq(jail_restore(j, &a, UINT32_MAX - 1, 0), 0);
+	ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+	ck_assert_uint_eq(ban.bantime_usec, ten_years);
+
+	ck_assert_int_eq(jail_hit(j, &b, TIMEUTIL_FOREVER - 10 * S, 0, &ban), JAIL_BAN);
+	ck_assert_uint_eq(ban.bantime_usec, ten_years);
+	ck_assert_int_eq(jail_hit(j, &b, TIMEUTIL_FOREVER - 1, 0, &ban), JAIL_BANNED);
+	jail_free(TAKE_PTR(j));
+
+	/* 1 h x 2^(n-1) capped at a week, for every n up to the top of the count. */
+	p = params();
+	p.maxretry = 1;
+	p.bantime_max_usec = 7 * 86400 * S;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	for (unsigned i = 1; i <= 2000; i++) {
+		ck_assert_int_eq(jail_hit(j, &a, t, 0, &ban), JAIL_BAN);
+		ck_assert_uint_le(ban.bantime_usec, 7 * 86400 * S);
+		ck_assert_uint_ge(ban.bantime_usec, 3600 * S);
+		jail_forget_ban(j, &a);
+	}
+	ck_assert_uint_eq(ban.bantime_usec, 7 * 86400 * S);
+}
+END_TEST
+
 START_TEST(test_flood_bounded)
 {
 	/* A million distinct offenders (IPv6 /64s: hits count per network a ban covers) through a
@@ -401,6 +505,9 @@ int main(void)
 	tcase_add_test(tc, test_hits_per_network);
 	tcase_add_test(tc, test_eviction_spares_offenders);
 	tcase_add_test(tc, test_offence_saturates);
+	tcase_add_test(tc, test_forever);
+	tcase_add_test(tc, test_escalation_to_forever);
+	tcase_add_test(tc, test_escalation_never_overflows);
 	tcase_add_test(tc, test_flood_bounded);
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);

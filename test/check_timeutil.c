@@ -66,6 +66,114 @@ START_TEST(test_parse_duration)
 }
 END_TEST
 
+/* "forever" only where asked for; everything else as timeutil_parse_duration() says. */
+START_TEST(test_parse_forever)
+{
+	static const char *const bad[] = { "Forever", "forever ", " forever", "forever1",
+					   "never",   "inf",	  "",	      "1h forever" };
+	uint64_t v = 12345;
+
+	ck_assert_int_eq(timeutil_parse_duration("forever", &v), -EINVAL);
+	ck_assert_uint_eq(v, 12345);
+	ck_assert_int_eq(timeutil_parse_duration_or_forever("forever", &v), 0);
+	ck_assert(v == TIMEUTIL_FOREVER);
+	ck_assert_int_eq(timeutil_parse_duration_or_forever("1h30m", &v), 0);
+	ck_assert_uint_eq(v, 5400 * USEC_PER_SEC);
+	ck_assert_int_eq(timeutil_parse_duration_or_forever("3661d", &v), -ERANGE);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		v = 12345;
+		ck_assert_msg(timeutil_parse_duration_or_forever(bad[i], &v) == -EINVAL,
+			      "'%s' accepted", bad[i]);
+		ck_assert_uint_eq(v, 12345);
+	}
+}
+END_TEST
+
+START_TEST(test_format_duration)
+{
+	static const struct {
+		uint64_t usec;
+		const char *text;
+	} cases[] = {
+		{ 0, "0s" },
+		{ 999999, "0s" }, /* a fraction of a second is dropped */
+		{ 1 * USEC_PER_SEC, "1s" },
+		{ 45 * USEC_PER_SEC + 500000, "45s" },
+		{ 59 * USEC_PER_SEC, "59s" },
+		{ 60 * USEC_PER_SEC, "1m" },
+		{ 90 * USEC_PER_SEC, "1m30s" },
+		{ 600 * USEC_PER_SEC, "10m" },
+		{ 3600 * USEC_PER_SEC, "1h" },
+		{ 5400 * USEC_PER_SEC, "1h30m" },
+		{ 3601 * USEC_PER_SEC, "1h1s" },
+		{ 86400 * USEC_PER_SEC, "1d" },
+		{ 86405 * USEC_PER_SEC, "1d5s" },
+		{ (86400 + 2 * 3600) * USEC_PER_SEC, "1d2h" },
+		{ (86400 + 3600 + 60 + 1) * USEC_PER_SEC, "1d1h1m1s" },
+		{ 7 * 86400 * USEC_PER_SEC, "7d" },
+		{ 14 * 86400 * USEC_PER_SEC, "14d" },
+		{ 3660ULL * 86400 * USEC_PER_SEC, "3660d" },
+		{ TIMEUTIL_FOREVER - 1, "213503982d8h1m49s" },
+		{ TIMEUTIL_FOREVER, "forever" },
+	};
+	char buf[TIMEUTIL_DURATION_MAX];
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		memset(buf, 'x', sizeof(buf));
+		ck_assert_ptr_eq(timeutil_format_duration(cases[i].usec, buf, sizeof(buf)), buf);
+		ck_assert_msg(strcmp(buf, cases[i].text) == 0, "%llu usec: '%s', expected '%s'",
+			      (unsigned long long)cases[i].usec, buf, cases[i].text);
+	}
+
+	/* Short buffers are cut, NUL-terminated; size 0 writes nothing. */
+	char small[5] = "zzzz";
+	timeutil_format_duration(86400 * USEC_PER_SEC + 3599 * USEC_PER_SEC, small, sizeof(small));
+	ck_assert_str_eq(small, "1d59");
+	timeutil_format_duration(TIMEUTIL_FOREVER, small, sizeof(small));
+	ck_assert_str_eq(small, "fore");
+	small[0] = 'q';
+	timeutil_format_duration(60 * USEC_PER_SEC, small, 0);
+	ck_assert_int_eq(small[0], 'q');
+}
+END_TEST
+
+/* Whatever it prints parses back to the same whole seconds: every second of the first two
+ * days, then a spread of values up to the ten-year ceiling, and forever. */
+START_TEST(test_format_duration_round_trip)
+{
+	char buf[TIMEUTIL_DURATION_MAX];
+	uint64_t v, sec = 0, n = 0;
+
+	for (; sec <= 3660ULL * 86400; n++) {
+		const char *text = timeutil_format_duration(sec * USEC_PER_SEC, buf, sizeof(buf));
+
+		ck_assert_msg(timeutil_parse_duration(text, &v) == 0, "'%s' refused", text);
+		ck_assert_msg(v == sec * USEC_PER_SEC, "%llu s printed as '%s', read as %llu usec",
+			      (unsigned long long)sec, text, (unsigned long long)v);
+		/* At most the four units, never a space. */
+		ck_assert_uint_le(strlen(text), strlen("3660d23h59m59s"));
+		ck_assert_ptr_null(strchr(text, ' '));
+		sec += sec < 2 * 86400 ? 1 : 1 + sec / 1000 + (sec * 7919) % 997;
+	}
+	ck_assert_uint_gt(n, 2 * 86400);
+	ck_assert_int_eq(timeutil_parse_duration_or_forever(
+				 timeutil_format_duration(TIMEUTIL_FOREVER, buf, sizeof(buf)), &v),
+			 0);
+	ck_assert(v == TIMEUTIL_FOREVER);
+}
+END_TEST
+
+START_TEST(test_add)
+{
+	ck_assert_uint_eq(timeutil_add(5, 7), 12);
+	ck_assert(timeutil_add(1700000000 * USEC_PER_SEC, TIMEUTIL_FOREVER) == TIMEUTIL_FOREVER);
+	ck_assert(timeutil_add(TIMEUTIL_FOREVER, 1) == TIMEUTIL_FOREVER);
+	ck_assert(timeutil_add(TIMEUTIL_FOREVER - 10, 10) == TIMEUTIL_FOREVER);
+	ck_assert(timeutil_add(TIMEUTIL_FOREVER - 10, 9) == TIMEUTIL_FOREVER - 1);
+	ck_assert_uint_eq(timeutil_add(0, 0), 0);
+}
+END_TEST
+
 START_TEST(test_parse_rfc3339)
 {
 	static const struct {
@@ -196,6 +304,10 @@ static Suite *timeutil_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_parse_duration);
+	tcase_add_test(tc, test_parse_forever);
+	tcase_add_test(tc, test_format_duration);
+	tcase_add_test(tc, test_format_duration_round_trip);
+	tcase_add_test(tc, test_add);
 	tcase_add_test(tc, test_parse_rfc3339);
 	tcase_add_test(tc, test_format_rfc3339);
 	tcase_add_test(tc, test_parse_rfc3164);
