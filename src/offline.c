@@ -121,8 +121,8 @@ static int count_journal_files(int dfd, bool descend)
 		if (!descend)
 			continue;
 		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub >= 0)
-			n += MAX(count_journal_files(sub, false), 0);
+		int k = sub >= 0 ? count_journal_files(sub, false) : 0;
+		n += MAX(k, 0);
 	}
 	closedir(d);
 	return n;
