@@ -167,6 +167,8 @@ static const struct {
 		  "Prints the overview of the commands, or one command's usage, options and an\n"
 		  "example (the same as waveguard COMMAND --help).\n"
 		  "\n"
+		  "Options: none\n"
+		  "\n"
 		  "Example:\n"
 		  "  waveguard help test-filter\n" },
 };
