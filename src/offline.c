@@ -460,7 +460,7 @@ static int tag_cmp(const void *a, const void *b)
 	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->name, y->name);
 }
 
-/* "imapd (400), courierd (200), and 3 more programs". */
+/* "imapd (400), courierd (200), and 3 more programs": the five with the most lines. */
 static void tags_print(FILE *f, const struct tags_seen *t)
 {
 	struct tags_seen s = *t;
@@ -469,7 +469,7 @@ static void tags_print(FILE *f, const struct tags_seen *t)
 	for (size_t i = 0; i < MIN(s.n, (size_t)5); i++)
 		fprintf(f, "%s%s (%llu)", i ? ", " : "", s.v[i].name, (unsigned long long)s.v[i].n);
 	if (s.n > 5 || s.more)
-		fprintf(f, ", and more programs");
+		fprintf(f, ", and %s%zu more programs", s.more ? "over " : "", s.n - MIN(s.n, 5));
 }
 
 static void tags_of_filter(FILE *f, const struct config_filter *cf)
@@ -660,23 +660,29 @@ static void tf_why_none(FILE *f, const struct tf_ctx *c, const struct reader_sta
 	else if (c->no_header == lines && c->cf->n_tags > 0)
 		fprintf(f, "%s\n", c->export_like * 2 > lines ? why_none_export : why_none_header);
 	else if (c->accepted == 0) {
-		fprintf(f, "all %llu lines came from other programs: tags seen: ", lines);
-		tags_print(f, &c->tags);
 		if (c->no_header)
-			fprintf(f, " (and %llu lines without a syslog header)",
-				(unsigned long long)c->no_header);
+			fprintf(f,
+				"the %llu lines with a syslog header came from other programs "
+				"(%llu more have none): tags seen: ",
+				(unsigned long long)c->other, (unsigned long long)c->no_header);
+		else
+			fprintf(f, "all %llu lines came from other programs: tags seen: ", lines);
+		tags_print(f, &c->tags);
 		fprintf(f, "; the filter reads ");
 		tags_of_filter(f, c->cf);
 		fputc('\n', f);
 	} else if (c->ignored > 0)
 		fprintf(f, "every match (%llu) was ignored by an ignoreregex\n",
 			(unsigned long long)c->ignored);
-	else if (c->prefiltered == c->accepted)
+	else if (c->prefiltered == c->accepted) {
 		fprintf(f,
-			"none of the %llu lines of the filter's programs has a prefilter literal "
-			"(the filter's prefilter)\n",
+			"none of the %llu lines of the filter's programs contains a prefilter "
+			"literal:",
 			(unsigned long long)c->accepted);
-	else if (fs->bad_addr > 0)
+		for (size_t i = 0; i < c->cf->n_prefilters; i++)
+			fprintf(f, "%s '%s'", i ? "," : "", c->cf->prefilters[i]);
+		fputc('\n', f);
+	} else if (fs->bad_addr > 0)
 		fprintf(f, "%llu matches had no valid address where <HOST> matched\n",
 			(unsigned long long)fs->bad_addr);
 	else if (fs->limited > 0)
@@ -1107,6 +1113,28 @@ static void replay_jail_notes(FILE *f, const struct replay_ctx *c, size_t i)
 		addr_format(&top->net, a, sizeof(a)), top->hits);
 }
 
+/* The tags the jails read, each once (most jails share their program). */
+static void tags_of_jails(FILE *f, const struct engine *e)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < e->n_jails; i++) {
+		const struct config_filter *cf = e->jails[i].conf->filter;
+		for (size_t k = 0; k < cf->n_tags; k++) {
+			bool seen = false;
+			for (size_t j = 0; j < i && !seen; j++) {
+				const struct config_filter *g = e->jails[j].conf->filter;
+				for (size_t m = 0; m < g->n_tags && !seen; m++)
+					seen = strcmp(g->tags[m], cf->tags[k]) == 0;
+			}
+			if (seen)
+				continue;
+			fprintf(f, "%s%s", first ? "" : ", ", cf->tags[k]);
+			first = false;
+		}
+	}
+}
+
 /* Why no jail saw a single hit or event. */
 static void replay_why_none(FILE *f, const struct replay_ctx *c, uint64_t lines)
 {
@@ -1124,10 +1152,7 @@ static void replay_why_none(FILE *f, const struct replay_ctx *c, uint64_t lines)
 	fprintf(f, "replay: no jail reads any of these lines: tags seen: ");
 	tags_print(f, &c->tags);
 	fprintf(f, "; the jails read ");
-	for (size_t i = 0; i < c->e->n_jails; i++) {
-		fprintf(f, "%s", i ? "; " : "");
-		tags_of_filter(f, c->e->jails[i].conf->filter);
-	}
+	tags_of_jails(f, c->e);
 	fputc('\n', f);
 }
 

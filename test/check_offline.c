@@ -222,8 +222,11 @@ START_TEST(test_why_none)
 		  "Why 0 matched: the log is a journal export (journalctl -o export or -o json)" },
 		{ "courier-smtp", "", "Why 0 matched: the log is empty\n" },
 		{ "courier-smtp", L_STARTED L_STARTED,
-		  "Why 0 matched: none of the 2 lines of the filter's programs has a prefilter "
-		  "literal" },
+		  "Why 0 matched: none of the 2 lines of the filter's programs contains a "
+		  "prefilter literal: 'error,relay='\n" },
+		{ "courier-smtp", L_IMAP L_BARE L_COURIERD,
+		  "Why 0 matched: the 2 lines with a syslog header came from other programs (1 "
+		  "more have none): tags seen: courierd (1), imapd (1); the filter reads" },
 		{ "courier-smtp", L_STARTED L_511,
 		  "Why 0 matched: no failregex matches the 2 lines of the filter's programs: see "
 		  "them with --missed\n" },
@@ -385,9 +388,11 @@ START_TEST(test_replay_why_none)
 	char *out, *report;
 
 	run_replay(L_COURIERD L_COURIERD, false, &out, &report);
+	/* Each program the jails read named once, though four jails read courieresmtpd. */
 	assert_has(report,
 		   "\nreplay: no jail reads any of these lines: tags seen: courierd (2); the "
-		   "jails read courieresmtpd, esmtpd-ssl, esmtpd-msa;");
+		   "jails read courieresmtpd, esmtpd-ssl, esmtpd-msa, imapd, imapd-ssl, "
+		   "pop3d, pop3d-ssl, courierpop3login, courierimaplogin\n");
 	free(out);
 	free(report);
 	run_replay(L_BARE, false, &out, &report);
