@@ -56,7 +56,7 @@ static const struct {
 	  "                      (TAB-separated; \"ignored\" for a line an ignoreregex took)\n"
 	  "  --missed[=N|all]    print the lines of the filter's programs that no failregex\n"
 	  "                      matched (\"missed\") or the prefilter rejected (\"prefilter\"):\n"
-	  "                      the first 100, or N, or all\n"
+	  "                      the first 100 of each kind, or N, or all\n"
 	  "  --hosts             print only one address per matched line\n"
 	  "  --messages          every line is a bare message of the filter's programs (no\n"
 	  "                      time, host or tag)\n"
