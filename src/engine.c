@@ -83,9 +83,19 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 	case FILTER_HIT: {
 		uint32_t tag = evidence_put(ej->evidence, time_usec, l->tag, l->tag_len, l->msg,
 					    l->msg_len);
-		return jail_hit(ej->jail, &h.addr, time_usec, tag, ret_ban) == JAIL_BAN
-			       ? ENGINE_BAN
-			       : ENGINE_NONE;
+		switch (jail_hit(ej->jail, &h.addr, time_usec, tag, ret_ban)) {
+		case JAIL_BAN:
+			return ENGINE_BAN;
+		case JAIL_ALLOWED:
+			ret_ban->host = h.addr;
+			return ENGINE_ALLOWED;
+		case JAIL_BANNED:
+			ret_ban->host = h.addr;
+			return ENGINE_BANNED;
+		default:
+			ret_ban->host = h.addr;
+			return ENGINE_COUNTED;
+		}
 	}
 	case FILTER_EVENT:
 		ej->events++;

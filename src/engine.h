@@ -30,6 +30,10 @@ enum engine_result {
 	ENGINE_NONE = 0,
 	ENGINE_BAN = 1,	  /* *ret_ban is a new ban decision */
 	ENGINE_EVENT = 2, /* an address-less failregex matched */
+	/* Hits that decided no ban; replay's report counts them. */
+	ENGINE_COUNTED = 3, /* counted toward maxretry */
+	ENGINE_ALLOWED = 4, /* the network a ban would cover is allowlisted */
+	ENGINE_BANNED = 5,  /* the address is banned already */
 };
 
 /* Builds the enabled jails of c (or only the jail named only, enabled or not). Errors go to
@@ -39,7 +43,8 @@ int engine_new(const struct config *c, const char *only, struct engine **ret,
 
 /* Offers one line to one jail (one with a filter) at time time_usec. A hit's line goes to the
  * jail's evidence ring; a ban's tags name its hits' lines there. Returns an enum
- * engine_result. */
+ * engine_result; fills *ret_ban on ENGINE_BAN, and only its host on ENGINE_COUNTED,
+ * ENGINE_ALLOWED and ENGINE_BANNED. */
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "control.h"
+#include "help.h"
 #include "history.h"
 #include "log.h"
 #include "logline.h"
@@ -51,10 +53,15 @@ static void help(FILE *f)
 		"effect:\n"
 		"                                every section and key with its value and the\n"
 		"                                file:line it came from (or 'default')\n"
-		"  test-filter [--hosts] FILTER LOG|-\n"
-		"                                run one filter (name or file) over a log\n"
-		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
-		"                                and print each ban decision\n"
+		"  test-filter [-v] [--missed[=N]] [--hosts] [--messages] FILTER LOG|-\n"
+		"                                run one filter (name, file or a regex with\n"
+		"                                <HOST>) over a log and explain the result;\n"
+		"                                -v, --verbose: each matched line; --missed:\n"
+		"                                the lines of its programs no regex matched\n"
+		"  replay [--jail NAME] [--no-allowlist] LOG|-\n"
+		"                                run the jails over a log with its own "
+		"timestamps,\n"
+		"                                print each ban decision and a table per jail\n"
 		"      test-filter and replay read the journal instead of a log with --journal\n"
 		"      [--journal-directory DIR] [--match FIELD=VALUE]... (default matches:\n"
 		"      SYSLOG_IDENTIFIER= the filters' tags)\n"
@@ -75,6 +82,8 @@ static void help(FILE *f)
 		"                                the connection history: a table like\n"
 		"                                'date  connections', or an SVG chart; T is an\n"
 		"                                RFC 3339 time or a duration ago (1h)\n"
+		"  help [COMMAND]                this overview, or a command's usage, options and\n"
+		"                                an example (as COMMAND --help)\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config DIR              configuration directory (default %s)\n"
@@ -237,48 +246,172 @@ static int input_option(int c, struct input_opts *o)
 		"match", required_argument, NULL, 'M'                                              \
 	}
 
-static int cmd_test_filter(const char *dir, int argc, char **argv)
+/* A word as the shell reads it back: quoted unless it is plain. */
+static void put_shell_word(FILE *f, const char *s)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_./@%+=:,-";
+
+	if (*s && strspn(s, plain) == strlen(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	fputc('\'', f);
+}
+
+/* The filters of dir, for the message about one that does not exist. */
+static void list_filters(FILE *f, const char *dir)
+{
+	_cleanup_free_ char *pattern = NULL;
+	glob_t g;
+
+	if (asprintf(&pattern, "%s/filters/*.conf", dir) < 0 || glob(pattern, 0, NULL, &g) != 0) {
+		fprintf(f, "none");
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *name = strrchr(g.gl_pathv[i], '/') + 1;
+		fprintf(f, "%s%.*s", i ? ", " : "", (int)(strlen(name) - 5), name);
+	}
+	globfree(&g);
+}
+
+/* The exit code for a FILTER argument that is no filter, after saying what to type. */
+static int test_filter_misused(const char *dir, int kind, const char *filter, const char *log,
+			       const char *path)
+{
+	switch (kind) {
+	case OFFLINE_ARG_SWAPPED:
+		fprintf(stderr, "waveguard: FILTER and LOG look swapped: waveguard ");
+		if (strcmp(dir, DEFAULT_CONFIG_DIR) != 0) {
+			fprintf(stderr, "-c ");
+			put_shell_word(stderr, dir);
+			fputc(' ', stderr);
+		}
+		fprintf(stderr, "test-filter ");
+		put_shell_word(stderr, log);
+		fputc(' ', stderr);
+		put_shell_word(stderr, filter);
+		fputc('\n', stderr);
+		return EX_USAGE;
+	case OFFLINE_ARG_LOG:
+		fprintf(stderr,
+			"waveguard: %s is a log, not a filter: the filter comes first "
+			"(waveguard test-filter FILTER LOG)\n",
+			filter);
+		return EX_USAGE;
+	case OFFLINE_ARG_MISSING:
+		fprintf(stderr,
+			"waveguard: no filter %s: %s does not exist (a regex in its place needs "
+			"<HOST>); the filters in %s/filters: ",
+			filter, path, dir);
+		list_filters(stderr, dir);
+		fputc('\n', stderr);
+		return EX_CONFIG;
+	}
+	return EX_OSERR;
+}
+
+/* --missed[=N|all]. Returns 0 or -EINVAL. */
+static int parse_missed(const char *s, size_t *ret)
+{
+	char *end;
+
+	if (!s) {
+		*ret = OFFLINE_MISSED_DEFAULT;
+		return 0;
+	}
+	if (strcmp(s, "all") == 0) {
+		*ret = SIZE_MAX;
+		return 0;
+	}
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || *end || end == s || n == 0 || s[0] == '-')
+		return -EINVAL;
+	*ret = (size_t)n;
+	return 0;
+}
+
+/* Parses test-filter's options. Returns -1 to go on, else the exit code (usage, --help). */
+static int test_filter_options(int argc, char **argv, struct test_filter_opts *o,
+			       struct input_opts *io)
 {
 	static const struct option opts[] = {
 		{ "hosts", no_argument, NULL, 'H' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "missed", optional_argument, NULL, 'm' },
+		{ "messages", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		INPUT_OPTIONS,
 		{},
 	};
+	int c;
+
+	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'H':
+			o->hosts = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'g':
+			o->messages = true;
+			break;
+		case 'm':
+			if (parse_missed(optarg, &o->missed) == 0)
+				break;
+			fprintf(stderr, "waveguard: --missed=%s: expected a number or 'all'\n",
+				optarg);
+			return EX_USAGE;
+		case 'h':
+			help_command(stdout, "test-filter");
+			return EX_OK;
+		default:
+			if (input_option(c, io) != 0)
+				return EX_USAGE;
+		}
+	}
+	if (argc - optind != (io->in.journal ? 1 : 2)) {
+		fprintf(stderr, "Usage: waveguard test-filter [OPTIONS] FILTER LOG|-\n"
+				"       waveguard test-filter [OPTIONS] FILTER --journal "
+				"[--journal-directory DIR] [--match FIELD=VALUE]...\n"
+				"(waveguard test-filter --help says more)\n");
+		return EX_USAGE;
+	}
+	return -1;
+}
+
+static int cmd_test_filter(const char *dir, int argc, char **argv)
+{
 	struct test_filter_opts o = { 0 };
 	struct input_opts io = { .in.matches = io.matches };
 	struct config_errors errs = { 0 };
 	struct config_filter *cf = NULL;
 	_cleanup_free_ char *path = NULL;
-	int c, r;
+	int r;
 
-	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
-		if (c == 'H')
-			o.hosts = true;
-		else if (c == 'h') {
-			help(stdout);
-			return EX_OK;
-		} else if (input_option(c, &io) != 0)
-			return EX_USAGE;
-	}
-	if (argc - optind != (io.in.journal ? 1 : 2)) {
-		fprintf(stderr, "Usage: waveguard test-filter [--hosts] FILTER LOG|-\n"
-				"       waveguard test-filter [--hosts] FILTER --journal "
-				"[--journal-directory DIR] [--match FIELD=VALUE]...\n");
-		return EX_USAGE;
-	}
+	r = test_filter_options(argc, argv, &o, &io);
+	if (r >= 0)
+		return r;
 	io.in.path = io.in.journal ? NULL : argv[optind + 1];
-	const char *name = argv[optind];
-	/* A name with a slash or a .conf suffix is a file; anything else a filter of -c DIR. */
-	size_t l = strlen(name);
-	if (strchr(name, '/') || (l > 5 && strcmp(name + l - 5, ".conf") == 0))
-		path = strdup(name);
-	else if (asprintf(&path, "%s/filters/%s.conf", dir, name) < 0)
-		path = NULL;
-	if (!path)
+	const char *filter = argv[optind];
+	r = offline_filter_arg(dir, filter, io.in.path, &path);
+	if (r < 0)
 		return EX_OSERR;
+	if (r == OFFLINE_ARG_REGEX)
+		return offline_test_regex(filter, &io.in, &o);
+	if (r != OFFLINE_ARG_FILTER)
+		return test_filter_misused(dir, r, filter, io.in.path, path);
 
 	r = config_load_filter(path, &cf, &errs);
 	print_errors(&errs);
@@ -293,38 +426,40 @@ static int cmd_replay(const char *dir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "jail", required_argument, NULL, 'j' },
+		{ "no-allowlist", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		INPUT_OPTIONS,
 		{},
 	};
 	_cleanup_(config_freep) struct config *cfg = NULL;
 	struct input_opts io = { .in.matches = io.matches };
-	const char *jail = NULL;
+	struct replay_opts ro = { 0 };
 	int c, r;
 
 	/* 0, not 1: glibc re-reads the option string (main's "+" stops at the command). */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) >= 0) {
 		if (c == 'j')
-			jail = optarg;
+			ro.jail = optarg;
+		else if (c == 'A')
+			ro.no_allowlist = true;
 		else if (c == 'h') {
-			help(stdout);
+			help_command(stdout, "replay");
 			return EX_OK;
 		} else if (input_option(c, &io) != 0)
 			return EX_USAGE;
 	}
 	if (argc - optind != (io.in.journal ? 0 : 1)) {
-		fprintf(stderr,
-			"Usage: waveguard replay [--jail NAME] LOG|-\n"
-			"       waveguard replay [--jail NAME] --journal [--journal-directory DIR] "
-			"[--match FIELD=VALUE]...\n");
+		fprintf(stderr, "Usage: waveguard replay [--jail NAME] [--no-allowlist] LOG|-\n"
+				"       waveguard replay [--jail NAME] [--no-allowlist] --journal "
+				"[--journal-directory DIR] [--match FIELD=VALUE]...\n");
 		return EX_USAGE;
 	}
 	io.in.path = io.in.journal ? NULL : argv[optind];
 	r = load(dir, &cfg);
 	if (r != EX_OK)
 		return r;
-	return offline_replay(cfg, jail, &io.in);
+	return offline_replay(cfg, &ro, &io.in);
 }
 
 static int cmd_run(const char *dir, int argc, char **argv)
@@ -345,7 +480,7 @@ static int cmd_run(const char *dir, int argc, char **argv)
 		if (c == 'n')
 			dry_run = true;
 		else if (c == 'h') {
-			help(stdout);
+			help_command(stdout, "run");
 			return EX_OK;
 		} else
 			return EX_USAGE;
@@ -491,7 +626,7 @@ static int history_options(int argc, char **argv, struct history_args *a)
 			a->svg = optarg;
 			break;
 		case 'h':
-			help(stdout);
+			help_command(stdout, "history");
 			return EX_OK;
 		default:
 			return EX_USAGE;
@@ -606,6 +741,33 @@ static int cmd_history(const char *dir, int argc, char **argv)
 	return r;
 }
 
+/* `waveguard help [COMMAND]`. */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 1) {
+		help(stdout);
+		return EX_OK;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		argv[1] = (char *)"help";
+	if (argc == 2 && help_command(stdout, argv[1]) == 0)
+		return EX_OK;
+	fprintf(stderr,
+		"waveguard: help %s: expected one command of: ", argc == 2 ? argv[1] : "...");
+	help_list(stderr);
+	fputc('\n', stderr);
+	return EX_USAGE;
+}
+
+/* -h or --help among the arguments of a command that parses none of its own with getopt. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -641,8 +803,16 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	static const char *const client_cmds[] = { "status", "list",  "show",
+						   "ban",    "unban", "reload" };
+	if (strcmp(cmd, "help") == 0)
+		return cmd_help(argc, argv);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(dir, argc, argv);
+	/* The commands that parse their own options answer --help themselves. */
+	if (strcmp(cmd, "test-filter") != 0 && strcmp(cmd, "replay") != 0 &&
+	    strcmp(cmd, "history") != 0 && wants_help(argc, argv) && help_command(stdout, cmd) == 0)
+		return EX_OK;
 	if (strcmp(cmd, "check-config") == 0) {
 		if (argc == 2 && strcmp(argv[1], "--keys") == 0)
 			return config_keys_print(stdout) < 0 ? EX_IOERR : EX_OK;
@@ -662,8 +832,6 @@ int main(int argc, char **argv)
 		return cmd_nft_cleanup(dir, argc);
 	if (strcmp(cmd, "history") == 0)
 		return cmd_history(dir, argc, argv);
-	static const char *const client_cmds[] = { "status", "list",  "show",
-						   "ban",    "unban", "reload" };
 	for (size_t i = 0; i < ELEMENTSOF(client_cmds); i++)
 		if (strcmp(cmd, client_cmds[i]) == 0)
 			return cmd_client(dir, argc, argv);
