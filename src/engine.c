@@ -1,5 +1,5 @@
-/* Runtime jails: filter + jail per enabled configured jail, with the global allowlist merged
- * into each jail's own. */
+/* Runtime jails: filter + jail (+ trap list) per enabled configured jail, with the global
+ * allowlist merged into each jail's own. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,8 @@ static int jail_build(const struct config *c, const struct config_jail *cj, stru
 	ej->conf = cj;
 	r = config_compile_filter(cj->filter, cj, &ej->filter, errs);
 	if (r < 0)
+		return r;
+	if (cj->trap_path && (r = traplist_load(cj->trap_path, &ej->trap, errs)) < 0)
 		return r;
 
 	allow = malloc((n_allow ? n_allow : 1) * sizeof(struct addr));
@@ -73,6 +75,12 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 
 	switch (filter_match(ej->filter, l, &h)) {
 	case FILTER_HIT:
+		/* The list names what only a spammer writes to; the address is still the one
+		 * Courier wrote (the filter's <HOST>), never taken from <USER>'s text. */
+		if (ej->trap && !(h.user && traplist_contains(ej->trap, h.user, h.user_len))) {
+			ej->trap_misses++;
+			return ENGINE_NONE;
+		}
 		return jail_hit(ej->jail, &h.addr, time_usec, ret_ban) == JAIL_BAN ? ENGINE_BAN
 										   : ENGINE_NONE;
 	case FILTER_EVENT:
@@ -109,6 +117,7 @@ struct engine *engine_free(struct engine *e)
 	for (size_t i = 0; i < e->n_jails; i++) {
 		filter_free(e->jails[i].filter);
 		jail_free(e->jails[i].jail);
+		traplist_free(e->jails[i].trap);
 	}
 	free(e->jails);
 	free(e);

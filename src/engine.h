@@ -9,11 +9,14 @@
 #include "filter.h"
 #include "jail.h"
 #include "logline.h"
+#include "traplist.h"
 
 struct engine_jail {
 	const struct config_jail *conf;
 	struct filter *filter;
 	struct jail *jail;
+	struct traplist *trap;		    /* NULL: every hit counts */
+	uint64_t trap_misses;		    /* hits not counted: <USER> not in the trap list */
 	uint64_t events;		    /* matches of address-less failregexes */
 	uint64_t unbans;		    /* lifted by the admin */
 	uint64_t evictions_told, told_usec; /* the manager's rate-limited warning about them */
@@ -35,7 +38,8 @@ enum engine_result {
 int engine_new(const struct config *c, const char *only, struct engine **ret,
 	       struct config_errors *errs);
 
-/* Offers one line to one jail at time time_usec. Returns an enum engine_result. */
+/* Offers one line to one jail at time time_usec. With a trap list, a hit counts only when what
+ * its <USER> captured is in the list. Returns an enum engine_result. */
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
 
