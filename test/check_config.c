@@ -517,8 +517,19 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_nonnull(config_find_filter(c, "courier-maxconn"));
 	ck_assert_ptr_null(config_find_filter(c, "nosuch"));
 
-	/* The four banning jails, and courier-maxconn whose events feed the tuner. */
-	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 1);
+	/* The four banning jails, courier-maxconn whose events feed the tuner, and courier-trap,
+	 * off until its list has entries. */
+	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 2);
+	const struct config_jail *trap = find_jail(c, "courier-trap");
+	char trap_path[4200];
+	snprintf(trap_path, sizeof(trap_path), "%s/trap-recipients", test_srcdir());
+	ck_assert_ptr_nonnull(trap);
+	ck_assert(!trap->enabled);
+	ck_assert_uint_eq(trap->maxretry, 1);
+	ck_assert_str_eq(trap->trap_list, "trap-recipients");
+	ck_assert_str_eq(trap->trap_path, trap_path);
+	ck_assert(config_filter_captures_user(trap->filter));
+	ck_assert(!config_filter_captures_user(find_jail(c, "courier-smtp")->filter));
 	const struct config_jail *mc = find_jail(c, "courier-maxconn");
 	ck_assert_ptr_nonnull(mc);
 	ck_assert(mc->enabled);
@@ -1128,7 +1139,7 @@ START_TEST(test_unknown_key_message)
 		     "unknown key 'max_retry' in jail [mini] (expected enabled, filter, "
 		     "filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
 		     "findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
-		     "prefix4, prefix6 or ports)");
+		     "prefix4, prefix6, ports or trap_list)");
 	fx_done(&f);
 
 	fx_load(&f, "unknown-daemon-key");
