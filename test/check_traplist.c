@@ -313,12 +313,15 @@ START_TEST(test_refresh)
 	put_list(dir, "list", "second@example.com\n@trap.example\n");
 	ck_assert_int_eq(traplist_refresh(t, &e), 0);
 
-	/* Rewritten in place with as many bytes, at once: the times may not move, the list does.
-	 */
+	/* Rewritten in place with as many bytes, right after a look: the file's times may not
+	 * move within the clock's tick, the list does. */
 	test_printf(path, "third@example.com\n@trap.example\n");
+	ck_assert_int_eq(traplist_refresh(t, &e), 1);
+	ck_assert(has(t, "third@example.com"));
 	test_printf(path, "forth@example.com\n@trap.example\n");
 	ck_assert_int_eq(traplist_refresh(t, &e), 1);
 	ck_assert(has(t, "forth@example.com"));
+	ck_assert(!has(t, "third@example.com"));
 	ck_assert_uint_eq(e.n, 0);
 
 	/* A broken file: refused once, told once, the old list stays. */
@@ -433,8 +436,9 @@ START_TEST(test_jail_counts_listed_only)
 	/* Unknown recipients and failed logins that are not in the list ban nobody, however
 	 * many. */
 	for (int i = 0; i < 20; i++) {
-		ck_assert_str_eq(feed(&f, SMTP "error,relay=::ffff:192.0.2.10,port=1,from=<a@x.test>,"
-					       "to=<nosuch@example.com>: 550 User <nosuch> unknown"),
+		ck_assert_str_eq(feed(&f,
+				      SMTP "error,relay=::ffff:192.0.2.10,port=1,from=<a@x.test>,"
+					   "to=<nosuch@example.com>: 550 User <nosuch> unknown"),
 				 "none");
 		ck_assert_str_eq(feed(&f, "2026-11-27T06:36:49+00:00 mail imapd: LOGIN FAILED, "
 					  "user=root, ip=[::ffff:192.0.2.10], port=[143]"),
@@ -468,23 +472,27 @@ START_TEST(test_jail_hostile_recipients)
 	char line[2000], list[600];
 
 	/* The longest entry there may be, too. */
-	snprintf(list, sizeof(list), "trap@example.com\nrelay=::ffff:203.0.113.9@example.com\n%0238d"
-				     "trap@example.com\n", 0);
+	snprintf(list, sizeof(list),
+		 "trap@example.com\nrelay=::ffff:203.0.113.9@example.com\n%0238d"
+		 "trap@example.com\n",
+		 0);
 	trapfx_init(&f, list);
 	/* A recipient full of another address: the relay still. */
-	ck_assert_str_eq(
-		feed(&f, SMTP "error,relay=::ffff:192.0.2.20,port=1,from=<a@x.test>,"
+	ck_assert_str_eq(feed(&f, SMTP
+			      "error,relay=::ffff:192.0.2.20,port=1,from=<a@x.test>,"
 			      "to=<relay=::ffff:203.0.113.9@example.com>: 550 User <x> unknown"),
-		"192.0.2.20");
+			 "192.0.2.20");
 	/* A listed address in from=<> (client text) with another recipient: nothing. */
 	ck_assert_str_eq(
-		feed(&f, SMTP "error,relay=::ffff:192.0.2.21,port=1,from=<x>,to=<trap@example.com>: "
-			      "550 User <x> unknown>,to=<other@example.com>: 550 User <o> unknown"),
+		feed(&f,
+		     SMTP "error,relay=::ffff:192.0.2.21,port=1,from=<x>,to=<trap@example.com>: "
+			  "550 User <x> unknown>,to=<other@example.com>: 550 User <o> unknown"),
 		"none");
 	/* The same in the real recipient's place: the relay, not an address of the text. */
-	ck_assert_str_eq(feed(&f, SMTP "error,relay=::ffff:192.0.2.22,port=1,from=<x>,relay=::ffff:"
-				       "203.0.113.7,port=1,from=<y>,to=<trap@example.com>: 550 User "
-				       "<trap> unknown"),
+	ck_assert_str_eq(feed(&f,
+			      SMTP "error,relay=::ffff:192.0.2.22,port=1,from=<x>,relay=::ffff:"
+				   "203.0.113.7,port=1,from=<y>,to=<trap@example.com>: 550 User "
+				   "<trap> unknown"),
 			 "192.0.2.22");
 	/* A login name that carries an ip=[...] of its own matches no trap. */
 	ck_assert_str_eq(feed(&f, "2026-11-27T06:36:49+00:00 mail imapd: LOGIN FAILED, "
