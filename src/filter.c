@@ -19,7 +19,7 @@ const char filter_host_regex[] = "(?<host>(?:::[fF]{4}:)?(?:\\d{1,3}\\.){3}\\d{1
 
 /* Bounded, so that a hit's value fits the trap list's lookup buffer; no blank, comma or angle
  * bracket, so that it cannot run on into the next field of a Courier line. */
-const char filter_user_regex[] = "(?<user>[^<>,\\s]{1,254})";
+const char filter_user_regex[] = "(?<user>[^<>,\\s\\x00-\\x1f\\x7f]{1,254})";
 _Static_assert(FILTER_USER_MAX == 254, "filter_user_regex's bound is FILTER_USER_MAX");
 
 struct regex {

@@ -79,8 +79,9 @@ struct filter;
 
 /* The regex text <HOST> expands to. */
 extern const char filter_host_regex[];
-/* The regex text <USER> expands to: 1 to FILTER_USER_MAX bytes without blanks, commas or angle
- * brackets (the client's text around a recipient or login name can hold none of them). */
+/* The regex text <USER> expands to: 1 to FILTER_USER_MAX bytes without blanks, control
+ * characters, commas or angle brackets (none can be part of a recipient or login name that a
+ * trap list holds; they can be the client's way into the next field). */
 extern const char filter_user_regex[];
 
 /* Compiles spec, substituting <name> with overrides first, then spec->vars. On failure returns

@@ -51,8 +51,10 @@ static void help(FILE *f)
 		"effect:\n"
 		"                                every section and key with its value and the\n"
 		"                                file:line it came from (or 'default')\n"
-		"  test-filter [--hosts] FILTER LOG|-\n"
-		"                                run one filter (name or file) over a log\n"
+		"  test-filter [--hosts|--users] FILTER LOG|-\n"
+		"                                run one filter (name or file) over a log;\n"
+		"                                --hosts: each hit's address, --users: and\n"
+		"                                its <USER> (trap list candidates)\n"
 		"  replay [--jail NAME] LOG|-    run the jails over a log with its own timestamps\n"
 		"                                and print each ban decision\n"
 		"      test-filter and replay read the journal instead of a log with --journal\n"
@@ -158,6 +160,8 @@ static int cmd_check_config(const char *dir)
 		for (size_t k = 0; k < j->n_sources; k++)
 			printf(" %s", j->sources[k]);
 		printf("\n");
+		if (j->trap_path)
+			printf("    trap list: %s\n", j->trap_path);
 	}
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const char *idle = config_jail_idle_action(&c->jails[i]);
@@ -229,6 +233,7 @@ static int cmd_test_filter(const char *dir, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "hosts", no_argument, NULL, 'H' },
+		{ "users", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		INPUT_OPTIONS,
 		{},
@@ -245,6 +250,8 @@ static int cmd_test_filter(const char *dir, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		if (c == 'H')
 			o.hosts = true;
+		else if (c == 'U')
+			o.users = true;
 		else if (c == 'h') {
 			help(stdout);
 			return EX_OK;
@@ -252,8 +259,8 @@ static int cmd_test_filter(const char *dir, int argc, char **argv)
 			return EX_USAGE;
 	}
 	if (argc - optind != (io.in.journal ? 1 : 2)) {
-		fprintf(stderr, "Usage: waveguard test-filter [--hosts] FILTER LOG|-\n"
-				"       waveguard test-filter [--hosts] FILTER --journal "
+		fprintf(stderr, "Usage: waveguard test-filter [--hosts|--users] FILTER LOG|-\n"
+				"       waveguard test-filter [--hosts|--users] FILTER --journal "
 				"[--journal-directory DIR] [--match FIELD=VALUE]...\n");
 		return EX_USAGE;
 	}

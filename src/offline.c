@@ -163,8 +163,13 @@ static void tf_entry(const struct logline *l, void *userdata)
 	switch (filter_match(c->f, l, &h)) {
 	case FILTER_HIT:
 		c->matched++;
-		if (c->o->hosts)
-			fprintf(c->out, "%s\n", addr_format(&h.addr, buf, sizeof(buf)));
+		if (c->o->hosts || c->o->users)
+			fprintf(c->out, c->o->users ? "%s\t" : "%s\n",
+				addr_format(&h.addr, buf, sizeof(buf)));
+		/* <USER> holds no control character: it prints as it is. */
+		if (c->o->users)
+			fprintf(c->out, "%.*s\n", h.user ? (int)h.user_len : 1,
+				h.user ? h.user : "-");
 		break;
 	case FILTER_EVENT:
 		c->events++;
@@ -206,7 +211,7 @@ int offline_test_filter(const struct config_filter *cf, const struct offline_inp
 	uint64_t t1 = timeutil_now(CLOCK_MONOTONIC);
 	if (r != EX_OK)
 		return r;
-	if (o->hosts)
+	if (o->hosts || o->users)
 		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 
 	const struct filter_stats *fs = filter_get_stats(f);

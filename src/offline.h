@@ -17,6 +17,7 @@ struct offline_input {
 
 struct test_filter_opts {
 	bool hosts; /* print one address per matched line instead of the summary */
+	bool users; /* the same, with a tab and what <USER> captured ("-": nothing) */
 };
 
 /* Both return a process exit code (sysexits) and print their own errors. */

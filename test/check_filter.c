@@ -826,6 +826,9 @@ START_TEST(test_user_capture)
 	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a b", &h), FILTER_NONE);
 	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a,b", &h), FILTER_NONE);
 	ck_assert_int_eq(match_text(f, "192.0.2.1 y=<a>", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a\x1b[2Jb", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a\x7f", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=caf\xc3\xa9", &h), FILTER_HIT);
 
 	/* Without <HOST> a match is an event, and has nothing for a trap list. */
 	struct filter_regex_src ev = { .pattern = "^only <USER>$", .file = "u.conf" };
