@@ -295,10 +295,11 @@ static void refresh_traps(struct manager *m)
 			log_error("%s", errs.msgs[k]);
 		config_errors_clear(&errs);
 		if (r > 0)
-			log_info("%s: trap list %s loaded: %zu entries", ej->conf->name,
-				 traplist_path(ej->trap), traplist_size(ej->trap));
+			log_info("%s: trap list %s loaded: %zu %s", ej->conf->name,
+				 traplist_path(ej->trap), traplist_size(ej->trap),
+				 traplist_size(ej->trap) == 1 ? "entry" : "entries");
 		else if (r < 0)
-			log_warning("%s: trap list %s refused; the %zu entries read before stay",
+			log_warning("%s: trap list %s refused; the %zu read before stay",
 				    ej->conf->name, traplist_path(ej->trap),
 				    traplist_size(ej->trap));
 	}
@@ -310,8 +311,9 @@ static void tell_traps(const struct engine *e)
 	for (size_t i = 0; i < e->n_jails; i++) {
 		const struct engine_jail *ej = &e->jails[i];
 		if (ej->trap && traplist_size(ej->trap))
-			log_info("%s: trap list %s: %zu entries", ej->conf->name,
-				 traplist_path(ej->trap), traplist_size(ej->trap));
+			log_info("%s: trap list %s: %zu %s", ej->conf->name,
+				 traplist_path(ej->trap), traplist_size(ej->trap),
+				 traplist_size(ej->trap) == 1 ? "entry" : "entries");
 		else if (ej->trap)
 			log_warning("%s: trap list %s is empty: the jail bans nobody until it has "
 				    "entries",
