@@ -73,7 +73,7 @@ $(BUILD)/check_%: test/check_%.c test/testutil.h $(BUILD)/libwaveguard.a | $(STA
 # Config files and their directories drive a root daemon and are refused when group/world-
 # writable or owned by another user than root (or the one running it): a checkout made under a
 # lax umask must not fail for that reason; one owned by someone else is said to be refused.
-CONF_FILES = waveguard.conf $(wildcard conf.d/*.conf filters/*.conf actions/*.conf)
+CONF_FILES = waveguard.conf trap-recipients $(wildcard conf.d/*.conf filters/*.conf actions/*.conf)
 CONF_DIRS = . conf.d filters actions
 perms:
 	@chmod go-w $(CONF_FILES) $(CONF_DIRS)

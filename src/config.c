@@ -27,6 +27,7 @@
 #include "macro.h"
 #include "state.h"
 #include "timeutil.h"
+#include "traplist.h"
 #include "tuner.h"
 
 #define MAX_CONFIG_FILE (1024 * 1024)
@@ -543,48 +544,53 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* Whether a file or directory of the configuration may drive a root daemon: owned by root or
- * by the daemon's own user, and writable by nobody else (a directory writable by others lets
- * them add or replace files, sticky bit or not). Reports what is wrong otherwise. A path that
- * does not exist is for the reader to report. */
-static bool trusted(struct parser *p, const char *path, bool dir)
+bool config_trusted(const char *path, const struct stat *st, bool dir, struct config_errors *errs)
 {
-	struct stat st;
 	bool ok = true;
 	uid_t me = geteuid();
 
-	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode)))
-		return true;
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && dir) {
-		perr(p,
-		     "%s: directory writable by group or others%s; it holds the configuration of "
-		     "a root daemon, so it is refused (chmod go-w %s)",
-		     path, st.st_mode & S_ISVTX ? " (sticky)" : "", path);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && dir) {
+		add_error(errs,
+			  "%s: directory writable by group or others%s; it holds the configuration "
+			  "of a root daemon, so it is refused (chmod go-w %s)",
+			  path, st->st_mode & S_ISVTX ? " (sticky)" : "", path);
 		ok = false;
-	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		perr(p,
-		     "%s: writable by group or others; it drives a root daemon, so it is refused "
-		     "(chmod go-w %s)",
-		     path, path);
+	} else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		add_error(errs,
+			  "%s: writable by group or others; it drives a root daemon, so it is "
+			  "refused (chmod go-w %s)",
+			  path, path);
 		ok = false;
 	}
-	if (st.st_uid != 0 && st.st_uid != me) {
-		struct passwd *pw = getpwuid(st.st_uid);
+	if (st->st_uid != 0 && st->st_uid != me) {
+		struct passwd *pw = getpwuid(st->st_uid);
 		char owner[128], who[64] = "";
 		if (pw)
 			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name,
-				 (unsigned)st.st_uid);
+				 (unsigned)st->st_uid);
 		else
-			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st->st_uid);
 		if (me != 0)
 			snprintf(who, sizeof(who), " or the daemon's user (uid %u)", (unsigned)me);
-		perr(p,
-		     "%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
-		     "(chown root %s)",
-		     path, owner, who, path);
+		add_error(
+			errs,
+			"%s: owned by %s, not by root%s; it drives a root daemon, so it is refused "
+			"(chown root %s)",
+			path, owner, who, path);
 		ok = false;
 	}
 	return ok;
+}
+
+/* config_trusted() for a path of the configuration. A path that does not exist is for the
+ * reader to report. */
+static bool trusted(struct parser *p, const char *path, bool dir)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode)))
+		return true;
+	return config_trusted(path, &st, dir, p->errs);
 }
 
 static int parse_file(struct parser *p, const char *path)
@@ -706,8 +712,10 @@ static void filter_done(struct config_filter *f)
 		free((char *)f->vars[i].value);
 	}
 	free(f->vars);
-	for (size_t i = 0; i < f->n_samples; i++)
+	for (size_t i = 0; i < f->n_samples; i++) {
 		free(f->samples[i].line);
+		free(f->samples[i].user);
+	}
 	free(f->samples);
 }
 
@@ -788,6 +796,13 @@ static void check_filter(const struct config_filter *cf, struct config_errors *e
 			add_error(errs, "%s:%u: sample should yield %s, but yielded %s", file,
 				  s->lineno, addr_format(&s->addr, want, sizeof(want)),
 				  addr_format(&h.addr, got, sizeof(got)));
+		else if (s->user && (!h.user || h.user_len != strlen(s->user) ||
+				     memcmp(h.user, s->user, h.user_len) != 0))
+			add_error(errs, "%s:%u: sample should capture <USER> '%s', but %s%.*s%s",
+				  file, s->lineno, s->user,
+				  h.user ? "captured '" : "captured nothing",
+				  h.user ? (int)h.user_len : 0, h.user ? h.user : "",
+				  h.user ? "'" : "");
 	}
 }
 
@@ -908,6 +923,35 @@ static void resolve_bans_jail(struct config *c, struct config_jail *j, struct co
 	resolve_actions(c, j, true, errs);
 }
 
+/* The trap list's file, relative to the configuration directory unless absolute, checked as
+ * the daemon will load it: always for an enabled jail, and for a disabled one when it exists
+ * (the shipped example list of a jail the admin has yet to enable). */
+static void resolve_trap_list(struct config *c, struct config_jail *j, struct config_errors *errs)
+{
+	_cleanup_(traplist_freep) struct traplist *t = NULL;
+	const char *file = origin_file(c, j->name, "trap_list", j->file);
+
+	if (!j->trap_list)
+		return;
+	if (j->trap_list[0] == '/' ? !(j->trap_path = strdup(j->trap_list))
+				   : asprintf(&j->trap_path, "%s/%s", c->dir, j->trap_list) < 0) {
+		j->trap_path = NULL;
+		add_error(errs, "%s:%u: out of memory", file, j->trap_line);
+		return;
+	}
+	if (j->enabled && !config_filter_captures_user(j->filter))
+		add_error(errs,
+			  "%s:%u: jail [%s] has a trap_list, but filter %s has no failregex with "
+			  "<HOST> and <USER>: none of its hits would ever count",
+			  file, j->trap_line, j->name, j->filter_name);
+	if (!j->enabled && access(j->trap_path, F_OK) < 0)
+		return;
+	size_t before = errs->n;
+	if (traplist_load(j->trap_path, &t, errs) < 0 && errs->n > before)
+		add_error(errs, "%s:%u: jail [%s]: trap_list %s is refused", file, j->trap_line,
+			  j->name, j->trap_path);
+}
+
 static void resolve_jail(struct config *c, struct config_jail *j, struct config_errors *errs)
 {
 	if (j->n_ports == 0 && !j->all_ports) {
@@ -963,6 +1007,8 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 	if (j->bantime_max_usec && j->bantime_max_usec < j->bantime_usec)
 		add_error(errs, "%s:%u: jail [%s]: bantime_max is shorter than bantime", j->file,
 			  j->line, j->name);
+
+	resolve_trap_list(c, j, errs);
 
 	/* Without overrides the filter compiled on its own already (and reported its errors). */
 	if (j->n_filter_vars) {
@@ -1288,6 +1334,8 @@ static void jail_done(struct config_jail *j)
 	strv_free(j->sources, j->n_sources);
 	strv_free(j->journal_matches, j->n_journal_matches);
 	free(j->journal_directory);
+	free(j->trap_list);
+	free(j->trap_path);
 	strv_free(j->action_names, j->n_actions);
 	free(j->actions);
 	free(j->allow);
@@ -1337,6 +1385,14 @@ bool config_filter_can_ban(const struct config_filter *f)
 {
 	for (size_t i = 0; f && i < f->n_fail; i++)
 		if (strstr(f->fail[i].pattern, "<HOST>"))
+			return true;
+	return false;
+}
+
+bool config_filter_captures_user(const struct config_filter *f)
+{
+	for (size_t i = 0; f && i < f->n_fail; i++)
+		if (strstr(f->fail[i].pattern, "<HOST>") && strstr(f->fail[i].pattern, "<USER>"))
 			return true;
 	return false;
 }

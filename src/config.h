@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "addr.h"
 #include "filter.h"
@@ -64,6 +65,7 @@ struct config_sample {
 	bool match;
 	bool event;	  /* match without address */
 	struct addr addr; /* the address it must yield */
+	char *user;	  /* match_user: what <USER> must capture (NULL: not checked) */
 };
 
 struct config_filter {
@@ -121,6 +123,11 @@ struct config_jail {
 	uint16_t ports[32];
 	size_t n_ports;
 	bool all_ports;
+	/* trap_list as written (NULL: none), and the file it names (relative to the
+	 * configuration directory unless absolute), set by config_load(): with a trap list, a hit
+	 * counts only when what its filter's <USER> captured is in the list. */
+	char *trap_list, *trap_path;
+	unsigned trap_line;
 
 	/* Resolved by config_load() for enabled jails. */
 	const struct config_filter *filter;
@@ -247,6 +254,16 @@ int config_compile_filter(const struct config_filter *f, const struct config_jai
 
 /* Adds a formatted message to e (dropped when out of memory). */
 void config_errors_add(struct config_errors *e, const char *fmt, ...) _printf_(2, 3);
+
+/* Whether a file or directory of the configuration, as stat()ed at path, may drive a root
+ * daemon: owned by root or by the daemon's own user, and writable by nobody else (a directory
+ * writable by others lets them add or replace files, sticky bit or not). Adds what is wrong to
+ * errs and returns false otherwise. */
+bool config_trusted(const char *path, const struct stat *st, bool dir, struct config_errors *errs);
+
+/* True when a failregex of f has both <HOST> and <USER>: a jail with a trap list can count its
+ * hits. */
+bool config_filter_captures_user(const struct config_filter *f);
 
 /* True when a failregex of f has <HOST>: its matches can be hits, and a jail on it can ban. */
 bool config_filter_can_ban(const struct config_filter *f);

@@ -170,6 +170,11 @@ static bool valid_absolute(const char *s)
 	return s[0] == '/';
 }
 
+static bool valid_nonempty(const char *s)
+{
+	return s[0] != '\0';
+}
+
 static bool valid_journal_match(const char *s)
 {
 	const char *eq = strchr(s, '=');
@@ -665,24 +670,62 @@ static const char *parse_match(struct config_key_ctx *x, const char *value, stru
 	return line;
 }
 
-/* match, nomatch: each line a [test] sample. */
+/* "USER LINE" of a match_user sample, after its address: what <USER> must capture. Returns
+ * where LINE starts, or NULL after reporting the error. */
+static const char *parse_user(struct config_key_ctx *x, const char *value, struct config_sample *s)
+{
+	size_t n = strcspn(value, " \t");
+	if (!value[n]) {
+		perr(x, "%s:%u: match_user = ADDRESS USER LINE", x->file, x->line);
+		return NULL;
+	}
+	if (!(s->user = strndup(value, n))) {
+		x->failed_alloc = true;
+		return NULL;
+	}
+	const char *line = value + n;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+/* match, match_user, nomatch: each line a [test] sample. */
 static void set_sample(struct config_key_ctx *x, const struct config_key *k, void *obj,
 		       const char *value)
 {
 	struct config_filter *f = obj;
 	struct config_sample s = { .file = x->file,
 				   .lineno = x->line,
-				   .match = strcmp(k->name, "match") == 0 };
+				   .match = strcmp(k->name, "nomatch") != 0 };
 	const char *line = s.match ? parse_match(x, value, &s) : value;
 
-	if (!line)
+	if (line && strcmp(k->name, "match_user") == 0) {
+		line = s.event ? NULL : parse_user(x, line, &s);
+		if (s.event)
+			perr(x,
+			     "%s:%u: match_user: expected an address, not - (an event has no "
+			     "<USER>)",
+			     x->file, x->line);
+	}
+	if (!line) {
+		free(s.user);
 		return;
+	}
 	struct config_sample *slot = ARRAY_GROW(f->samples, f->n_samples);
 	if (!slot || !(s.line = strdup(line))) {
+		free(s.user);
 		x->failed_alloc = true;
 		return;
 	}
 	*slot = s;
+}
+
+/* Which key a sample came from. */
+static bool sample_of(const struct config_sample *s, const struct config_key *k)
+{
+	if (strcmp(k->name, "nomatch") == 0)
+		return !s->match;
+	return s->match && (s->user == NULL) == (strcmp(k->name, "match") == 0);
 }
 
 /* ---- the tables ---- */
@@ -831,6 +874,9 @@ static const struct config_key vars_keys[] = {
 static const struct config_key test_keys[] = {
 	{ "match", CONFIG_LINES, .flags = LISTS, .set = set_sample,
 	  .help = "ADDRESS LINE (or - LINE): a line that must match and yield the address" },
+	{ "match_user", CONFIG_LINES, .flags = LISTS, .set = set_sample,
+	  .help = "ADDRESS USER LINE: a line that must match, yield the address and capture USER "
+		  "as <USER>" },
 	{ "nomatch", CONFIG_LINES, .flags = LISTS, .set = set_sample,
 	  .help = "a line that must not match" },
 };
@@ -915,6 +961,11 @@ static const struct config_key jail_keys[] = {
 	{ "ports", CONFIG_WORDS, LIST(S, ports, n_ports), .flags = CONFIG_KEY_MULTILINE,
 	  .add = add_jail_port, .set = set_jail_ports, .expected = "port numbers (1-65535) or all",
 	  .help = "the TCP ports its bans close, or all (default: [nft] ports)" },
+	{ "trap_list", CONFIG_STRING, AT(S, trap_list), LINE_AT(S, trap_line),
+	  .valid = valid_nonempty,
+	  .expected = "a file of trap entries (relative to the configuration directory unless "
+		      "absolute)",
+	  .help = "a hit counts only when its <USER> is in this file (reloaded when it changes)" },
 };
 #undef DURATION
 #undef S
@@ -1079,12 +1130,12 @@ void config_keys_reset(const struct config_key *k, void *obj)
 {
 	if (k->set == set_sample) {
 		struct config_filter *f = obj;
-		bool match = strcmp(k->name, "match") == 0;
 		size_t n = 0;
 		for (size_t i = 0; i < f->n_samples; i++)
-			if (f->samples[i].match == match)
+			if (sample_of(&f->samples[i], k)) {
 				free(f->samples[i].line);
-			else
+				free(f->samples[i].user);
+			} else
 				f->samples[n++] = f->samples[i];
 		f->n_samples = n;
 		return;
@@ -1182,16 +1233,18 @@ static void format_lines(FILE *f, const struct config_key *k, const void *obj, c
 
 	if (k->set == set_sample) {
 		const struct config_filter *flt = obj;
-		bool match = strcmp(k->name, "match") == 0, first = true;
+		bool first = true;
 		for (size_t i = 0; i < flt->n_samples; i++) {
 			const struct config_sample *s = &flt->samples[i];
-			if (s->match != match)
+			if (!sample_of(s, k))
 				continue;
 			fputs(first ? "" : "\n", f);
 			first = false;
-			if (match)
+			if (s->match)
 				fprintf(f, "%s ",
 					s->event ? "-" : addr_format(&s->addr, abuf, sizeof(abuf)));
+			if (s->user)
+				fprintf(f, "%s ", s->user);
 			fputs(s->line, f);
 		}
 	} else if (k->set == set_regex)

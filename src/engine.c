@@ -1,5 +1,5 @@
-/* Runtime jails: filter + jail per enabled configured jail, with the global allowlist merged
- * into each jail's own. */
+/* Runtime jails: filter + jail (+ trap list) per enabled configured jail, with the global
+ * allowlist merged into each jail's own. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,8 @@ static int jail_build(const struct config *c, const struct config_jail *cj, stru
 		if (r < 0)
 			return r;
 	}
+	if (cj->trap_path && (r = traplist_load(cj->trap_path, &ej->trap, errs)) < 0)
+		return r;
 
 	allow = malloc((n_allow ? n_allow : 1) * sizeof(struct addr));
 	if (!allow)
@@ -81,6 +83,12 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 		return ENGINE_NONE;
 	switch (filter_match(ej->filter, l, &h)) {
 	case FILTER_HIT: {
+		/* The list names what only a spammer writes to; the address is still the one
+		 * Courier wrote (the filter's <HOST>), never taken from <USER>'s text. */
+		if (ej->trap && !(h.user && traplist_contains(ej->trap, h.user, h.user_len))) {
+			ej->trap_misses++;
+			return ENGINE_NONE;
+		}
 		uint32_t tag = evidence_put(ej->evidence, time_usec, l->tag, l->tag_len, l->msg,
 					    l->msg_len);
 		switch (jail_hit(ej->jail, &h.addr, time_usec, tag, ret_ban)) {
@@ -132,6 +140,7 @@ struct engine *engine_free(struct engine *e)
 		filter_free(e->jails[i].filter);
 		evidence_free(e->jails[i].evidence);
 		jail_free(e->jails[i].jail);
+		traplist_free(e->jails[i].trap);
 	}
 	free(e->jails);
 	free(e);

@@ -10,12 +10,15 @@
 #include "filter.h"
 #include "jail.h"
 #include "logline.h"
+#include "traplist.h"
 
 struct engine_jail {
 	const struct config_jail *conf;
 	struct filter *filter;	   /* NULL for a jail of backend = bans */
 	struct evidence *evidence; /* the lines of its hits (NULL with no filter) */
 	struct jail *jail;
+	struct traplist *trap;		    /* NULL: every hit counts */
+	uint64_t trap_misses;		    /* hits not counted: <USER> not in the trap list */
 	uint64_t events;		    /* matches of address-less failregexes */
 	uint64_t unbans;		    /* lifted by the admin */
 	uint64_t evictions_told, told_usec; /* the manager's rate-limited warning about them */
@@ -41,10 +44,11 @@ enum engine_result {
 int engine_new(const struct config *c, const char *only, struct engine **ret,
 	       struct config_errors *errs);
 
-/* Offers one line to one jail (one with a filter) at time time_usec. A hit's line goes to the
- * jail's evidence ring; a ban's tags name its hits' lines there. Returns an enum
- * engine_result; fills *ret_ban on ENGINE_BAN, and only its host on ENGINE_COUNTED,
- * ENGINE_ALLOWED and ENGINE_BANNED. */
+/* Offers one line to one jail (one with a filter) at time time_usec. With a trap list, a hit
+ * counts only when what its <USER> captured is in the list. A hit's line goes to the jail's
+ * evidence ring; a ban's tags name its hits' lines there. Returns an enum engine_result; fills
+ * *ret_ban on ENGINE_BAN, and only its host on ENGINE_COUNTED, ENGINE_ALLOWED and
+ * ENGINE_BANNED. */
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
 

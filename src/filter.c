@@ -1,6 +1,7 @@
 /* Filters: cheap rejections first (tag, then a literal prefilter with memmem), then JIT-compiled
  * PCRE2 failregexes, then ignoreregexes only for lines that matched. The address comes from the
- * named group that <HOST> expands to and is validated by addr_parse(). */
+ * named group that <HOST> expands to and is validated by addr_parse(); <USER>'s group is handed
+ * on as it is, a pointer into the line. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
@@ -16,10 +17,16 @@
 const char filter_host_regex[] = "(?<host>(?:::[fF]{4}:)?(?:\\d{1,3}\\.){3}\\d{1,3}"
 				 "|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})";
 
+/* Bounded, so that a hit's value fits the trap list's lookup buffer; no blank, comma or angle
+ * bracket, so that it cannot run on into the next field of a Courier line. */
+const char filter_user_regex[] = "(?<user>[^<>,\\s\\x00-\\x1f\\x7f]{1,254})";
+_Static_assert(FILTER_USER_MAX == 254, "filter_user_regex's bound is FILTER_USER_MAX");
+
 struct regex {
 	char *text;
 	pcre2_code *code;
 	int host_group; /* capture number of <HOST>, 0 = none */
+	int user_group; /* capture number of <USER>, 0 = none */
 };
 
 struct filter {
@@ -68,11 +75,17 @@ static bool is_ident(char c, bool first)
 	       (!first && ((c >= '0' && c <= '9') || c == '-'));
 }
 
-/* Expands <HOST> and <var> (one level: a variable's value may itself use <HOST>, but not other
- * variables). Anything else in angle brackets, such as (?<name>, is left alone. */
+/* How often <HOST> and <USER> occur in a regex. */
+struct placeholders {
+	int host, user;
+};
+
+/* Expands <HOST>, <USER> and <var> (one level: a variable's value may itself use <HOST> and
+ * <USER>, but not other variables). Anything else in angle brackets, such as (?<name>, is left
+ * alone. */
 static int expand(const char *pat, const struct filter_var *ov, size_t nov,
-		  const struct filter_var *vars, size_t nvars, bool allow_vars, int *n_host,
-		  char **ret)
+		  const struct filter_var *vars, size_t nvars, bool allow_vars,
+		  struct placeholders *n, char **ret)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -91,14 +104,20 @@ static int expand(const char *pat, const struct filter_var *ov, size_t nov,
 				const char *v;
 				if (len == 4 && memcmp(p + 1, "HOST", 4) == 0) {
 					fputs(filter_host_regex, f);
-					(*n_host)++;
+					n->host++;
+					p = q + 1;
+					continue;
+				}
+				if (len == 4 && memcmp(p + 1, "USER", 4) == 0) {
+					fputs(filter_user_regex, f);
+					n->user++;
 					p = q + 1;
 					continue;
 				}
 				if (allow_vars &&
 				    (v = lookup_var(p + 1, len, ov, nov, vars, nvars))) {
 					_cleanup_free_ char *sub = NULL;
-					int r = expand(v, NULL, 0, NULL, 0, false, n_host, &sub);
+					int r = expand(v, NULL, 0, NULL, 0, false, n, &sub);
 					if (r < 0) {
 						fclose(f);
 						free(buf);
@@ -120,20 +139,29 @@ static int expand(const char *pat, const struct filter_var *ov, size_t nov,
 	return 0;
 }
 
+/* The capture number of a placeholder's group; -1 when the admin's regex has a group of that
+ * name too (PCRE2 then refuses the pattern or numbers them alike: either way, ambiguous). */
+static int group_of(const pcre2_code *code, const char *name)
+{
+	int g = pcre2_substring_number_from_name(code, (PCRE2_SPTR)name);
+	return g > 0 ? g : -1;
+}
+
 static int compile_one(struct filter *flt, const struct filter_regex_src *src,
 		       const struct filter_spec *spec, const struct filter_var *ov, size_t nov,
 		       struct regex *ret, char *err, size_t errsize)
 {
-	int n_host = 0, errcode, r;
+	struct placeholders n = { 0 };
+	int errcode, r;
 	PCRE2_SIZE erroff;
 	_cleanup_free_ char *text = NULL;
 
-	r = expand(src->pattern, ov, nov, spec->vars, spec->n_vars, true, &n_host, &text);
+	r = expand(src->pattern, ov, nov, spec->vars, spec->n_vars, true, &n, &text);
 	if (r < 0)
 		return r;
-	if (n_host > 1) {
-		set_err(err, errsize, "%s:%u: more than one <HOST> in one regex", src->file,
-			src->line);
+	if (n.host > 1 || n.user > 1) {
+		set_err(err, errsize, "%s:%u: more than one <%s> in one regex", src->file,
+			src->line, n.host > 1 ? "HOST" : "USER");
 		return -EINVAL;
 	}
 
@@ -151,16 +179,14 @@ static int compile_one(struct filter *flt, const struct filter_regex_src *src,
 	if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0)
 		flt->jit = false;
 
-	ret->host_group = 0;
-	if (n_host) {
-		int g = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "host");
-		if (g <= 0) {
-			pcre2_code_free(code);
-			set_err(err, errsize, "%s:%u: a group named 'host' clashes with <HOST>",
-				src->file, src->line);
-			return -EINVAL;
-		}
-		ret->host_group = g;
+	ret->host_group = n.host ? group_of(code, "host") : 0;
+	ret->user_group = n.user ? group_of(code, "user") : 0;
+	if (ret->host_group < 0 || ret->user_group < 0) {
+		pcre2_code_free(code);
+		set_err(err, errsize, "%s:%u: a group named '%s' clashes with <%s>", src->file,
+			src->line, ret->host_group < 0 ? "host" : "user",
+			ret->host_group < 0 ? "HOST" : "USER");
+		return -EINVAL;
 	}
 	ret->code = code;
 	ret->text = TAKE_PTR(text);
@@ -288,13 +314,17 @@ int filter_match_text(struct filter *f, const char *msg, size_t len, struct filt
 
 		if (run(f, re, msg, len) < 0)
 			continue;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
 		if (re->host_group) {
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
 			PCRE2_SIZE s = ov[2 * re->host_group], e = ov[2 * re->host_group + 1];
 			if (s == PCRE2_UNSET || addr_parse(msg + s, e - s, &h.addr) < 0) {
 				f->stats.bad_addr++;
 				continue;
 			}
+		}
+		if (re->user_group && ov[2 * re->user_group] != PCRE2_UNSET) {
+			h.user = msg + ov[2 * re->user_group];
+			h.user_len = ov[2 * re->user_group + 1] - ov[2 * re->user_group];
 		}
 		for (size_t k = 0; k < f->n_ignore; k++)
 			if (run(f, &f->ignore[k], msg, len) >= 0) {
@@ -353,6 +383,14 @@ bool filter_has_host(const struct filter *f)
 {
 	for (size_t i = 0; i < f->n_fail; i++)
 		if (f->fail[i].host_group > 0)
+			return true;
+	return false;
+}
+
+bool filter_has_user(const struct filter *f)
+{
+	for (size_t i = 0; i < f->n_fail; i++)
+		if (f->fail[i].host_group > 0 && f->fail[i].user_group > 0)
 			return true;
 	return false;
 }

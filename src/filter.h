@@ -1,6 +1,6 @@
 /* A compiled filter: tag list, literal prefilter, fail and ignore regexes (PCRE2, JIT) with the
- * <HOST> placeholder. Turns one log message into a hit (an address), an event (a match without
- * address) or nothing. */
+ * <HOST> placeholder (and <USER>, a second value a jail's trap list looks up). Turns one log
+ * message into a hit (an address), an event (a match without address) or nothing. */
 #pragma once
 
 #include <stdbool.h>
@@ -49,7 +49,15 @@ enum filter_result {
 struct filter_hit {
 	struct addr addr; /* FILTER_HIT only */
 	unsigned regex;	  /* index of the failregex that matched */
+	/* What <USER> captured (a recipient, a login name): a pointer into the matched message,
+	 * valid as long as the message is, at most FILTER_USER_MAX bytes; NULL when the regex has
+	 * no <USER> or it matched nothing. */
+	const char *user;
+	size_t user_len;
 };
+
+/* The longest <USER> (an address: RFC 5321's 256-byte path less its angle brackets). */
+#define FILTER_USER_MAX 254
 
 /* Bounds on one regex search (pcre2_set_match_limit, pcre2_set_depth_limit): the shipped
  * filters need a few hundred steps per line; a pattern that backtracks catastrophically on a
@@ -71,6 +79,10 @@ struct filter;
 
 /* The regex text <HOST> expands to. */
 extern const char filter_host_regex[];
+/* The regex text <USER> expands to: 1 to FILTER_USER_MAX bytes without blanks, control
+ * characters, commas or angle brackets (none can be part of a recipient or login name that a
+ * trap list holds; they can be the client's way into the next field). */
+extern const char filter_user_regex[];
 
 /* Compiles spec, substituting <name> with overrides first, then spec->vars. On failure returns
  * -EINVAL and writes "file:line: message" (the regex's own place) into err. */
@@ -90,6 +102,8 @@ size_t filter_n_regex(const struct filter *f);
 const char *filter_regex_text(const struct filter *f, size_t i);
 bool filter_regex_has_host(const struct filter *f, size_t i);
 bool filter_has_host(const struct filter *f);
+/* Whether a failregex that can be a hit (it has <HOST>) captures <USER>. */
+bool filter_has_user(const struct filter *f);
 const struct filter_stats *filter_get_stats(const struct filter *f);
 /* False when PCRE2's JIT was unavailable and the interpreter is used. */
 bool filter_jit(const struct filter *f);

@@ -58,6 +58,8 @@ static const struct {
 	  "                      matched (\"missed\") or the prefilter rejected (\"prefilter\"):\n"
 	  "                      the first 100 of each kind, or N, or all\n"
 	  "  --hosts             print only one address per matched line\n"
+	  "  --users             the same, with a TAB and what the filter's <USER> captured\n"
+	  "                      (the candidates for a trap list)\n"
 	  "  --messages          every line is a bare message of the filter's programs (no\n"
 	  "                      time, host or tag)\n"
 	  "  --journal           read the systemd journal instead of a log\n"

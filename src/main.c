@@ -53,11 +53,13 @@ static void help(FILE *f)
 		"effect:\n"
 		"                                every section and key with its value and the\n"
 		"                                file:line it came from (or 'default')\n"
-		"  test-filter [-v] [--missed[=N]] [--hosts] [--messages] FILTER LOG|-\n"
+		"  test-filter [-v] [--missed[=N]] [--hosts|--users] [--messages] FILTER LOG|-\n"
 		"                                run one filter (name, file or a regex with\n"
 		"                                <HOST>) over a log and explain the result;\n"
 		"                                -v, --verbose: each matched line; --missed:\n"
-		"                                the lines of its programs no regex matched\n"
+		"                                the lines of its programs no regex matched;\n"
+		"                                --users: each hit's address and <USER> (trap\n"
+		"                                list candidates)\n"
 		"  replay [--jail NAME] [--no-allowlist] LOG|-\n"
 		"                                run the jails over a log with its own "
 		"timestamps,\n"
@@ -179,6 +181,8 @@ static int cmd_check_config(const char *dir)
 				printf(" %s", j->sources[k]);
 		}
 		printf("\n");
+		if (j->trap_path)
+			printf("    trap list: %s\n", j->trap_path);
 	}
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const char *idle = config_jail_idle_action(&c->jails[i]);
@@ -348,6 +352,7 @@ static int test_filter_options(int argc, char **argv, struct test_filter_opts *o
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "missed", optional_argument, NULL, 'm' },
 		{ "messages", no_argument, NULL, 'g' },
+		{ "users", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		INPUT_OPTIONS,
 		{},
@@ -360,6 +365,9 @@ static int test_filter_options(int argc, char **argv, struct test_filter_opts *o
 		switch (c) {
 		case 'H':
 			o->hosts = true;
+			break;
+		case 'U':
+			o->users = true;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -139,8 +139,48 @@ static const struct wave_ops wave_ops = {
 
 /* ---- timers, reload, signals ---- */
 
+/* The trap lists whose files changed are loaded again; a refused file is told once and the
+ * list in force stays. */
+static void refresh_traps(struct manager *m)
+{
+	for (size_t i = 0; i < m->engine->n_jails; i++) {
+		struct engine_jail *ej = &m->engine->jails[i];
+		struct config_errors errs = { 0 };
+		int r = ej->trap ? traplist_refresh(ej->trap, &errs) : 0;
+
+		for (size_t k = 0; k < errs.n; k++)
+			log_error("%s", errs.msgs[k]);
+		config_errors_clear(&errs);
+		if (r > 0)
+			log_info("%s: trap list %s loaded: %zu %s", ej->conf->name,
+				 traplist_path(ej->trap), traplist_size(ej->trap),
+				 traplist_size(ej->trap) == 1 ? "entry" : "entries");
+		else if (r < 0)
+			log_warning("%s: trap list %s refused; the %zu read before stay",
+				    ej->conf->name, traplist_path(ej->trap),
+				    traplist_size(ej->trap));
+	}
+}
+
+/* What the jails' trap lists hold after a start or a reload. */
+static void tell_traps(const struct engine *e)
+{
+	for (size_t i = 0; i < e->n_jails; i++) {
+		const struct engine_jail *ej = &e->jails[i];
+		if (ej->trap && traplist_size(ej->trap))
+			log_info("%s: trap list %s: %zu %s", ej->conf->name,
+				 traplist_path(ej->trap), traplist_size(ej->trap),
+				 traplist_size(ej->trap) == 1 ? "entry" : "entries");
+		else if (ej->trap)
+			log_warning("%s: trap list %s is empty: the jail bans nobody until it has "
+				    "entries",
+				    ej->conf->name, traplist_path(ej->trap));
+	}
+}
+
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	refresh_traps(userdata);
 	commands_warn_pressure(userdata);
 	publish(userdata, false);
 	sd_event_source_set_time(s, usec + STATUS_PERIOD_USEC);
@@ -228,6 +268,7 @@ static int reload(struct manager *m)
 	log_max_level = m->config->log_level;
 	bans_set_max(m->bans, m->config->max_bans);
 	bans_set_max_evidence(m->bans, m->config->max_evidence);
+	tell_traps(m->engine);
 	banning_restore_jails(m);
 	r = sources_start(m->sources, m->config, m->engine);
 	m->reloads++;
@@ -400,6 +441,7 @@ int manager_start(struct manager *m)
 		return log_error_errno(r, "cannot build the jails: %m");
 	if (m->engine->n_jails == 0)
 		log_warning("no enabled jail: nothing to do but wait");
+	tell_traps(m->engine);
 	for (size_t i = 0; i < c->n_jails; i++) {
 		const char *idle = config_jail_idle_action(&c->jails[i]);
 		if (idle)

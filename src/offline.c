@@ -603,10 +603,15 @@ static void tf_step(struct tf_ctx *c, const struct logline *l, const char *raw, 
 	switch (r) {
 	case FILTER_HIT:
 		c->matched++;
-		if (c->o->hosts) {
+		if (c->o->hosts || c->o->users) {
 			char buf[ADDR_STRLEN];
-			fprintf(c->out, "%s\n", addr_format(&h.addr, buf, sizeof(buf)));
+			fprintf(c->out, c->o->users ? "%s\t" : "%s\n",
+				addr_format(&h.addr, buf, sizeof(buf)));
 		}
+		/* <USER> holds no control character: it prints as it is. */
+		if (c->o->users)
+			fprintf(c->out, "%.*s\n", h.user ? (int)h.user_len : 1,
+				h.user ? h.user : "-");
 		break;
 	case FILTER_EVENT:
 		c->events++;
@@ -780,7 +785,7 @@ static int test_filter(const struct config_filter *cf, const struct offline_inpu
 	uint64_t t1 = timeutil_now(CLOCK_MONOTONIC);
 	if (r != EX_OK)
 		return r;
-	if (!o->hosts)
+	if (!o->hosts && !o->users)
 		tf_summary(c->out, c, &st, (double)(t1 - t0) / 1e6);
 	return fflush(c->out) == 0 && !ferror(c->out) ? EX_OK : EX_IOERR;
 }

@@ -22,6 +22,7 @@ struct offline_input {
 
 struct test_filter_opts {
 	bool hosts;    /* print one address per matched line instead of the summary */
+	bool users;    /* the same, with a tab and what <USER> captured ("-": nothing) */
 	bool verbose;  /* print each matched line: time, address, regex number, line */
 	bool messages; /* every line is a bare message of the filter's programs */
 	size_t missed; /* print at most this many missed lines (0: none, SIZE_MAX: all) */

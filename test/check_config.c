@@ -347,6 +347,65 @@ START_TEST(test_filter_var_breaks_regex)
 }
 END_TEST
 
+/* trap_list: a path relative to the configuration directory, checked as the daemon loads it;
+ * each problem at its own place, and the jail's line that names the file. */
+START_TEST(test_trap_list)
+{
+	static const char filter[] = "[filter]\ntag = courieresmtpd\n"
+				     "failregex = ^error,relay=<HOST>,to=<<USER>>: 550\n"
+				     "[test]\n"
+				     "match_user = 192.0.2.1 a@b.test Nov 27 06:36:49 mail "
+				     "courieresmtpd: error,relay=192.0.2.1,to=<a@b.test>: 550\n"
+				     "nomatch = Nov 27 06:36:49 mail courieresmtpd: "
+				     "error,relay=192.0.2.1,to=<a b>: 550\n";
+	static const char jails[] = "[trap]\nfilter = trapf\nsource = /var/log/x\n"
+				    "trap_list = lists/trap\nmaxretry = 1\n"
+				    "[off]\nenabled = no\nfilter = trapf\nsource = /var/log/x\n"
+				    "trap_list = /nonexistent/trap\n";
+	char path[4400], want[4500];
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	test_write(f.dir, "filters/trapf.conf", "w", filter);
+	test_write(f.dir, "conf.d/zz.conf", "w", jails);
+	run_cmd("mkdir '%s/lists' && printf 'a@b.test\n' >'%s/lists/trap'", f.dir, f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "%s", errors_text(&f.e));
+	const struct config_jail *j = find_jail(f.c, "trap");
+	snprintf(path, sizeof(path), "%s/lists/trap", f.dir);
+	ck_assert_str_eq(j->trap_list, "lists/trap");
+	ck_assert_str_eq(j->trap_path, path);
+	ck_assert_uint_eq(j->trap_line, 4);
+	/* A disabled jail's missing list is no error; an absolute path stays as it is. */
+	ck_assert_str_eq(find_jail(f.c, "off")->trap_path, "/nonexistent/trap");
+	f.c = config_free(f.c);
+
+	/* Missing for an enabled jail; writable by others; a filter without <USER>. */
+	run_cmd("rm '%s/lists/trap'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 2);
+	assert_error(&f, "lists/trap: cannot open: ", "No such file or directory");
+	snprintf(want, sizeof(want), "jail [trap]: trap_list %s is refused", path);
+	assert_error(&f, "conf.d/zz.conf:4: ", want);
+	config_errors_clear(&f.e);
+	run_cmd("printf 'a@b.test\n' >'%s' && chmod 0666 '%s'", path, path);
+	fx_load_copy(&f);
+	assert_invalid(&f, 2);
+	assert_error(&f, "lists/trap: ", "writable by group or others");
+	config_errors_clear(&f.e);
+	run_cmd("chmod 0644 '%s' && sed -i 's/^filter = trapf$/filter = mini/' '%s/conf.d/zz.conf'",
+		path, f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 1);
+	assert_error(
+		&f, "conf.d/zz.conf:4: ",
+		"jail [trap] has a trap_list, but filter mini has no failregex with <HOST> and "
+		"<USER>");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_two_hosts)
 {
 	struct fx f;
@@ -517,9 +576,10 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_nonnull(config_find_filter(c, "courier-maxconn"));
 	ck_assert_ptr_null(config_find_filter(c, "nosuch"));
 
-	/* The four banning jails, courier-maxconn whose events feed the tuner, and recidive,
-	 * which counts their bans: 3 within a day bans for a week on every mail port. */
-	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 2);
+	/* The four banning jails, courier-maxconn whose events feed the tuner, courier-trap, off
+	 * until its list has entries, and recidive, which counts their bans: 3 within a day ban
+	 * for a week on every mail port. */
+	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 3);
 	const struct config_jail *rc = find_jail(c, "recidive");
 	ck_assert_ptr_nonnull(rc);
 	ck_assert(rc->enabled);
@@ -531,6 +591,16 @@ START_TEST(test_shipped_config)
 	ck_assert_uint_eq(rc->n_ports, 7);
 	ck_assert_uint_eq(rc->n_actions, 1);
 	ck_assert_str_eq(rc->actions[0]->name, "nft-set");
+	const struct config_jail *trap = find_jail(c, "courier-trap");
+	char trap_path[4200];
+	snprintf(trap_path, sizeof(trap_path), "%s/trap-recipients", test_srcdir());
+	ck_assert_ptr_nonnull(trap);
+	ck_assert(!trap->enabled);
+	ck_assert_uint_eq(trap->maxretry, 1);
+	ck_assert_str_eq(trap->trap_list, "trap-recipients");
+	ck_assert_str_eq(trap->trap_path, trap_path);
+	ck_assert(config_filter_captures_user(trap->filter));
+	ck_assert(!config_filter_captures_user(find_jail(c, "courier-smtp")->filter));
 	const struct config_jail *mc = find_jail(c, "courier-maxconn");
 	ck_assert_ptr_nonnull(mc);
 	ck_assert(mc->enabled);
@@ -1140,7 +1210,7 @@ START_TEST(test_unknown_key_message)
 		     "unknown key 'max_retry' in jail [mini] (expected enabled, filter, "
 		     "filter.VAR, source, backend, journal_match, journal_directory, maxretry, "
 		     "findtime, bantime, bantime_factor, bantime_max, action, allow, max_tracked, "
-		     "prefix4, prefix6 or ports)");
+		     "prefix4, prefix6, ports or trap_list)");
 	fx_done(&f);
 
 	fx_load(&f, "unknown-daemon-key");
@@ -1327,6 +1397,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_bool);
 	tcase_add_test(tc, test_bad_cidr);
 	tcase_add_test(tc, test_relative_source);
+	tcase_add_test(tc, test_trap_list);
 	tcase_add_test(tc, test_unknown_filter);
 	tcase_add_test(tc, test_unknown_action);
 	tcase_add_test(tc, test_unknown_filter_var);

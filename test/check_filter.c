@@ -327,7 +327,7 @@ END_TEST
 /* ---- (c) hostile client text ---- */
 
 static const char *const addr_filters[] = { "courier-smtp", "courier-dnsbl", "courier-auth",
-					    "courier-perip" };
+					    "courier-perip", "courier-trap" };
 
 /* Whatever the filter makes of line, it never yields an address of 203.0.113.0/24 (the range
  * the attacker writes); when it yields one, it is real. */
@@ -768,12 +768,143 @@ START_TEST(test_variables)
 }
 END_TEST
 
+/* What <USER> captured, as text ("-" when nothing). */
+static const char *user_of(const struct filter_hit *h)
+{
+	static char buf[300];
+	if (!h->user)
+		return "-";
+	snprintf(buf, sizeof(buf), "%.*s", (int)h->user_len, h->user);
+	return buf;
+}
+
+/* <USER>: a pointer into the line, bounded, NULL where the regex has none or it took no part
+ * in the match; the placeholder's errors. */
+START_TEST(test_user_capture)
+{
+	_cleanup_(filter_freep) struct filter *trap = load_shipped("courier-trap");
+	_cleanup_(filter_freep) struct filter *smtp = load_shipped("courier-smtp");
+	const char *line = "Nov 27 06:36:49 mail courieresmtpd: error,relay=::ffff:192.0.2.90,"
+			   "port=1,from=<a@x.test>,to=<Old@Y.test>: 550 User <Old> unknown";
+	struct filter_hit h;
+
+	ck_assert(filter_has_user(trap));
+	ck_assert(!filter_has_user(smtp));
+	ck_assert_int_eq(match(trap, line, &h), FILTER_HIT);
+	ck_assert_str_eq(fmt_addr(&h.addr), "192.0.2.90");
+	ck_assert_ptr_eq(h.user, strstr(line, "Old@Y.test"));
+	ck_assert_uint_eq(h.user_len, strlen("Old@Y.test"));
+	ck_assert_int_eq(match(smtp, line, &h), FILTER_HIT);
+	ck_assert_ptr_null(h.user);
+	ck_assert_int_eq(match(trap,
+			       "Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=guest, "
+			       "ip=[::ffff:192.0.2.91], port=[143]",
+			       &h),
+			 FILTER_HIT);
+	ck_assert_str_eq(user_of(&h), "guest");
+	ck_assert_str_eq(fmt_addr(&h.addr), "192.0.2.91");
+
+	/* An optional <USER>, a variable holding it, and its bound of 254 bytes. */
+	const struct filter_var vars[] = { { "who", "y=<USER>" } };
+	struct filter_regex_src src = { .pattern = "^<HOST> (?:x|<who>)$", .file = "u.conf" };
+	struct filter_spec spec = {
+		.name = "u", .fail = &src, .n_fail = 1, .vars = vars, .n_vars = 1
+	};
+	_cleanup_(filter_freep) struct filter *f = NULL;
+	char err[256], text[400];
+	ck_assert_int_eq(filter_new(&spec, NULL, 0, &f, err, sizeof(err)), 0);
+	ck_assert(filter_has_user(f));
+	ck_assert_int_eq(match_text(f, "192.0.2.1 x", &h), FILTER_HIT);
+	ck_assert_ptr_null(h.user);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=bob@x.test", &h), FILTER_HIT);
+	ck_assert_str_eq(user_of(&h), "bob@x.test");
+	snprintf(text, sizeof(text), "192.0.2.1 y=%0254d", 0);
+	ck_assert_int_eq(match_text(f, text, &h), FILTER_HIT);
+	ck_assert_uint_eq(h.user_len, FILTER_USER_MAX);
+	snprintf(text, sizeof(text), "192.0.2.1 y=%0255d", 0);
+	ck_assert_int_eq(match_text(f, text, &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a b", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a,b", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=<a>", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a\x1b[2Jb", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=a\x7f", &h), FILTER_NONE);
+	ck_assert_int_eq(match_text(f, "192.0.2.1 y=caf\xc3\xa9", &h), FILTER_HIT);
+
+	/* Without <HOST> a match is an event, and has nothing for a trap list. */
+	struct filter_regex_src ev = { .pattern = "^only <USER>$", .file = "u.conf" };
+	_cleanup_(filter_freep) struct filter *fe = NULL;
+	spec = (struct filter_spec){ .name = "u", .fail = &ev, .n_fail = 1 };
+	ck_assert_int_eq(filter_new(&spec, NULL, 0, &fe, err, sizeof(err)), 0);
+	ck_assert(!filter_has_user(fe));
+	ck_assert_int_eq(match_text(fe, "only bob", &h), FILTER_EVENT);
+
+	/* Two <USER>, or a group of its own named user: refused at the regex's place. */
+	struct filter_regex_src bad[] = {
+		{ .pattern = "<HOST> <USER> <USER>", .file = "u.conf", .line = 3 },
+		{ .pattern = "<HOST> (?<user>x) <USER>", .file = "u.conf", .line = 4 },
+	};
+	spec = (struct filter_spec){ .name = "u", .fail = &bad[0], .n_fail = 1 };
+	ck_assert_int_eq(filter_new(&spec, NULL, 0, &fe, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "u.conf:3: more than one <USER> in one regex");
+	spec.fail = &bad[1];
+	ck_assert_int_eq(filter_new(&spec, NULL, 0, &fe, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strncmp(err, "u.conf:4: ", 10) == 0, "%s", err);
+}
+END_TEST
+
+/* match_user samples: the address and what <USER> captured, each error at its line. */
+START_TEST(test_user_samples)
+{
+	char *dir = test_mkdtemp(), path[4200];
+	struct config_filter *cf = NULL;
+	struct config_errors e = { 0 };
+
+	test_write(dir, "f.conf", "w",
+		   "[filter]\n"
+		   "failregex = ^<HOST> to=<USER>$\n"
+		   "\t^<HOST> none$\n"
+		   "[test]\n"
+		   "match_user = 192.0.2.1 Bob 192.0.2.1 to=Bob\n"
+		   "\t192.0.2.2 bob 192.0.2.2 to=Bobby\n"
+		   "\t192.0.2.3 bob 192.0.2.3 none\n"
+		   "\t192.0.2.9 bob 192.0.2.6 to=bob\n"
+		   "match = 192.0.2.7 192.0.2.7 to=anyone\n");
+	snprintf(path, sizeof(path), "%s/f.conf", dir);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(config_load_filter(path, &cf, &e), -EINVAL);
+	ck_assert_ptr_null(cf);
+	ck_assert_msg(e.n == 3, "%s", errors_text(&e));
+	ck_assert_ptr_nonnull(
+		strstr(e.msgs[0], ":6: sample should capture <USER> 'bob', but captured 'Bobby'"));
+	ck_assert_ptr_nonnull(
+		strstr(e.msgs[1], ":7: sample should capture <USER> 'bob', but captured nothing"));
+	ck_assert_ptr_nonnull(strstr(e.msgs[2], ":8: sample should yield 192.0.2.9, but yielded "
+						"192.0.2.6"));
+	config_errors_clear(&e);
+
+	/* The line's own form: an address (not -), the value, the line. */
+	test_write(dir, "f.conf", "w",
+		   "[filter]\n"
+		   "failregex = ^<HOST> to=<USER>$\n"
+		   "[test]\n"
+		   "match_user = 192.0.2.4 bob\n"
+		   "\t- bob 192.0.2.5 none\n");
+	ck_assert_int_eq(config_load_filter(path, &cf, &e), -EINVAL);
+	ck_assert_msg(e.n == 2, "%s", errors_text(&e));
+	ck_assert_ptr_nonnull(strstr(e.msgs[0], ":4: match_user = ADDRESS USER LINE"));
+	ck_assert_ptr_nonnull(strstr(e.msgs[1], ":5: match_user: expected an address, not -"));
+	config_errors_clear(&e);
+	test_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- (g) garbage ---- */
 
 START_TEST(test_garbage)
 {
-	static const char *const names[] = { "courier-smtp", "courier-dnsbl", "courier-auth",
-					     "courier-perip", "courier-maxconn" };
+	static const char *const names[] = { "courier-smtp",  "courier-dnsbl",	 "courier-auth",
+					     "courier-perip", "courier-maxconn", "courier-trap" };
 	struct filter *f[ELEMENTSOF(names)];
 	const size_t big = 64 * 1024;
 	char *huge = malloc(big + 1);
@@ -932,6 +1063,8 @@ static Suite *filter_suite(void)
 	tcase_add_test(tc, test_match_limit);
 	tcase_add_test(tc, test_prefilter);
 	tcase_add_test(tc, test_variables);
+	tcase_add_test(tc, test_user_capture);
+	tcase_add_test(tc, test_user_samples);
 	tcase_add_test(tc, test_filter_new_errors);
 	suite_add_tcase(s, tc);
 	return s;

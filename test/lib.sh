@@ -41,7 +41,7 @@ wait_for() {
 mkconf() {
 	local d=$1
 	mkdir -p "$d"
-	cp -r "$SRC/waveguard.conf" "$SRC/conf.d" "$SRC/filters" "$SRC/actions" "$d/"
+	cp -r "$SRC/waveguard.conf" "$SRC/trap-recipients" "$SRC/conf.d" "$SRC/filters" "$SRC/actions" "$d/"
 	sed -i -e "s|^state_dir = .*|state_dir = $3|" -e "s|^control_socket = .*|control_socket = $d/control|" \
 		"$d/waveguard.conf"
 	sed -i -e "s|^source = .*|source = $2|" -e "/^backend = bans\$/!s|^backend = .*|backend = files|" "$d"/conf.d/*.conf

@@ -1,7 +1,9 @@
-/* libFuzzer target: log lines through the shipped filters. Oracle: a hit's address is the one
- * Courier writes itself (relay= right after "error,", the last ip=[...] of a LOGIN FAILED line,
- * the address ending a "dropped blocked connection" or per-IP limit line), never one elsewhere
- * in the client's text. */
+/* libFuzzer target: log lines through the shipped filters (the enabled jails', and courier-trap,
+ * off as shipped). Oracle: a hit's address is the one Courier writes itself (relay= right after
+ * "error,", the last ip=[...] of a LOGIN FAILED line, the address ending a "dropped blocked
+ * connection" or per-IP limit line), never one elsewhere in the client's text; a <USER> lies
+ * within the message, bounded, without blanks or control characters. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 static struct config *cfg;
 static struct engine *eng;
+static struct filter *trap;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,7 +26,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	if (config_load(WAVEGUARD_SRCDIR, &cfg, &errs) < 0 ||
-	    engine_new(cfg, NULL, &eng, &errs) < 0) {
+	    engine_new(cfg, NULL, &eng, &errs) < 0 ||
+	    config_compile_filter(config_find_filter(cfg, "courier-trap"), NULL, &trap, &errs) <
+		    0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		abort();
@@ -56,6 +61,32 @@ static int courier_address(const char *msg, size_t len, struct addr *ret)
 	return 0;
 }
 
+static void check_hit(struct filter *f, const struct logline *l, const char *line, size_t len)
+{
+	struct filter_hit h;
+	struct addr want;
+
+	if (filter_match(f, l, &h) != FILTER_HIT)
+		return;
+	if (!courier_address(l->msg, l->msg_len, &want) || !addr_equal(&want, &h.addr)) {
+		fprintf(stderr, "filter %s took an address Courier did not write: %.*s\n",
+			filter_name(f), (int)len, line);
+		abort();
+	}
+	if (!h.user)
+		return;
+	bool ok = h.user >= l->msg && h.user + h.user_len <= l->msg + l->msg_len &&
+		  h.user_len >= 1 && h.user_len <= FILTER_USER_MAX;
+	for (size_t i = 0; ok && i < h.user_len; i++)
+		ok = (unsigned char)h.user[i] > ' ' && h.user[i] != 0x7f && h.user[i] != ',' &&
+		     h.user[i] != '<' && h.user[i] != '>';
+	if (!ok) {
+		fprintf(stderr, "filter %s captured a bad <USER>: %.*s\n", filter_name(f), (int)len,
+			line);
+		abort();
+	}
+}
+
 static void one_line(const char *line, size_t len)
 {
 	struct timeutil_clock clock;
@@ -63,17 +94,9 @@ static void one_line(const char *line, size_t len)
 
 	timeutil_clock_init(&clock, 1795761409ULL * 1000000);
 	logline_parse(&clock, line, len, &l);
-	for (size_t i = 0; i < eng->n_jails; i++) {
-		struct filter_hit h;
-		struct addr want;
-		if (filter_match(eng->jails[i].filter, &l, &h) != FILTER_HIT)
-			continue;
-		if (!courier_address(l.msg, l.msg_len, &want) || !addr_equal(&want, &h.addr)) {
-			fprintf(stderr, "jail %s took an address Courier did not write: %.*s\n",
-				eng->jails[i].conf->name, (int)len, line);
-			abort();
-		}
-	}
+	for (size_t i = 0; i < eng->n_jails; i++)
+		check_hit(eng->jails[i].filter, &l, line, len);
+	check_hit(trap, &l, line, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
