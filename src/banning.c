@@ -258,11 +258,36 @@ static void feed_recidive(struct manager *m, const struct ban *ban)
 	}
 }
 
+/* Whether the table already holds the decision that ban repeats: the lines of a ban decided
+ * before a SIGKILL are read again after it (positions are saved every few seconds, not per
+ * line), and must not ban, count a strike or escalate twice. A ban's time is its last line's:
+ * a new decision comes from a line newer than the network's last ban, or of the same second
+ * by another jail. */
+static bool decided_before(const struct manager *m, const struct ban *ban)
+{
+	const struct ban *old = bans_find(m->bans, &ban->addr);
+	uint32_t t = (uint32_t)(ban->since_usec / USEC_PER_SEC);
+
+	if (!old || old->n_strikes == 0)
+		return false;
+	uint32_t last = old->strikes[old->n_strikes - 1];
+	return t < last || (t == last && strcmp(old->jail, ban->jail) == 0);
+}
+
 void banning_apply_jail_ban(struct manager *m, struct engine_jail *ej, const struct jail_ban *jb)
 {
 	char ev[BAN_EVIDENCE_MAX + 1];
 	struct ban ban = ban_of(ej->conf, jb);
 	bool counts = ej->conf->backend != BACKEND_BANS;
+
+	if (counts && decided_before(m, &ban)) {
+		/* The jail took it for a new ban: it must not hold back the network's next hits
+		 * when the ban is no longer in force (lifted, or ended). */
+		const struct ban *old = bans_find(m->bans, &ban.addr);
+		if (old->until_usec <= manager_now(m))
+			jail_forget_ban(ej->jail, &ban.host);
+		return;
+	}
 
 	collect_evidence(ej, jb, ev, sizeof(ev));
 	ban.evidence = ev[0] ? ev : NULL;
