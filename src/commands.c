@@ -364,9 +364,10 @@ static int cmd_ban(struct manager *m, const struct control_request *req, FILE *o
 	snprintf(ban.jail, sizeof(ban.jail), "%s", j ? j->name : MANUAL_JAIL);
 	/* The admin's word replaces whatever ban there was, shorter or longer. */
 	banning_ban_now(m, j, &ban);
-	fprintf(out, "banned %s for %s\n", s,
-		timeutil_format_duration(ban.until_usec == BAN_FOREVER ? TIMEUTIL_FOREVER : len, d,
-					 sizeof(d)));
+	if (ban.until_usec == BAN_FOREVER)
+		fprintf(out, "banned %s forever (until unban)\n", s);
+	else
+		fprintf(out, "banned %s for %s\n", s, timeutil_format_duration(len, d, sizeof(d)));
 	return 0;
 }
 
