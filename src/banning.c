@@ -25,14 +25,15 @@ static uint64_t ban_length(const struct ban *ban)
 /* "WAVEGUARD_EVIDENCE=" and the lines with RFC 3339 times, one per line. */
 static void evidence_field(const struct ban *ban, char *buf, size_t size)
 {
+	static const char key[] = "WAVEGUARD_EVIDENCE=";
 	const char *cur = ban->evidence;
 	struct bans_evidence_line l;
 	size_t len = 0;
 	char t[32];
 
-	text_appendf(buf, size, &len, "WAVEGUARD_EVIDENCE=");
+	text_appendf(buf, size, &len, "%s", key);
 	while (bans_evidence_next(&cur, &l))
-		text_appendf(buf, size, &len, "%s%s %.*s", len > 19 ? "\n" : "",
+		text_appendf(buf, size, &len, "%s%s %.*s", len > strlen(key) ? "\n" : "",
 			     timeutil_format_rfc3339(l.time_usec, t, sizeof(t)), (int)l.len,
 			     l.text);
 }
@@ -57,8 +58,9 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 			 (unsigned long long)(len / USEC_PER_SEC));
 	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
 	evidence_field(ban, f_ev, sizeof(f_ev));
+	/* The evidence goes with the ban, not with each of its ends. */
 	const char *const fields[] = { f_jail, f_addr, f_host,
-				       f_time, f_off,  ban->evidence ? f_ev : NULL,
+				       f_time, f_off,  !unban && ban->evidence ? f_ev : NULL,
 				       NULL };
 	timeutil_format_duration(len, d, sizeof(d));
 	if (unban)
