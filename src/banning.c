@@ -57,11 +57,13 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 		snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=%llu",
 			 (unsigned long long)(len / USEC_PER_SEC));
 	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
-	evidence_field(ban, f_ev, sizeof(f_ev));
-	/* The evidence goes with the ban, not with each of its ends. */
-	const char *const fields[] = { f_jail, f_addr, f_host,
-				       f_time, f_off,  !unban && ban->evidence ? f_ev : NULL,
-				       NULL };
+	/* The evidence goes with the ban, not with each of its ends; and only where fields go. */
+	bool ev = !unban && ban->evidence && log_to_journal();
+	if (ev)
+		evidence_field(ban, f_ev, sizeof(f_ev));
+	const char *const fields[] = {
+		f_jail, f_addr, f_host, f_time, f_off, ev ? f_ev : NULL, NULL
+	};
 	timeutil_format_duration(len, d, sizeof(d));
 	if (unban)
 		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s,

@@ -484,11 +484,9 @@ uint64_t bans_evidence_bytes(const struct bans *b)
 
 int bans_add(struct bans *b, const struct ban *ban)
 {
-	_cleanup_free_ char *rec = malloc(RECORD_MAX);
+	char rec[RECORD_MAX];
 	int r;
 
-	if (!rec)
-		return -ENOMEM;
 	/* A failed rewrite of the file is reported, but the ban is still recorded in memory. */
 	int room = 0;
 	if (b->max && b->n >= b->max && addrindex_find(&b->index, &ban->addr) == ADDRINDEX_NONE)
@@ -498,7 +496,7 @@ int bans_add(struct bans *b, const struct ban *ban)
 		return r;
 	if (b->max_evidence && b->evidence_bytes > b->max_evidence)
 		trim_evidence(b, ban->since_usec);
-	size_t len = format_record(bans_find(b, &ban->addr), rec, RECORD_MAX), lines = 0;
+	size_t len = format_record(bans_find(b, &ban->addr), rec, sizeof(rec)), lines = 0;
 	for (size_t k = 0; k < len; k++)
 		lines += rec[k] == '\n';
 	r = append(b, rec, len, lines);

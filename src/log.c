@@ -36,7 +36,7 @@ int log_level_from_string(const char *s)
 
 /* True when stderr is the journal stream systemd set up for us (JOURNAL_STREAM=dev:ino of
  * it): then structured fields can go to journald directly, and lines get <N> prefixes. */
-static bool stderr_is_journal(void)
+bool log_to_journal(void)
 {
 	const char *e = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -59,7 +59,7 @@ int log_event(int level, const char *message_id, const char *const *fields, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!stderr_is_journal())
+	if (!log_to_journal())
 		return log_full_errno(level, 0, "%s", msg);
 
 	char *m = NULL;
@@ -94,7 +94,7 @@ int log_full_errno(int level, int error, const char *fmt, ...)
 		errno = error;
 		vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
-		if (stderr_is_journal())
+		if (log_to_journal())
 			fprintf(stderr, "<%d>%s\n", level, buf);
 		else
 			fprintf(stderr, "waveguard: %s: %s\n", level_names[level & 7], buf);
