@@ -160,9 +160,9 @@ const char *ban_nft_group_prefix_set(const struct ban_nft *b, unsigned group, in
 typedef void (*ban_nft_error_fn)(const struct addr *a, int error, void *userdata);
 
 /* Sends every queued operation, in queue order per set, as one netlink batch: one sendmsg()
- * of a few large messages (about 2,300 IPv4 or 1,600 IPv6 single addresses, or 1,150 IPv4 or
- * 850 IPv6 networks each), split into several transactions only beyond the 1 MiB batch
- * buffer. Reads every ack without blocking (the kernel
+ * of a few large messages (about 2,300 IPv4 or 1,600 IPv6 single addresses or prefix sets'
+ * networks, or 1,150 IPv4 or 850 IPv6 interval set networks each), split into several
+ * transactions only beyond the 1 MiB batch buffer. Reads every ack without blocking (the kernel
  * answers within sendmsg()). A transaction is atomic in the kernel, so one bad element would
  * undo all the others: each failing element is reported once through on_error (may be NULL)
  * with the address it was queued with, and the transaction is re-sent without it (errors are
@@ -196,9 +196,9 @@ int ban_nft_monitor_fd(struct ban_nft *b);
 
 /* Reads every pending event without blocking. Sets *ret_lost = true (never resets it) when
  * someone else deleted our table, one of our sets (a group's or a prefix set), our chain or a
- * rule of our chain, made
- * the table dormant, or deleted elements of our sets (a set flush arrives as element deletions and
- * cannot be told apart from single deletions), and when events were lost because the socket
- * overflowed. The caller then runs ban_nft_setup() again and re-adds its bans. Returns the
- * number of events about our table, or -errno (-EBADF before ban_nft_monitor_fd()). */
+ * rule of our chain, made the table dormant, or deleted elements of our sets (a set flush
+ * arrives as element deletions and cannot be told apart from single deletions), and when events
+ * were lost because the socket overflowed. The caller then runs ban_nft_setup() again and re-adds
+ * its bans. Returns the number of events about our table, or -errno (-EBADF before
+ * ban_nft_monitor_fd()). */
 int ban_nft_monitor_process(struct ban_nft *b, bool *ret_lost);
