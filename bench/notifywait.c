@@ -4,16 +4,19 @@
  *
  *	notifywait burst LOG FILE TABLE SET N TIMEOUT_MS
  *		reads FILE into memory, subscribes, takes the time, appends FILE to LOG in ONE
- *		write(2), then counts NEWSETELEM events of TABLE/SET and of its host twin
- *		TABLE/SET_host (waveguard puts single addresses there; interval ends not counted,
- *		each distinct IPv4 key in 198.18.0.0/15 once) until N are seen. Prints
+ *		write(2), then counts NEWSETELEM events of TABLE/SET and of its twins TABLE/SET_*
+ *		(waveguard puts single addresses in SET_host, networks of a jail's prefix length in
+ *		SET_64, SET_24, ...; interval ends not counted; each distinct IPv4 key in
+ *		198.18.0.0/15 once, and each IPv6 key in 2001:db8::/32 whose next 32 bits are below
+ *		2^17, e.g. 2001:db8:1:86a0::/64 for offender 100,000) until N are seen. Prints
  *		"usec USEC first_usec USEC elements N gens G events E bytes B write_usec W
  *		own_cpu_usec C" (gens: NEWGEN events, i.e. committed nftables transactions, while
  *		waiting; write_usec: CPU time of the write(2) itself; own_cpu_usec: this program's
  *		CPU time while waiting, to judge how much it competed with the daemon).
  *	notifywait single LOG FILE TABLE SET GAP_MS TIMEOUT_MS
- *		FILE has lines "A.B.C.D<TAB>log line": for each, appends the log line (one write(2))
- *		and waits for the element A.B.C.D in TABLE/SET or TABLE/SET_host; prints one line
+ *		FILE has lines "ADDRESS<TAB>log line": for each, appends the log line (one write(2))
+ *		and waits for the element ADDRESS (IPv4, or IPv6: the key as the set holds it, e.g.
+ *		the network address of a /64) in TABLE/SET or a twin; prints one line
  *		"USEC" per line, then sleeps GAP_MS so that the daemon is idle again before the
  *		next one. Stops at the first line whose element does not come within TIMEOUT_MS.
  * Exit 0 when everything was seen, 1 on timeout or lost events (ENOBUFS), 2 on usage errors. */
@@ -37,6 +40,8 @@
 #include <unistd.h>
 
 #define RCVBUF (256 * 1024 * 1024)
+/* Keys counted per family in burst mode. */
+#define SEEN_PER_FAMILY (1U << 17)
 
 static uint64_t cpu_usec(void)
 {
@@ -56,10 +61,11 @@ static uint64_t now_usec(void)
 struct ctx {
 	const char *table, *set;
 	/* burst */
-	uint8_t *seen; /* one byte per address of 198.18.0.0/15 */
+	uint8_t *seen; /* one byte per key counted: the IPv4 ones, then the IPv6 ones */
 	uint64_t distinct, events, gens;
 	/* single */
-	uint32_t want; /* network order; 0: burst mode */
+	uint8_t want[16];
+	size_t want_len; /* 4 or 16; 0: burst mode */
 	bool found;
 };
 
@@ -88,32 +94,43 @@ static int elem_cb(const struct nlattr *elem, struct ctx *c)
 		}
 		}
 	}
-	if (!key || klen != 4 || (flags & NFT_SET_ELEM_INTERVAL_END))
+	if (!key || (klen != 4 && klen != 16) || (flags & NFT_SET_ELEM_INTERVAL_END))
 		return 0;
 	c->events++;
-	uint32_t k;
-	memcpy(&k, key, 4);
-	if (c->want) {
-		if (k == c->want)
+	if (c->want_len) {
+		if (klen == c->want_len && memcmp(key, c->want, klen) == 0)
 			c->found = true;
 		return 0;
 	}
-	uint32_t h = ntohl(k);
-	if ((h >> 17) == (0xC6120000U >> 17)) { /* 198.18.0.0/15 */
-		uint32_t i = h & 0x1FFFF;
-		if (!c->seen[i]) {
-			c->seen[i] = 1;
-			c->distinct++;
-		}
+	uint32_t h, i;
+	if (klen == 4) {
+		memcpy(&h, key, 4);
+		h = ntohl(h);
+		if ((h >> 17) != (0xC6120000U >> 17)) /* 198.18.0.0/15 */
+			return 0;
+		i = h & 0x1FFFF;
+	} else {
+		static const uint8_t doc[4] = { 0x20, 0x01, 0x0d, 0xb8 }; /* 2001:db8::/32 */
+		if (memcmp(key, doc, 4) != 0)
+			return 0;
+		memcpy(&h, (const uint8_t *)key + 4, 4);
+		h = ntohl(h);
+		if (h >= SEEN_PER_FAMILY)
+			return 0;
+		i = SEEN_PER_FAMILY + h;
+	}
+	if (!c->seen[i]) {
+		c->seen[i] = 1;
+		c->distinct++;
 	}
 	return 0;
 }
 
-/* SET itself, or SET_host. */
+/* SET itself, or SET_host, SET_64, ...: its twins. */
 static bool our_set(const struct ctx *c, const char *set)
 {
 	size_t n = strlen(c->set);
-	return strncmp(set, c->set, n) == 0 && (set[n] == '\0' || strcmp(set + n, "_host") == 0);
+	return strncmp(set, c->set, n) == 0 && (set[n] == '\0' || set[n] == '_');
 }
 
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
@@ -267,7 +284,7 @@ static int burst(char **argv)
 	struct mnl_socket *nl = subscribe();
 	uint64_t first = 0;
 
-	c.seen = calloc(1, 1U << 17);
+	c.seen = calloc(2, SEEN_PER_FAMILY);
 	if (!c.seen)
 		return 1;
 	pump(nl, &c, 0, false); /* anything from before */
@@ -310,19 +327,21 @@ static int single(char **argv)
 		char *eol = strchr(l, '\n');
 		nx = eol ? eol + 1 : data + len;
 		char *tab = memchr(l, '\t', (size_t)(nx - l));
-		struct in_addr ia;
 		if (!tab || !eol) {
 			fprintf(stderr, "notifywait: bad line in %s\n", argv[1]);
 			return 2;
 		}
 		*tab = '\0';
-		if (inet_pton(AF_INET, l, &ia) != 1) {
+		if (pump(nl, &c, 0, false) < 0)
+			return 1;
+		if (inet_pton(AF_INET, l, c.want) == 1)
+			c.want_len = 4;
+		else if (inet_pton(AF_INET6, l, c.want) == 1)
+			c.want_len = 16;
+		else {
 			fprintf(stderr, "notifywait: bad address '%s'\n", l);
 			return 2;
 		}
-		if (pump(nl, &c, 0, false) < 0)
-			return 1;
-		c.want = ia.s_addr;
 		c.found = false;
 
 		uint64_t t0 = now_usec();

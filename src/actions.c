@@ -1,5 +1,6 @@
 /* Ban actions. nft: elements queued per decision into the sets of the jail's port group (jails
- * that close the same ports share one), flushed by a defer event source whose priority is above
+ * that close the same ports share one; the networks of the widths its jails ban in hash sets of
+ * their own), flushed by a defer event source whose priority is above
  * the log sources', so a burst of decisions from one read becomes one netlink batch before the
  * next read. exec: one ban_exec queue per exec action (its own timeout),
  * never waited for. log: a line on the output. */
@@ -129,7 +130,25 @@ static bool uses_nft(const struct config *c)
 	return false;
 }
 
-/* The port groups of c's nft jails, added to a->nft where new. Returns 0 or -errno (logged). */
+/* Gives the group g of jail j the hash sets of the networks j bans (prefix4, prefix6). Without
+ * one its bans go to the interval set: slower to fill, as good at blocking, hence no error. */
+static void add_prefix_sets(struct actions *a, const struct config_jail *j, unsigned g)
+{
+	const int families[2] = { AF_INET, AF_INET6 };
+	const unsigned prefixes[2] = { j->prefix4, j->prefix6 };
+
+	for (size_t f = 0; f < 2; f++) {
+		int r = ban_nft_group_prefix(a->nft, g, families[f], prefixes[f]);
+		if (r < 0)
+			log_warning_errno(r,
+					  "%s: no set of its own for its /%u networks, they go to "
+					  "the interval set: %m",
+					  j->name, prefixes[f]);
+	}
+}
+
+/* The port groups of c's nft jails, added to a->nft where new, with the prefix sets of their
+ * jails. Returns 0 or -errno (logged). */
 static int add_groups(struct actions *a, const struct config *c)
 {
 	for (size_t i = 0; i < c->n_jails; i++) {
@@ -141,6 +160,7 @@ static int add_groups(struct actions *a, const struct config *c)
 		if (r < 0)
 			return log_error_errno(r, "%s: cannot give its ports sets of their own: %m",
 					       j->name);
+		add_prefix_sets(a, j, g);
 	}
 	return 0;
 }
@@ -412,24 +432,26 @@ void actions_ended(struct actions *a, const struct config_jail *j, const struct 
 			run_exec(a, j, ban, j->actions[i], true);
 }
 
-/* Gives the jails of c whose ports have no group yet sets and rules of their own (the groups
- * of the running configuration stay, and the bans in their sets). Returns 0 or -errno (logged),
- * the new groups forgotten then. */
+/* Gives the jails of c whose ports have no group yet, or whose prefix lengths have no set in
+ * their group, sets and rules of their own (the groups and sets of the running configuration
+ * stay, and the bans in them). Returns 0 or -errno (logged), the new groups and sets forgotten
+ * then. */
 static int reconfigure_groups(struct actions *a, const struct config *c)
 {
-	size_t before = ban_nft_groups(a->nft);
+	size_t groups = ban_nft_groups(a->nft), psets = ban_nft_prefix_sets(a->nft);
 	int r;
 
-	/* Nothing may be queued for a group that may be forgotten. */
+	/* Nothing may be queued for a set that may be forgotten. */
 	actions_flush(a);
 	r = add_groups(a, c);
-	if (r >= 0 && ban_nft_groups(a->nft) != before) {
+	if (r >= 0 && (ban_nft_groups(a->nft) != groups || ban_nft_prefix_sets(a->nft) != psets)) {
 		r = ban_nft_setup(a->nft);
 		if (r < 0)
-			log_error_errno(r, "cannot add the sets of the new ports to nftables: %m");
+			log_error_errno(r, "cannot add the sets of the new ports or prefix lengths "
+					   "to nftables: %m");
 	}
 	if (r < 0)
-		ban_nft_groups_trim(a->nft, before);
+		ban_nft_trim(a->nft, groups, psets);
 	return r;
 }
 

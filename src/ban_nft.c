@@ -1,8 +1,9 @@
 /* Kernel side of bans over nf_tables netlink: one inet table with, per port group, two
- * interval+timeout sets (networks) and two hash sets with timeouts (single addresses), an input
- * chain (built with libnftnl), element batches built directly with libmnl into a preallocated
- * buffer, every error mapped back to its address through the message sequence number and the
- * extended-ACK attribute offset. Never logs. */
+ * interval+timeout sets (networks of odd widths), two hash sets with timeouts (single
+ * addresses) and a hash set with timeouts per prefix length its jails ban (network addresses,
+ * looked up masked), an input chain (built with libnftnl), element batches built directly with
+ * libmnl into a preallocated buffer, every error mapped back to its address through the message
+ * sequence number and the extended-ACK attribute offset. Never logs. */
 #include "ban_nft.h"
 
 #include <arpa/inet.h>
@@ -56,8 +57,7 @@ enum op_state {
 	OP_FAILED,  /* reported through on_error */
 };
 
-/* A port group's four sets, as indexes of group.sets[]; the set of an element is
- * group * N_SETS + its kind. */
+/* A port group's four sets, as indexes of group.sets[]. */
 enum {
 	SET_NET4,  /* set4: IPv4 networks, interval,timeout */
 	SET_HOST4, /* set4_host: IPv4 addresses (/32), timeout */
@@ -66,17 +66,21 @@ enum {
 	N_SETS,
 };
 
+/* Every set has an index (what an op names, below SETS_MAX): group * N_SETS + its kind for the
+ * groups' four, PSET_BASE + its index in ban_nft.psets[] for a prefix set. */
+#define PSET_BASE (BAN_NFT_GROUPS_MAX * N_SETS)
+#define SETS_MAX  (PSET_BASE + BAN_NFT_PREFIX_SETS_MAX)
+
 struct op {
 	struct addr a; /* network, host bits cleared */
 	uint64_t timeout_ms;
-	uint8_t group; /* index of ban_nft.groups[] */
+	uint8_t set; /* the set's index */
 	bool del;
-	/* Whether its element goes to a host set (a single address: no interval end). */
-	bool host;
-	/* A delete queued along with the one ban_nft_del() reports: of a single address from the
-	 * interval set (an element added by an earlier version, or by hand), and of the network
-	 * from the sets of the other port groups (where a ban made before a reload that changed
-	 * its jail's ports still is): never reported, never counted. */
+	/* A delete queued along with the one ban_nft_del() reports: of a single address or a
+	 * prefix set's network from the interval set (an element added by an earlier version, or
+	 * by hand), and of the network from the sets of the other port groups (where a ban made
+	 * before a reload that changed its jail's ports still is): never reported, never counted.
+	 */
 	bool shadow;
 	uint8_t state;
 	/* Where its elements went in the last transaction: message index and byte range. */
@@ -100,11 +104,22 @@ struct group {
 	bool all_ports;
 };
 
+/* A hash set of one group's networks of one family and prefix length: network addresses, looked
+ * up with the source address masked to the prefix (set4/set6 "_" prefix, see ban_nft.h). */
+struct pset {
+	char name[NAME_MAX_LEN + 1];
+	uint8_t group;
+	uint8_t family;
+	uint8_t prefix;
+};
+
 struct ban_nft {
 	char table[NAME_MAX_LEN + 1];
 	char chain[NAME_MAX_LEN + 1];
 	struct group groups[BAN_NFT_GROUPS_MAX];
 	size_t n_groups;
+	struct pset psets[BAN_NFT_PREFIX_SETS_MAX];
+	size_t n_psets;
 
 	struct mnl_socket *nl;
 	struct mnl_socket *mon; /* change monitor, NULL until asked for */
@@ -186,18 +201,29 @@ static int group_names(struct group *g, const char *net4, const char *net6, cons
 	return 0;
 }
 
-/* Whether one of the sets of g has the name of another set of b's groups or of g. */
+/* Whether name is the name of one of b's sets, other than those of the group skip (may be
+ * NULL). */
+static bool name_taken(const struct ban_nft *b, const char *name, const struct group *skip)
+{
+	for (size_t o = 0; o < b->n_groups; o++)
+		for (int k = 0; k < N_SETS; k++)
+			if (&b->groups[o] != skip && strcmp(name, b->groups[o].sets[k]) == 0)
+				return true;
+	for (size_t i = 0; i < b->n_psets; i++)
+		if (strcmp(name, b->psets[i].name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether one of the sets of g has the name of another set of b's or of g. */
 static bool group_names_clash(const struct ban_nft *b, const struct group *g)
 {
 	for (int i = 0; i < N_SETS; i++) {
 		for (int k = i + 1; k < N_SETS; k++)
 			if (strcmp(g->sets[i], g->sets[k]) == 0)
 				return true;
-		for (size_t o = 0; o < b->n_groups; o++)
-			for (int k = 0; k < N_SETS; k++)
-				if (&b->groups[o] != g &&
-				    strcmp(g->sets[i], b->groups[o].sets[k]) == 0)
-					return true;
+		if (name_taken(b, g->sets[i], g))
+			return true;
 	}
 	return false;
 }
@@ -457,10 +483,37 @@ static bool net_end(const struct addr *a, uint8_t end[16])
 	}
 }
 
-/* The interval end of op o's element, if it has one (an element of a host set has none). */
+static bool set_is_interval(unsigned set)
+{
+	return set < PSET_BASE && (set % N_SETS == SET_NET4 || set % N_SETS == SET_NET6);
+}
+
+static const char *set_name(const struct ban_nft *b, unsigned set)
+{
+	if (set >= PSET_BASE)
+		return b->psets[set - PSET_BASE].name;
+	return b->groups[set / N_SETS].sets[set % N_SETS];
+}
+
+/* The set of the element of network a (host bits cleared) in group g: its family's host set for a
+ * single address, the group's prefix set of its width if there is one, else the interval set. */
+static unsigned set_of(const struct ban_nft *b, unsigned g, const struct addr *a)
+{
+	bool v6 = a->family == AF_INET6;
+	if (a->prefix == key_len(a) * 8)
+		return g * N_SETS + (v6 ? SET_HOST6 : SET_HOST4);
+	for (size_t i = 0; i < b->n_psets; i++) {
+		const struct pset *p = &b->psets[i];
+		if (p->group == g && p->family == a->family && p->prefix == a->prefix)
+			return PSET_BASE + (unsigned)i;
+	}
+	return g * N_SETS + (v6 ? SET_NET6 : SET_NET4);
+}
+
+/* The interval end of op o's element, if it has one (only an interval set's element has). */
 static bool op_end(const struct op *o, uint8_t end[16])
 {
-	return !o->host && net_end(&o->a, end);
+	return set_is_interval(o->set) && net_end(&o->a, end);
 }
 
 static size_t op_size(const struct op *o)
@@ -478,16 +531,9 @@ static size_t attr_str_size(const char *s)
 	return MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(s) + 1);
 }
 
-/* The set of op o: its group's, of its family and kind (group * N_SETS + SET_*). */
-static int op_set_index(const struct op *o)
-{
-	return o->group * N_SETS + (o->a.family == AF_INET6 ? SET_NET6 : SET_NET4) +
-	       (o->host ? 1 : 0);
-}
-
 static const char *op_set(const struct ban_nft *b, const struct op *o)
 {
-	return b->groups[o->group].sets[op_set_index(o) % N_SETS];
+	return set_name(b, o->set);
 }
 
 static size_t msg_overhead(const struct ban_nft *b, const char *set)
@@ -575,21 +621,21 @@ static bool run_breaks(const struct run *r, const struct op *o, size_t osize)
 
 /* The index past the last op from ops[from] on that fits in one transaction: the page, the
  * message table and the singles bound (the same runs as the build, all sets at once).
- * *ret_used gets the sets those ops go to, as bits of their op_set_index(). */
-static size_t ops_fitting(const struct ban_nft *b, size_t from, uint64_t *ret_used)
+ * used[set] tells (true) the sets those ops go to. */
+static size_t ops_fitting(const struct ban_nft *b, size_t from, bool used[SETS_MAX])
 {
 	const size_t end_size = NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
-	struct run st[BAN_NFT_GROUPS_MAX * N_SETS];
-	uint64_t used = 0;
+	struct run st[SETS_MAX];
 	size_t to, budget = end_size * 2, singles = 0, msgs = 0;
 
+	memset(used, 0, SETS_MAX * sizeof(bool));
 	for (to = from; to < b->n_ops; to++) {
 		const struct op *o = &b->ops[to];
 		if (o->state == OP_DONE || o->state == OP_FAILED)
 			continue;
-		int f = op_set_index(o);
+		unsigned f = o->set;
 		struct run *r = &st[f];
-		if (!(used & (UINT64_C(1) << f))) /* a set's run starts closed */
+		if (!used[f]) /* a set's run starts closed */
 			memset(r, 0, sizeof(*r));
 		size_t osize = op_size(o), need = osize;
 		bool brk = run_breaks(r, o, osize);
@@ -599,7 +645,7 @@ static size_t ops_fitting(const struct ban_nft *b, size_t from, uint64_t *ret_us
 		    (o->state == OP_SINGLE && singles + 1 > SINGLES_MAX))
 			break;
 		budget += need;
-		used |= UINT64_C(1) << f;
+		used[f] = true;
 		if (brk) {
 			msgs++;
 			run_begin(r, o);
@@ -607,7 +653,6 @@ static size_t ops_fitting(const struct ban_nft *b, size_t from, uint64_t *ret_us
 		}
 		r->nest_used += osize;
 	}
-	*ret_used = used;
 	return to;
 }
 
@@ -627,13 +672,13 @@ static void put_op(struct ban_nft *b, struct run *r, struct op *o, uint32_t idx)
 }
 
 /* Appends the messages of set f's ops among ops[from..to), in queue order. */
-static void build_set(struct ban_nft *b, int f, size_t from, size_t to, size_t *len)
+static void build_set(struct ban_nft *b, unsigned f, size_t from, size_t to, size_t *len)
 {
 	struct run r = { 0 };
 
 	for (size_t i = from; i < to; i++) {
 		struct op *o = &b->ops[i];
-		if (o->state == OP_DONE || o->state == OP_FAILED || op_set_index(o) != f)
+		if (o->state == OP_DONE || o->state == OP_FAILED || o->set != f)
 			continue;
 		size_t osize = op_size(o);
 		if (run_breaks(&r, o, osize)) {
@@ -647,22 +692,22 @@ static void build_set(struct ban_nft *b, int f, size_t from, size_t to, size_t *
 }
 
 /* Fills b->buf with one transaction: begin, then the ops of ops[from..] set by set (group by
- * group: IPv4 networks, IPv4 hosts, IPv6 networks, IPv6 hosts; each set's in queue order: order
- * matters only between operations on the same set), end.
+ * group: IPv4 networks, IPv4 hosts, IPv6 networks, IPv6 hosts; then the prefix sets; each set's
+ * in queue order: order matters only between operations on the same set), end.
  * Stops at the first op that would not fit. Returns the index past the last op included;
  * *ret_len, *ret_seq_begin and *ret_seq_ack describe the batch (seq_ack = 0: no message). */
 static size_t build_elements(struct ban_nft *b, size_t from, size_t *ret_len,
 			     uint32_t *ret_seq_begin, uint32_t *ret_seq_ack)
 {
-	uint64_t used;
-	size_t len = 0, to = ops_fitting(b, from, &used);
+	bool used[SETS_MAX];
+	size_t len = 0, to = ops_fitting(b, from, used);
 	uint32_t seq_begin;
 
 	put_batch_begin(b, &len, &seq_begin);
 	b->n_msgs = 0;
 	/* Only the sets that get something: each build scans the ops. */
-	for (int f = 0; f < (int)b->n_groups * N_SETS; f++)
-		if (used & (UINT64_C(1) << f))
+	for (unsigned f = 0; f < SETS_MAX; f++)
+		if (used[f])
 			build_set(b, f, from, to, &len);
 
 	/* Only the last message asks for an ack: errors are reported anyway, and its ack tells
@@ -804,6 +849,16 @@ void ban_nft_last_stats(const struct ban_nft *b, struct ban_nft_stats *ret)
 	*ret = b->stats;
 }
 
+/* Appends a copy of o for set (the ops array has room). */
+static void push_op(struct ban_nft *b, const struct op *o, unsigned set, bool shadow)
+{
+	struct op *n = &b->ops[b->n_ops++];
+	*n = *o;
+	n->set = (uint8_t)set;
+	n->shadow = shadow;
+	b->n_shadow += shadow;
+}
+
 static int queue(struct ban_nft *b, unsigned group, const struct addr *a, uint64_t timeout_usec,
 		 bool del)
 {
@@ -813,11 +868,11 @@ static int queue(struct ban_nft *b, unsigned group, const struct addr *a, uint64
 		return -EAFNOSUPPORT;
 	if (a->prefix > key_len(a) * 8)
 		return -EINVAL;
-	bool host = a->prefix == key_len(a) * 8;
 	/* A delete goes to every group (a ban made before a reload that changed its jail's ports
-	 * is in the sets of the old ones), and a single address is deleted from both its host set
-	 * and the interval set (where an earlier version, or the admin, may have put it). */
-	size_t per_group = del && host ? 2 : 1, need = del ? per_group * b->n_groups : 1;
+	 * is in the sets of the old ones), and where the element's set is a hash set (a single
+	 * address, a prefix set's network), to the interval set too (where an earlier version, the
+	 * admin, or a configuration without that prefix set may have put it). */
+	size_t need = del ? 2 * b->n_groups : 1;
 	while (b->n_ops + need > b->cap_ops) {
 		size_t cap = b->cap_ops ? b->cap_ops * 2 : 256;
 		struct op *n = realloc(b->ops, cap * sizeof(*n));
@@ -826,24 +881,20 @@ static int queue(struct ban_nft *b, unsigned group, const struct addr *a, uint64
 		b->ops = n;
 		b->cap_ops = cap;
 	}
-	struct op *o = &b->ops[b->n_ops++];
-	memset(o, 0, sizeof(*o));
-	o->a = *a;
-	addr_mask(&o->a, a->prefix);
-	if (o->a.family == AF_INET)
-		memset(o->a.bytes + 4, 0, 12);
-	o->timeout_ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
-	o->group = (uint8_t)group;
-	o->del = del;
-	o->host = host;
-	o->state = OP_PENDING;
-	for (size_t i = 1; i < need; i++) {
-		struct op *s = &b->ops[b->n_ops++];
-		*s = *o;
-		s->group = (uint8_t)((group + i / per_group) % b->n_groups);
-		s->host = host && i % per_group == 0;
-		s->shadow = true;
-		b->n_shadow++;
+	struct op o = { .a = *a };
+	addr_mask(&o.a, a->prefix);
+	if (o.a.family == AF_INET)
+		memset(o.a.bytes + 4, 0, 12);
+	o.timeout_ms = timeout_usec / USEC_PER_MSEC + (timeout_usec % USEC_PER_MSEC != 0);
+	o.del = del;
+	o.state = OP_PENDING;
+	for (size_t i = 0; i < (del ? b->n_groups : 1); i++) {
+		unsigned g = (unsigned)((group + i) % b->n_groups);
+		unsigned set = set_of(b, g, &o.a);
+		unsigned net = g * N_SETS + (o.a.family == AF_INET6 ? SET_NET6 : SET_NET4);
+		push_op(b, &o, set, i > 0);
+		if (del && set != net)
+			push_op(b, &o, net, true);
 	}
 	return 0;
 }
@@ -959,10 +1010,51 @@ size_t ban_nft_groups(const struct ban_nft *b)
 	return b->n_groups;
 }
 
-void ban_nft_groups_trim(struct ban_nft *b, size_t n)
+int ban_nft_group_prefix(struct ban_nft *b, unsigned group, int family, unsigned prefix)
 {
-	if (n >= 1 && n < b->n_groups)
-		b->n_groups = n;
+	if (!b || group >= b->n_groups || (family != AF_INET && family != AF_INET6))
+		return -EINVAL;
+	unsigned bits = family == AF_INET ? 32 : 128;
+	if (prefix == 0 || prefix > bits)
+		return -EINVAL;
+	if (prefix == bits || ban_nft_group_prefix_set(b, group, family, prefix))
+		return 0;
+	if (b->n_psets >= BAN_NFT_PREFIX_SETS_MAX)
+		return -ENOSPC;
+
+	char name[NAME_MAX_LEN + 1];
+	const char *net = b->groups[group].sets[family == AF_INET ? SET_NET4 : SET_NET6];
+	int n = snprintf(name, sizeof(name), "%s_%u", net, prefix);
+	if (n < 0 || n > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	if (name_taken(b, name, NULL))
+		return -EEXIST;
+	struct pset *p = &b->psets[b->n_psets];
+	memcpy(p->name, name, (size_t)n + 1);
+	p->group = (uint8_t)group;
+	p->family = (uint8_t)family;
+	p->prefix = (uint8_t)prefix;
+	b->n_psets++;
+	return 1;
+}
+
+size_t ban_nft_prefix_sets(const struct ban_nft *b)
+{
+	return b->n_psets;
+}
+
+void ban_nft_trim(struct ban_nft *b, size_t groups, size_t prefix_sets)
+{
+	if (groups >= 1 && groups < b->n_groups)
+		b->n_groups = groups;
+	if (prefix_sets < b->n_psets)
+		b->n_psets = prefix_sets;
+	/* Those of the forgotten groups (nothing is queued: the indexes may move). */
+	size_t k = 0;
+	for (size_t i = 0; i < b->n_psets; i++)
+		if (b->psets[i].group < b->n_groups)
+			b->psets[k++] = b->psets[i];
+	b->n_psets = k;
 }
 
 const char *ban_nft_group_set(const struct ban_nft *b, unsigned group, int family)
@@ -970,6 +1062,17 @@ const char *ban_nft_group_set(const struct ban_nft *b, unsigned group, int famil
 	if (group >= b->n_groups || (family != AF_INET && family != AF_INET6))
 		return NULL;
 	return b->groups[group].sets[family == AF_INET ? SET_NET4 : SET_NET6];
+}
+
+const char *ban_nft_group_prefix_set(const struct ban_nft *b, unsigned group, int family,
+				     unsigned prefix)
+{
+	for (size_t i = 0; i < b->n_psets; i++) {
+		const struct pset *p = &b->psets[i];
+		if (p->group == group && p->family == family && p->prefix == prefix)
+			return p->name;
+	}
+	return NULL;
 }
 
 /* ---- setup and cleanup ---- */
@@ -1141,6 +1244,7 @@ static int put_port_set(struct ban_nft *b, size_t *len, const struct group *g, u
 
 /* Ports mode: tcp dport <ports> tcp flags & (syn | ack) == syn ip[6] saddr @set counter drop
  * All ports: ip[6] saddr @set counter drop
+ * A prefix set's rule masks the address first: ip6 saddr & ffff:ffff:ffff:ffff:: @set.
  *
  * In ports mode only connection attempts are dropped (SYN set, ACK clear; no conntrack
  * needed). A source is banned while a session of it may still be open (Courier logs a DNSBL
@@ -1149,11 +1253,12 @@ static int put_port_set(struct ban_nft *b, size_t *len, const struct group *g, u
  * resource waveguard exists to free. The banned host cannot open a new session: its SYN goes
  * unanswered. All-ports mode is a firewall-style block of the source: every packet is dropped,
  * those of open sessions included. */
-static int put_rule(struct ban_nft *b, size_t *len, const struct group *g, int kind,
-		    uint32_t port_set_id)
+static int put_rule(struct ban_nft *b, size_t *len, const struct group *g, const char *set,
+		    int family, unsigned prefix, uint32_t port_set_id)
 {
-	bool v6 = kind >= SET_NET6;
-	const char *set = g->sets[kind];
+	bool v6 = family == AF_INET6;
+	uint32_t klen = v6 ? 16 : 4;
+	uint8_t mask[16] = { 0 };
 	struct nftnl_rule *rule = nftnl_rule_alloc();
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
 	uint8_t syn_ack = TCP_FLAG_SYN | TCP_FLAG_ACK, syn = TCP_FLAG_SYN;
@@ -1185,9 +1290,15 @@ static int put_rule(struct ban_nft *b, size_t *len, const struct group *g, int k
 		    (r = add_expr(rule, expr_cmp_eq(&syn, 1))) < 0)
 			goto out;
 	}
-	if ((r = add_expr(rule, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12,
-					     v6 ? 16 : 4))) < 0 ||
-	    (r = add_expr(rule, expr_lookup(set, 0))) < 0 ||
+	if ((r = add_expr(rule, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, klen))) < 0)
+		goto out;
+	if (prefix < klen * 8) {
+		for (unsigned i = 0; i < prefix; i++)
+			mask[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+		if ((r = add_expr(rule, expr_and(mask, klen))) < 0)
+			goto out;
+	}
+	if ((r = add_expr(rule, expr_lookup(set, 0))) < 0 ||
 	    (r = add_expr(rule, nftnl_expr_alloc("counter"))) < 0 ||
 	    (r = add_expr(rule, expr_drop())) < 0)
 		goto out;
@@ -1245,6 +1356,82 @@ static int put_chain_flush(struct ban_nft *b, size_t *len, bool delete_chain)
 	return 0;
 }
 
+/* Appends the named sets: four per port group, then the prefix sets. */
+static int put_sets(struct ban_nft *b, size_t *len)
+{
+	int r;
+
+	/* Networks in interval sets; single addresses in hash sets, whose inserts stay cheap
+	 * however many elements they hold (an interval set's transaction costs the kernel time
+	 * in proportion to its elements). Four per port group. Set ids: the set's index + 1. */
+	for (size_t gi = 0; gi < b->n_groups; gi++) {
+		const struct group *g = &b->groups[gi];
+		uint32_t id = (uint32_t)gi * N_SETS + 1;
+		if ((r = put_set(b, len, g->sets[SET_NET4], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+				 NFT_TYPE_IPADDR, 4, id + SET_NET4, 0)) < 0 ||
+		    (r = put_set(b, len, g->sets[SET_HOST4], NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
+				 id + SET_HOST4, 0)) < 0 ||
+		    (r = put_set(b, len, g->sets[SET_NET6], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+				 NFT_TYPE_IP6ADDR, 16, id + SET_NET6, 0)) < 0 ||
+		    (r = put_set(b, len, g->sets[SET_HOST6], NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR, 16,
+				 id + SET_HOST6, 0)) < 0)
+			return r;
+	}
+	/* The networks of the widths the jails ban: hash sets too, of network addresses. */
+	for (size_t i = 0; i < b->n_psets; i++) {
+		const struct pset *p = &b->psets[i];
+		bool v6 = p->family == AF_INET6;
+		r = put_set(b, len, p->name, NFT_SET_TIMEOUT,
+			    v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR, v6 ? 16 : 4,
+			    (uint32_t)(PSET_BASE + i + 1), 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Appends one rule (and its anonymous port set, ids from *port_set_id on) for the set of group
+ * g. */
+static int put_group_rule(struct ban_nft *b, size_t *len, const struct group *g, const char *set,
+			  int family, unsigned prefix, uint32_t *port_set_id)
+{
+	uint32_t id = 0;
+	int r;
+
+	if (!g->all_ports && g->n_ports > 1) {
+		id = (*port_set_id)++;
+		if ((r = put_port_set(b, len, g, id)) < 0)
+			return r;
+	}
+	return put_rule(b, len, g, set, family, prefix, id);
+}
+
+/* Appends the rules, one per set, group by group: set4, set4_host, set6, set6_host, then the
+ * group's prefix sets. A packet is looked up in a group's sets only when it is for one of the
+ * group's ports. */
+static int put_rules(struct ban_nft *b, size_t *len)
+{
+	static const int families[N_SETS] = { AF_INET, AF_INET, AF_INET6, AF_INET6 };
+	static const unsigned prefixes[N_SETS] = { 32, 32, 128, 128 }; /* no mask */
+	uint32_t port_set_id = SETS_MAX + 1;			       /* after every named set's */
+	int r;
+
+	for (size_t gi = 0; gi < b->n_groups; gi++) {
+		const struct group *g = &b->groups[gi];
+		for (int i = 0; i < N_SETS; i++)
+			if ((r = put_group_rule(b, len, g, g->sets[i], families[i], prefixes[i],
+						&port_set_id)) < 0)
+				return r;
+		for (size_t i = 0; i < b->n_psets; i++) {
+			const struct pset *p = &b->psets[i];
+			if (p->group == gi && (r = put_group_rule(b, len, g, p->name, p->family,
+								  p->prefix, &port_set_id)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 /* One setup transaction. recreate: our chain exists with another type, hook or priority (it
  * cannot be changed in place): delete it first, in the same transaction. *ret_chain_seq gets
  * the sequence number of the chain message. */
@@ -1269,23 +1456,8 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 	msg_done(&len, nlh);
 	nftnl_table_free(t);
 
-	/* Networks in interval sets; single addresses in hash sets, whose inserts stay cheap
-	 * however many elements they hold (an insert into an interval set of 10,000 costs the
-	 * kernel about 2 ms, one into a hash set a few microseconds). Four per port group. */
-	for (size_t gi = 0; gi < b->n_groups; gi++) {
-		const struct group *g = &b->groups[gi];
-		uint32_t id = (uint32_t)gi * N_SETS + 1;
-		if ((r = put_set(b, &len, g->sets[SET_NET4], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
-				 NFT_TYPE_IPADDR, 4, id, 0)) < 0 ||
-		    (r = put_set(b, &len, g->sets[SET_HOST4], NFT_SET_TIMEOUT, NFT_TYPE_IPADDR, 4,
-				 id + 1, 0)) < 0 ||
-		    (r = put_set(b, &len, g->sets[SET_NET6], NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
-				 NFT_TYPE_IP6ADDR, 16, id + 2, 0)) < 0 ||
-		    (r = put_set(b, &len, g->sets[SET_HOST6], NFT_SET_TIMEOUT, NFT_TYPE_IP6ADDR, 16,
-				 id + 3, 0)) < 0)
-			return r;
-	}
-
+	if ((r = put_sets(b, &len)) < 0)
+		return r;
 	if (recreate && (r = put_chain_flush(b, &len, true)) < 0)
 		return r;
 
@@ -1308,23 +1480,8 @@ static int setup_once(struct ban_nft *b, bool recreate, uint32_t *ret_failed_seq
 	/* Flush the chain (ours alone) and re-add its rules: no duplicates on a second start. */
 	if (!recreate && (r = put_chain_flush(b, &len, false)) < 0)
 		return r;
-
-	/* One rule per set, group by group: set4, set4_host, set6, set6_host. A packet is looked
-	 * up in a group's sets only when it is for one of the group's ports. */
-	for (size_t gi = 0; gi < b->n_groups; gi++) {
-		const struct group *g = &b->groups[gi];
-		bool port_sets = !g->all_ports && g->n_ports > 1;
-		for (int i = 0; i < N_SETS; i++) {
-			/* Port sets' ids after every named set's. */
-			uint32_t id = 0;
-			if (port_sets)
-				id = (uint32_t)((BAN_NFT_GROUPS_MAX + gi) * N_SETS + (size_t)i + 1);
-			if (port_sets && (r = put_port_set(b, &len, g, id)) < 0)
-				return r;
-			if ((r = put_rule(b, &len, g, i, id)) < 0)
-				return r;
-		}
-	}
+	if ((r = put_rules(b, &len)) < 0)
+		return r;
 
 	return finish_and_talk(b, len, seq_begin, ret_failed_seq);
 }
@@ -1442,6 +1599,8 @@ static int mon_event(struct ban_nft *b, const struct nlmsghdr *nlh, bool *lost)
 	for (size_t gi = 0; gi < b->n_groups && !ours_set; gi++)
 		for (int i = 0; i < N_SETS; i++)
 			ours_set = ours_set || attr_is(a.tb[2], b->groups[gi].sets[i]);
+	for (size_t i = 0; i < b->n_psets && !ours_set; i++)
+		ours_set = attr_is(a.tb[2], b->psets[i].name);
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case NFT_MSG_DELTABLE:
 		*lost = true;

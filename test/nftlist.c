@@ -1,8 +1,8 @@
-/* Test helper: reads back what the kernel holds in the four sets of one of waveguard's port
- * groups (an element dump per set, on a netlink socket of its own) and reports it as CIDR
- * blocks with their remaining time, so that the tests assert on the kernel's state rather than
- * on what ban_nft meant to send. The daemon never reads its bans back, hence this lives under
- * test/. */
+/* Test helper: reads back what the kernel holds in the sets of one of waveguard's port groups
+ * (its four sets and the prefix sets the table's set list shows for it; an element dump per set,
+ * on a netlink socket of its own) and reports it as CIDR blocks with their remaining time, so
+ * that the tests assert on the kernel's state rather than on what ban_nft meant to send. The
+ * daemon never reads its bans back, hence this lives under test/. */
 #include "nftlist.h"
 
 #include <arpa/inet.h>
@@ -25,6 +25,13 @@
 #define HOST_SUFFIX_LEN (sizeof(BAN_NFT_HOST_SUFFIX) - 1)
 #define RECV_BUF_SIZE	(64U * 1024U)
 
+/* A prefix set found in the table: set4 or set6, "_" and the prefix length. */
+struct pset {
+	char name[NAME_MAX_LEN + 1];
+	int family;
+	unsigned prefix;
+};
+
 /* One listing's socket and the names of the sets it reads. */
 struct lister {
 	struct mnl_socket *nl;
@@ -33,6 +40,8 @@ struct lister {
 	char *buf; /* request and receive buffer */
 	const char *table, *set4, *set6;
 	char set4h[NAME_MAX_LEN + 1], set6h[NAME_MAX_LEN + 1];
+	struct pset psets[BAN_NFT_PREFIX_SETS_MAX];
+	size_t n_psets;
 };
 
 struct elem {
@@ -113,16 +122,17 @@ static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One dump of a set's elements into d. Always reads the dump to its end (a dump left half-read
- * would make the next request on the socket fail with EBUSY). Returns 0, -EINTR when the set
- * changed during the dump (d then holds a mix), or -errno. */
-static int dump_set_once(struct lister *ls, const char *set, struct dump *d)
+/* Called for each message of a dump; returns 0 or a negative errno (the dump is then read to
+ * its end without further calls). */
+typedef int (*dump_msg_fn)(const struct nlmsghdr *nlh, void *data);
+
+/* Sends the dump request nlh (sequence number seq) and reads the dump, every message to fn.
+ * Always reads the dump to its end (a dump left half-read would make the next request on the
+ * socket fail with EBUSY). Returns 0, -EINTR when the object changed during the dump (fn then
+ * saw a mix), or -errno. */
+static int dump_run(struct lister *ls, const struct nlmsghdr *nlh, uint32_t seq, dump_msg_fn fn,
+		    void *data)
 {
-	uint32_t seq = ls->seq++;
-	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(ls->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, ls->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	if (mnl_socket_sendto(ls->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
@@ -149,10 +159,30 @@ static int dump_set_once(struct lister *ls, const char *set, struct dump *d)
 					return -EBADMSG;
 				return e->error < 0 ? e->error : r; /* the error ends the dump */
 			}
-			if (r == 0 && dump_msg_cb(m, d) != MNL_CB_OK)
-				r = d->error < 0 ? d->error : -EBADMSG;
+			if (r == 0)
+				r = fn(m, data);
 		}
 	}
+}
+
+static int elems_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	if (dump_msg_cb(nlh, d) != MNL_CB_OK)
+		return d->error < 0 ? d->error : -EBADMSG;
+	return 0;
+}
+
+/* One dump of a set's elements into d. Returns 0, -EINTR when the set changed during the dump
+ * (d then holds a mix), or -errno. */
+static int dump_set_once(struct lister *ls, const char *set, struct dump *d)
+{
+	uint32_t seq = ls->seq++;
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(ls->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, ls->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	return dump_run(ls, nlh, seq, elems_msg, d);
 }
 
 static int dump_set(struct lister *ls, const char *set, struct dump *d)
@@ -299,8 +329,10 @@ out:
 	return r;
 }
 
-/* Adds the elements of the host set to l (prefix 32 or 128). Returns their number or -errno. */
-static int list_host_set(struct lister *ls, const char *set, int family, struct listing *l)
+/* Adds the elements of a hash set to l: a host set's (prefix 32 or 128) or a prefix set's (the
+ * network addresses of its prefix length). Returns their number or -errno. */
+static int list_hash_set(struct lister *ls, const char *set, int family, unsigned prefix,
+			 struct listing *l)
 {
 	struct dump d = { .klen = family == AF_INET ? 4 : 16 };
 	int r = dump_set(ls, set, &d), count = 0;
@@ -311,7 +343,7 @@ static int list_host_set(struct lister *ls, const char *set, int family, struct 
 		uint64_t expires = e->has_timeout ? e->expires_ms * USEC_PER_MSEC : UINT64_MAX;
 		if (e->end)
 			continue;
-		r = listing_push(l, e->key, d.klen, family, (unsigned)d.klen * 8, expires);
+		r = listing_push(l, e->key, d.klen, family, prefix, expires);
 		if (r < 0)
 			goto out;
 		count++;
@@ -322,14 +354,18 @@ out:
 	return r;
 }
 
-/* Reports the elements of one family's interval and host sets, in ascending order. */
+/* Reports the elements of one family's interval, host and prefix sets, in ascending order. */
 static int list_family(struct lister *ls, const char *net_set, const char *host_set, int family,
 		       nftlist_elem_fn fn, void *userdata)
 {
 	struct listing l = { 0 };
+	unsigned bits = family == AF_INET ? 32 : 128;
 	int r = list_net_set(ls, net_set, family, &l);
 	if (r >= 0)
-		r = list_host_set(ls, host_set, family, &l);
+		r = list_hash_set(ls, host_set, family, bits, &l);
+	for (size_t i = 0; r >= 0 && i < ls->n_psets; i++)
+		if (ls->psets[i].family == family)
+			r = list_hash_set(ls, ls->psets[i].name, family, ls->psets[i].prefix, &l);
 	if (r >= 0) {
 		if (l.n > 1)
 			qsort(l.v, l.n, sizeof(*l.v), listed_cmp);
@@ -339,6 +375,65 @@ static int list_family(struct lister *ls, const char *net_set, const char *host_
 	}
 	free(l.v);
 	return r;
+}
+
+/* The prefix length when name is base "_" and a prefix length of a network (1 to bits - 1, no
+ * leading zero), else 0. */
+static unsigned prefix_of(const char *name, const char *base, unsigned bits)
+{
+	size_t n = strlen(base);
+	if (strncmp(name, base, n) != 0 || name[n] != '_' || name[n + 1] < '1' || name[n + 1] > '9')
+		return 0;
+	unsigned v = 0;
+	for (const char *p = name + n + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || v > bits)
+			return 0;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	return v < bits ? v : 0;
+}
+
+static int set_name_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == NFTA_SET_NAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+		*(const char **)data = mnl_attr_get_str(attr);
+	return MNL_CB_OK;
+}
+
+static int sets_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct lister *ls = data;
+	const char *name = NULL;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), set_name_cb, &name) < 0 || !name)
+		return 0;
+	unsigned p4 = prefix_of(name, ls->set4, 32), p6 = prefix_of(name, ls->set6, 128);
+	if ((!p4 && !p6) || strlen(name) > NAME_MAX_LEN)
+		return 0;
+	if (ls->n_psets >= BAN_NFT_PREFIX_SETS_MAX)
+		return -ENOSPC;
+	struct pset *p = &ls->psets[ls->n_psets++];
+	strcpy(p->name, name);
+	p->family = p4 ? AF_INET : AF_INET6;
+	p->prefix = p4 ? p4 : p6;
+	return 0;
+}
+
+/* The prefix sets of set4 and set6 among the table's sets into ls->psets. Returns 0 or -errno
+ * (-ENOENT: no table). */
+static int find_psets(struct lister *ls)
+{
+	int r;
+	for (unsigned tries = 0;; tries++) {
+		uint32_t seq = ls->seq++;
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(ls->buf, NFT_MSG_GETSET, NFPROTO_INET,
+							     NLM_F_DUMP, seq);
+		mnl_attr_put_strz(nlh, NFTA_SET_TABLE, ls->table);
+		ls->n_psets = 0;
+		r = dump_run(ls, nlh, seq, sets_msg, ls);
+		if (r != -EINTR || tries == 3)
+			return r;
+	}
 }
 
 /* The names as ban_nft_new() completes them, and a socket of our own. */
@@ -377,6 +472,8 @@ int nftlist_bans(const struct ban_nft_config *c, nftlist_elem_fn fn, void *userd
 {
 	struct lister ls = { 0 };
 	int r = lister_open(&ls, c);
+	if (r >= 0)
+		r = find_psets(&ls);
 	if (r >= 0)
 		r = list_family(&ls, ls.set4, ls.set4h, AF_INET, fn, userdata);
 	if (r >= 0) {
