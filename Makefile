@@ -11,7 +11,7 @@ MANPAGES := man/waveguard.8 man/waveguard.conf.5
 VERSION := 0.1.0
 
 CC ?= cc
-LIBS_PC := libsystemd libpcre2-8 libnftnl libmnl inih
+LIBS_PC := libsystemd libpcre2-8 libnftnl libmnl inih hiredis libsodium
 # Lazy on purpose: pkg-config must run after tools/install-deps has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PC))
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PC)) -lm
