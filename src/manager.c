@@ -16,6 +16,7 @@
 #include "banning.h"
 #include "commands.h"
 #include "control.h"
+#include "fleet.h"
 #include "log.h"
 #include "manager.h"
 #include "sources.h"
@@ -266,6 +267,10 @@ static int reload(struct manager *m)
 	}
 	m->reload_failed_usec = 0;
 	log_max_level = m->config->log_level;
+	if (m->fleet)
+		fleet_reconfigure(m->fleet, &m->config->fleet);
+	else if (m->config->fleet.enabled)
+		log_warning("fleet: [fleet] takes effect at the next start");
 	bans_set_max(m->bans, m->config->max_bans);
 	bans_set_max_evidence(m->bans, m->config->max_evidence);
 	tell_traps(m->engine);
@@ -415,6 +420,11 @@ static int start_bans(struct manager *m)
 	return banning_start(m);
 }
 
+static enum fleet_outcome on_fleet_entry(const struct fleet_entry *e, void *userdata)
+{
+	return banning_apply_remote(userdata, e);
+}
+
 int manager_start(struct manager *m)
 {
 	struct config *c = m->config;
@@ -452,6 +462,9 @@ int manager_start(struct manager *m)
 	}
 	if ((r = start_bans(m)) < 0)
 		return r;
+	if (c->fleet.enabled && !m->dry_run &&
+	    (r = fleet_new(m->event, &c->fleet, c->state_dir, on_fleet_entry, m, &m->fleet)) < 0)
+		return r;
 	if ((r = sources_new(m->event, c->state_dir, feed, m, &m->sources)) < 0 ||
 	    (r = sources_start(m->sources, c, m->engine)) < 0)
 		return r;
@@ -475,6 +488,7 @@ int manager_run(struct manager *m)
 		 m->dry_run ? ", dry run" : "");
 	r = sd_event_loop(m->event);
 	sources_save(m->sources);
+	fleet_save(m->fleet);
 	actions_flush(m->actions);
 	wave_stop(m->wave);
 	log_info("stopped: %" PRIu64 " lines, %" PRIu64 " ban decisions, %" PRIu64 " events",
@@ -487,6 +501,7 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	sources_free(m->sources);
+	fleet_free(m->fleet);
 	control_free(m->control);
 	wave_free(m->wave);
 	sd_event_source_disable_unref(m->status_timer);

@@ -1159,7 +1159,7 @@ START_TEST(test_expected_lists_every_key)
 	ck_assert_str_eq(buf, "type, description, ban, unban, timeout; directory, floor, "
 			      "esmtptimeout* for timeouts actions");
 	config_keys_sections_expected(CONFIG_MAIN, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe] or [tuner]");
+	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe], [tuner], [fleet] or [dnsbl]");
 	config_keys_sections_expected(CONFIG_FILTER, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "[filter], [vars] or [test]");
 	config_keys_sections_expected(CONFIG_ACTION, buf, sizeof(buf));
@@ -1170,8 +1170,9 @@ END_TEST
 /* check-config --keys: a line "SECTION KEY TYPE  help" for every key of every section. */
 START_TEST(test_keys_lists_every_section)
 {
-	static const char *const sections[] = { "daemon", "nft",  "sampler", "probe",  "tuner",
-						"filter", "vars", "test",    "action", "jail" };
+	static const char *const sections[] = { "daemon", "nft",   "sampler", "probe",
+						"tuner",  "fleet", "dnsbl",   "filter",
+						"vars",	  "test",  "action",  "jail" };
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0, lines = 0, keys = 0;
 	FILE *f = open_memstream(&out, &len);
