@@ -13,6 +13,7 @@
 #include "text.h"
 #include "timeutil.h"
 #include "wave.h"
+#include "zone.h"
 
 /* Evidence as the journal gets it: a time stamp and the text per line. */
 #define EVIDENCE_FIELD_MAX (BAN_EVIDENCE_MAX + 16 * 32 + 32)
@@ -85,9 +86,11 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 
 /* ---- what the other hosts hear ---- */
 
-/* A ban or a lift this host decided goes to the fleet (remote bans are not sent back). */
+/* A ban or a lift this host decided goes to the fleet (remote bans are not sent back); the
+ * DNSBL zone is written again either way. */
 static void tell_fleet(struct manager *m, enum fleet_kind kind, const struct ban *ban)
 {
+	zone_touch(m->zone);
 	if (m->fleet && !m->dry_run && (kind == FLEET_UNBAN || !ban->origin))
 		fleet_publish(m->fleet, kind, ban, manager_now(m));
 }
@@ -329,6 +332,7 @@ static void lift(struct manager *m, const struct ban *b, uint64_t now_usec, cons
 	}
 	actions_unban(m->actions, config_find_jail(m->config, copy.jail), &copy);
 	log_ban_event(&copy, true, note);
+	zone_touch(m->zone);
 }
 
 void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note)
@@ -414,6 +418,7 @@ enum fleet_outcome banning_apply_remote(struct manager *m, const struct fleet_en
 	if (ej)
 		jail_restore(ej->jail, &e->host, e->offence, e->until_usec);
 	arm_end(m, ban.until_usec);
+	zone_touch(m->zone);
 	return FLEET_APPLIED;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "banning.h"
@@ -22,6 +23,7 @@
 #include "sources.h"
 #include "state.h"
 #include "wave.h"
+#include "zone.h"
 
 #define BANS_FILE	     "bans"
 #define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
@@ -240,6 +242,34 @@ static int swap_config(struct manager *m, struct config **c, struct engine **e)
 	return 0;
 }
 
+/* The DNSBL zone's host: this host's name in the fleet, or its host name. */
+static void zone_host(const struct manager *m, char *buf, size_t size)
+{
+	if (m->fleet)
+		snprintf(buf, size, "%s", fleet_host(m->fleet));
+	else if (gethostname(buf, size - 1) < 0)
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = '\0';
+}
+
+/* [dnsbl] after a start or a reload: the zone starts, stops (its files stay as last written)
+ * or takes the new values; a dry run writes none. Returns 0 or -errno. */
+static int reload_zone(struct manager *m)
+{
+	char host[256];
+
+	if (!m->config->dnsbl.enabled || m->dry_run) {
+		m->zone = zone_free(m->zone);
+		return 0;
+	}
+	if (m->zone) {
+		zone_reconfigure(m->zone, &m->config->dnsbl);
+		return 0;
+	}
+	zone_host(m, host, sizeof(host));
+	return zone_new(m->event, &m->config->dnsbl, m->bans, host, &m->zone);
+}
+
 /* Reads the configuration again and swaps it whole; a broken one is refused and the running
  * one stays. The sources stop first (saving their positions), so the new ones resume exactly
  * there. */
@@ -271,6 +301,7 @@ static int reload(struct manager *m)
 		fleet_reconfigure(m->fleet, &m->config->fleet);
 	else if (m->config->fleet.enabled)
 		log_warning("fleet: [fleet] takes effect at the next start");
+	reload_zone(m);
 	bans_set_max(m->bans, m->config->max_bans);
 	bans_set_max_evidence(m->bans, m->config->max_evidence);
 	tell_traps(m->engine);
@@ -465,6 +496,8 @@ int manager_start(struct manager *m)
 	if (c->fleet.enabled && !m->dry_run &&
 	    (r = fleet_new(m->event, &c->fleet, c->state_dir, on_fleet_entry, m, &m->fleet)) < 0)
 		return r;
+	if ((r = reload_zone(m)) < 0)
+		return r;
 	if ((r = sources_new(m->event, c->state_dir, feed, m, &m->sources)) < 0 ||
 	    (r = sources_start(m->sources, c, m->engine)) < 0)
 		return r;
@@ -502,6 +535,7 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	sources_free(m->sources);
 	fleet_free(m->fleet);
+	zone_free(m->zone);
 	control_free(m->control);
 	wave_free(m->wave);
 	sd_event_source_disable_unref(m->status_timer);
