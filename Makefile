@@ -99,6 +99,8 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD
 		./test/run-nft-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-fleet-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-dnsbl-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		COURIER_CLIENT=$(CURDIR)/$(BUILD)/courier-client ./test/run-courier-e2e
 
