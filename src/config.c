@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "fleet_entry.h"
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
@@ -1247,6 +1248,23 @@ bool config_secret_trusted(const char *path, struct config_errors *errs)
 	return config_trusted(path, &st, false, errs);
 }
 
+/* The fleet key's file holds a key (the daemon reads it again at start). */
+static void check_key(const char *path, struct config_errors *errs)
+{
+	_cleanup_free_ char *text = NULL;
+	uint8_t key[FLEET_KEY_BYTES];
+	size_t len = 0;
+	int r = state_read_file(path, 4096, &text, &len);
+
+	if (r < 0)
+		add_error(errs, "%s: %s", path, strerror(-r));
+	else if (fleet_entry_parse_key(text, len, key) < 0)
+		add_error(errs, "%s: expected 64 hexadecimal digits (the fleet key)", path);
+	explicit_bzero(key, sizeof(key));
+	if (text)
+		explicit_bzero(text, len);
+}
+
 /* [fleet] when enabled: where Redis is, the key, and secrets that only root can read. */
 static void check_fleet(const struct config *c, struct config_errors *errs)
 {
@@ -1255,15 +1273,16 @@ static void check_fleet(const struct config *c, struct config_errors *errs)
 
 	if (!f->enabled)
 		return;
-	if (!f->redis)
+	/* A value that was written but refused has its error already. */
+	if (!f->redis && !config_origin_find(c, "fleet", "redis"))
 		add_error(errs, "%s: [fleet] redis: expected where Redis listens", file);
-	if (!f->key_file)
+	if (!f->key_file && !config_origin_find(c, "fleet", "key_file"))
 		add_error(errs,
 			  "%s: [fleet] key_file: expected the fleet key's file (every entry is "
 			  "signed with it)",
 			  file);
-	else
-		config_secret_trusted(f->key_file, errs);
+	else if (f->key_file && config_secret_trusted(f->key_file, errs))
+		check_key(f->key_file, errs);
 	if (f->password_file)
 		config_secret_trusted(f->password_file, errs);
 }
