@@ -787,7 +787,7 @@ static int set_host(struct fleet *f)
 			"fleet: the host name '%s' cannot name this host in the fleet "
 			"(letters, digits, '.', '_', '-', at most 63): set [fleet] host",
 			h);
-	snprintf(f->host, sizeof(f->host), "%s", h);
+	memcpy(f->host, h, strlen(h) + 1); /* valid: shorter than FLEET_HOST_MAX */
 	return 0;
 }
 
