@@ -168,6 +168,7 @@ bench: $(BUILD)/waveguard
 	./bench/idle
 	./bench/sample
 	./bench/journal
+	./bench/fleet
 
 # An admin's edited configuration file is never overwritten: the new one lands beside it as
 # FILE.dist (as Debian's dpkg would ask). Unchanged files are simply updated.
