@@ -252,6 +252,7 @@ static void conn_lost(struct conn *c, const char *why)
 	c->waiting_since = 0;
 	if (c == &f->pub)
 		requeue(f);
+	f->stats.outbox = f->unsent.n + f->inflight.n;
 	if (!f->down_warned) {
 		log_warning("fleet: Redis at %s unreachable (%s): local bans go on, entries are "
 			    "queued (outbox = %u) and sent when it is back",

@@ -105,7 +105,7 @@ bool fleet_entry_valid_host(const char *s, size_t len)
 	return valid_name(s, len, FLEET_HOST_MAX);
 }
 
-/* The bytes the MAC is computed over, into st (fields 0..F_MAC-1 of v, in canonical order). */
+/* The MAC under key of the fields before F_MAC of v (indexed by field id), into out. */
 static void mac_of(const struct fleet_field *const *v, const uint8_t *key,
 		   uint8_t out[crypto_auth_BYTES])
 {
