@@ -11,7 +11,7 @@ MANPAGES := man/waveguard.8 man/waveguard.conf.5
 VERSION := 0.1.0
 
 CC ?= cc
-LIBS_PC := libsystemd libpcre2-8 libnftnl libmnl inih
+LIBS_PC := libsystemd libpcre2-8 libnftnl libmnl inih hiredis libsodium
 # Lazy on purpose: pkg-config must run after tools/install-deps has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(LIBS_PC))
 PKG_LIBS = $(shell pkg-config --libs $(LIBS_PC)) -lm
@@ -101,6 +101,8 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD
 		./test/run-admin-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-fleet-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-dnsbl-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		COURIER_CLIENT=$(CURDIR)/$(BUILD)/courier-client ./test/run-courier-e2e
 
@@ -168,6 +170,7 @@ bench: $(BUILD)/waveguard
 	./bench/idle
 	./bench/sample
 	./bench/journal
+	./bench/fleet
 
 # An admin's edited configuration file is never overwritten: the new one lands beside it as
 # FILE.dist (as Debian's dpkg would ask). Unchanged files are simply updated.

@@ -8,10 +8,12 @@
 
 #include "actions.h"
 #include "banning.h"
+#include "fleet.h"
 #include "log.h"
 #include "text.h"
 #include "timeutil.h"
 #include "wave.h"
+#include "zone.h"
 
 /* Evidence as the journal gets it: a time stamp and the text per line. */
 #define EVIDENCE_FIELD_MAX (BAN_EVIDENCE_MAX + 16 * 32 + 32)
@@ -42,7 +44,7 @@ static void evidence_field(const struct ban *ban, char *buf, size_t size)
 static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 {
 	char s[ADDR_STRLEN], h[ADDR_STRLEN], f_jail[96], f_addr[ADDR_STRLEN + 32],
-		f_host[ADDR_STRLEN + 32], f_time[48], f_off[48], d[32];
+		f_host[ADDR_STRLEN + 32], f_time[48], f_off[48], d[32], f_origin[96], from[96] = "";
 	char f_ev[EVIDENCE_FIELD_MAX];
 	uint64_t len = ban_length(ban);
 
@@ -57,21 +59,43 @@ static void log_ban_event(const struct ban *ban, bool unban, const char *note)
 		snprintf(f_time, sizeof(f_time), "WAVEGUARD_BANTIME=%llu",
 			 (unsigned long long)(len / USEC_PER_SEC));
 	snprintf(f_off, sizeof(f_off), "WAVEGUARD_OFFENCE=%" PRIu32, ban->offence);
-	/* The evidence goes with the ban, not with each of its ends; and only where fields go. */
+	/* The evidence goes with the ban, not with each of its ends; and only where fields go. A
+	 * remote ban names the fleet host that decided it: in the text and as a field. */
 	bool ev = !unban && ban->evidence && log_to_journal();
 	if (ev)
 		evidence_field(ban, f_ev, sizeof(f_ev));
-	const char *const fields[] = {
-		f_jail, f_addr, f_host, f_time, f_off, ev ? f_ev : NULL, NULL
-	};
+	snprintf(f_origin, sizeof(f_origin), "WAVEGUARD_ORIGIN=%s", ban->origin ? ban->origin : "");
+	if (ban->origin && !unban)
+		snprintf(from, sizeof(from), ", remote from %s", ban->origin);
+	const char *const fields[] = { f_jail,
+				       f_addr,
+				       f_host,
+				       f_time,
+				       f_off,
+				       ban->origin ? f_origin
+				       : ev	   ? f_ev
+						   : NULL,
+				       ban->origin && ev ? f_ev : NULL,
+				       NULL };
 	timeutil_format_duration(len, d, sizeof(d));
 	if (unban)
 		log_event(LOG_NOTICE, LOG_MESSAGE_UNBAN, fields, "%s: unban %s%s", ban->jail, s,
 			  note);
 	else
 		log_event(LOG_NOTICE, LOG_MESSAGE_BAN, fields,
-			  "%s: ban %s for %s (offence %" PRIu32 ")%s", ban->jail, s, d,
-			  ban->offence, note);
+			  "%s: ban %s for %s (offence %" PRIu32 ")%s%s", ban->jail, s, d,
+			  ban->offence, from, note);
+}
+
+/* ---- what the other hosts hear ---- */
+
+/* A ban or a lift this host decided goes to the fleet (remote bans are not sent back); the
+ * DNSBL zone is written again either way. */
+static void tell_fleet(struct manager *m, enum fleet_kind kind, const struct ban *ban)
+{
+	zone_touch(m->zone);
+	if (m->fleet && !m->dry_run && (kind == FLEET_UNBAN || !ban->origin))
+		fleet_publish(m->fleet, kind, ban, manager_now(m));
 }
 
 /* ---- the end of bans ---- */
@@ -186,6 +210,7 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
 	actions_ban(m->actions, j, ban, now, false);
 	arm_end(m, ban->until_usec);
+	tell_fleet(m, FLEET_BAN, ban);
 }
 
 /* The lines of the hits that decided jb, from the jail's evidence ring. */
@@ -319,9 +344,11 @@ void banning_ban_now(struct manager *m, const struct config_jail *j, const struc
 		actions_ban_kernel(m->actions, &b, now, false);
 	actions_flush(m->actions);
 	arm_end(m, b.until_usec);
+	tell_fleet(m, FLEET_BAN, &b);
 }
 
-void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note)
+/* Lifts b here: table, jail memory, actions, journal. */
+static void lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note)
 {
 	struct ban copy = *b;
 	struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
@@ -333,6 +360,94 @@ void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, con
 	}
 	actions_unban(m->actions, config_find_jail(m->config, copy.jail), &copy);
 	log_ban_event(&copy, true, note);
+	zone_touch(m->zone);
+}
+
+void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note)
+{
+	struct ban copy = *b;
+
+	lift(m, &copy, now_usec, note);
+	tell_fleet(m, FLEET_UNBAN, &copy);
+}
+
+/* ---- the fleet's bans ---- */
+
+/* Why a remote ban of e cannot be applied here (NULL: it can): the checks of a local decision. */
+static const char *refusal(struct manager *m, const struct fleet_entry *e, uint64_t now)
+{
+	if (addr_too_wide_to_ban(&e->net))
+		return "wider than /8 (/16 for IPv6)";
+	if (e->until_usec != BAN_FOREVER && e->until_usec - now > TIMEUTIL_LONGEST_USEC)
+		return "longer than ten years";
+	if (engine_allowlisted(m->engine, m->config, config_find_jail(m->config, e->jail), &e->net))
+		return "allowlisted here";
+	return NULL;
+}
+
+/* A remote unban lifts the ban of that network here when the ban began before it (a newer
+ * decision, local or remote, stays). */
+static enum fleet_outcome apply_remote_unban(struct manager *m, const struct fleet_entry *e,
+					     uint64_t now)
+{
+	const struct ban *old = bans_find(m->bans, &e->net);
+	char note[FLEET_HOST_MAX + 32];
+
+	if (!old || old->until_usec <= now || old->since_usec > e->time_usec)
+		return FLEET_IGNORED;
+	snprintf(note, sizeof(note), ", by %s (fleet)", e->origin);
+	lift(m, old, now, note);
+	return FLEET_APPLIED;
+}
+
+enum fleet_outcome banning_apply_remote(struct manager *m, const struct fleet_entry *e)
+{
+	uint64_t now = manager_now(m);
+	const struct config_jail *j = config_find_jail(m->config, e->jail);
+	const struct ban *old = bans_find(m->bans, &e->net);
+	char ev[BAN_EVIDENCE_MAX + 1], s[ADDR_STRLEN];
+	const char *why;
+
+	if (e->kind == FLEET_UNBAN)
+		return apply_remote_unban(m, e, now);
+	if (e->until_usec <= now || (old && old->until_usec >= e->until_usec))
+		return FLEET_IGNORED;
+	if ((why = refusal(m, e, now))) {
+		log_notice("fleet: ban of %s (%s) from %s refused: %s",
+			   addr_format(&e->net, s, sizeof(s)), e->jail, e->origin, why);
+		return FLEET_REFUSED;
+	}
+	struct ban ban = {
+		.addr = e->net,
+		.host = e->host,
+		.since_usec = e->since_usec,
+		.until_usec = e->until_usec,
+		.offence = e->offence,
+		.origin = e->origin,
+	};
+	snprintf(ban.jail, sizeof(ban.jail), "%s", e->jail);
+	if (e->evidence) {
+		memcpy(ev, e->evidence, MIN(e->evidence_len, BAN_EVIDENCE_MAX));
+		ev[MIN(e->evidence_len, BAN_EVIDENCE_MAX)] = '\0';
+		ban.evidence = ev;
+	}
+	set_strikes(m, &ban, false);
+	if (bans_add(m->bans, &ban) < 0)
+		log_warning("cannot record the ban of %s in the state directory",
+			    addr_format(&ban.addr, s, sizeof(s)));
+	log_ban_event(&ban, false, m->dry_run ? ", dry run" : "");
+	/* The jail of the same name here closes its own ports and runs its actions; without one,
+	 * the kernel's default ports. */
+	if (j && j->enabled)
+		actions_ban(m->actions, j, &ban, now, false);
+	else
+		actions_ban_kernel(m->actions, &ban, now, false);
+	struct engine_jail *ej = engine_find_jail(m->engine, e->jail);
+	if (ej)
+		jail_restore(ej->jail, &e->host, e->offence, e->until_usec);
+	arm_end(m, ban.until_usec);
+	zone_touch(m->zone);
+	return FLEET_APPLIED;
 }
 
 /* ---- what the ban table gives back ---- */

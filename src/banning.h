@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bans.h"
+#include "fleet.h"
 #include "manager.h"
 
 /* A jail's decision (jb, from the jail ej) as a ban: evidence, strikes, table, actions,
@@ -21,6 +22,13 @@ void banning_ban_now(struct manager *m, const struct config_jail *j, const struc
  * commands), journal with note (", by the admin"). The caller flushes the actions
  * (actions_flush) after a series. */
 void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note);
+
+/* A ban or unban that another host of the fleet decided (its MAC checked, not this host's own
+ * network): passes the checks of a local decision (allowlist, width, ten years), then the table
+ * (marked with its origin), the jail of the same name (its actions and ports, its memory of the
+ * offender) or the kernel alone, and the journal. An unban lifts the ban of that network when
+ * it began before the unban. */
+enum fleet_outcome banning_apply_remote(struct manager *m, const struct fleet_entry *e);
 
 /* After a start or a reload: bans in force, offence counts and recidive strikes, back to the
  * jails. */

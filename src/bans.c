@@ -1,9 +1,9 @@
 /* The ban table: a dense array of records with an address index, and its append-only file.
- * File lines: "B since until offence jail network host [s=T,T,...] [x]" (a ban: its recent
- * strike times, whether its end was acted on), "E network usec text" (an evidence line of the
- * record before it), "L until network" (lifted early) and "X network" (its end acted on).
- * Replaying the lines in order rebuilds the table; compaction writes one B line and its E
- * lines per record through state_write_atomic(). */
+ * File lines: "B since until offence jail network host [s=T,T,...] [o=HOST] [x]" (a ban: its
+ * recent strike times, the fleet host that decided it, whether its end was acted on), "E network
+ * usec text" (an evidence line of the record before it), "L until network" (lifted early) and "X
+ * network" (its end acted on). Replaying the lines in order rebuilds the table; compaction writes
+ * one B line and its E lines per record through state_write_atomic(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,6 +33,8 @@ struct bans {
 	size_t max;   /* 0: no cap */
 	uint64_t evicted;
 	uint64_t evidence_bytes, max_evidence;
+	char **origins; /* the fleet hosts named by records, each once (few: one per host) */
+	size_t n_origins;
 };
 
 static const struct addr *ban_key(uint32_t pos, const void *ctx)
@@ -89,10 +91,31 @@ static int evidence_append(struct bans *b, struct ban *rec, const char *text, si
 	return 0;
 }
 
+/* The table's copy of a fleet host's name (NULL: this host, or out of memory). */
+static const char *intern_origin(struct bans *b, const char *origin)
+{
+	if (!origin)
+		return NULL;
+	for (size_t i = 0; i < b->n_origins; i++)
+		if (b->origins[i] == origin || strcmp(b->origins[i], origin) == 0)
+			return b->origins[i];
+	char **slot = ARRAY_GROW(b->origins, b->n_origins);
+	if (!slot || !(*slot = strdup(origin))) {
+		if (slot)
+			b->n_origins--;
+		return NULL;
+	}
+	return *slot;
+}
+
 static int put(struct bans *b, const struct ban *ban)
 {
 	uint32_t i = addrindex_find(&b->index, &ban->addr);
+	const char *origin = intern_origin(b, ban->origin);
 	int r;
+
+	if (ban->origin && !origin)
+		return -ENOMEM;
 
 	if (i == ADDRINDEX_NONE) {
 		r = grow(b);
@@ -105,11 +128,13 @@ static int put(struct bans *b, const struct ban *ban)
 		char *e = b->v[i].evidence;
 		b->v[i] = *ban;
 		b->v[i].evidence = e;
+		b->v[i].origin = origin;
 		return 0;
 	} else
 		evidence_drop(b, &b->v[i]);
 	b->v[i] = *ban;
 	b->v[i].evidence = NULL;
+	b->v[i].origin = origin;
 	if (ban->evidence)
 		(void)evidence_append(b, &b->v[i], ban->evidence, strlen(ban->evidence));
 	return 0;
@@ -142,6 +167,8 @@ static size_t format_record(const struct ban *ban, char *buf, size_t size)
 	for (unsigned k = 0; k < ban->n_strikes && len < size; k++)
 		len += (size_t)snprintf(buf + len, size - len, "%s%" PRIu32,
 					k ? "," : " s=", ban->strikes[k]);
+	if (ban->origin && len < size)
+		len += (size_t)snprintf(buf + len, size - len, " o=%s", ban->origin);
 	if (ban->ended && len < size)
 		len += (size_t)snprintf(buf + len, size - len, " x");
 	if (len < size)
@@ -202,6 +229,15 @@ static bool parse_strikes(char *s, struct ban *ban)
 	return true;
 }
 
+/* A fleet host's name as the fleet writes it: letters, digits, '.', '_', '-', below 64 bytes. */
+static bool origin_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n < 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789._-") == n;
+}
+
 static bool replay_ban(struct bans *b, char **w, size_t n)
 {
 	struct ban ban = { 0 };
@@ -215,7 +251,9 @@ static bool replay_ban(struct bans *b, char **w, size_t n)
 		if (strncmp(w[k], "s=", 2) == 0 && ban.n_strikes == 0) {
 			if (!parse_strikes(w[k], &ban))
 				return false;
-		} else if (strcmp(w[k], "x") == 0)
+		} else if (strncmp(w[k], "o=", 2) == 0 && !ban.origin && origin_ok(w[k] + 2))
+			ban.origin = w[k] + 2;
+		else if (strcmp(w[k], "x") == 0)
 			ban.ended = true;
 		else
 			return false;
@@ -609,6 +647,9 @@ struct bans *bans_free(struct bans *b)
 	for (size_t i = 0; i < b->n; i++)
 		free(b->v[i].evidence);
 	addrindex_done(&b->index);
+	for (size_t i = 0; i < b->n_origins; i++)
+		free(b->origins[i]);
+	free(b->origins);
 	free(b->v);
 	free(b->path);
 	free(b);

@@ -32,6 +32,9 @@ struct ban {
 	uint32_t strikes[BAN_STRIKES_MAX];
 	uint8_t n_strikes;
 	bool ended; /* its end (expiry or lift) has been acted on */
+	/* The fleet host that decided it (a remote ban, applied from the fleet's stream); NULL:
+	 * this host. bans_add() keeps its own copy: in the table it lives as long as the table. */
+	const char *origin;
 	/* The lines that decided it, "USEC TEXT\n" each, oldest first; NULL: none. bans_add()
 	 * copies it: in the table it is the table's own. */
 	char *evidence;

@@ -10,6 +10,7 @@
 #include "actions.h"
 #include "banning.h"
 #include "commands.h"
+#include "fleet.h"
 #include "log.h"
 #include "sources.h"
 #include "text.h"
@@ -66,6 +67,32 @@ static int snapshot_lists(const struct manager *m, struct status *st, uint64_t n
 	return 0;
 }
 
+static void snapshot_fleet(const struct manager *m, struct status *st, uint64_t now)
+{
+	for (size_t i = 0; i < bans_size(m->bans); i++) {
+		const struct ban *b = bans_get(m->bans, i);
+		st->remote_bans += b->origin && b->until_usec > now;
+	}
+	if (!m->fleet)
+		return;
+	const struct fleet_stats *fs = fleet_get_stats(m->fleet);
+	st->fleet = (struct status_fleet){
+		.host = fleet_host(m->fleet),
+		.redis = fleet_redis(m->fleet),
+		.connected = fs->connected,
+		.published = fs->published,
+		.dropped = fs->dropped,
+		.failed = fs->failed,
+		.applied = fs->applied,
+		.refused = fs->refused,
+		.ignored = fs->ignored,
+		.forged = fs->forged,
+		.malformed = fs->malformed,
+		.outbox = fs->outbox,
+		.reconnects = fs->reconnects,
+	};
+}
+
 int commands_snapshot(const struct manager *m, struct status *st)
 {
 	uint64_t now = manager_now(m);
@@ -94,6 +121,7 @@ int commands_snapshot(const struct manager *m, struct status *st)
 		.row = wave_last(m->wave),
 	};
 	st->server_down = wave_server_down(m->wave, &st->down_since_usec, &st->down_why);
+	snapshot_fleet(m, st, now);
 	int r = snapshot_lists(m, st, now);
 	if (r < 0)
 		status_clear(st);
@@ -180,6 +208,11 @@ static void json_ban(const struct ban *b, uint64_t now, FILE *out)
 	else
 		fprintf(out, ",\"until\":\"%s\"",
 			timeutil_format_rfc3339(b->until_usec, t, sizeof(t)));
+	fputs(",\"origin\":", out);
+	if (b->origin)
+		text_json_string(out, b->origin);
+	else
+		fputs("null", out);
 	fprintf(out, ",\"recent_bans\":%u,\"evidence\":[", b->n_strikes);
 	while (bans_evidence_next(&cur, &l)) {
 		char *text = strndup(l.text, l.len);
@@ -204,8 +237,9 @@ static void list_one(const struct ban *b, uint64_t now, const struct control_req
 		return;
 	}
 	addr_format(&b->addr, s, sizeof(s));
-	fprintf(out, "%-40s %-16s %10s %7" PRIu32 "\n", s, b->jail,
-		timeutil_format_duration(remaining(b, now), d, sizeof(d)), b->offence);
+	fprintf(out, "%-40s %-16s %10s %7" PRIu32 "%s%s\n", s, b->jail,
+		timeutil_format_duration(remaining(b, now), d, sizeof(d)), b->offence,
+		b->origin ? "  remote from " : "", b->origin ? b->origin : "");
 	if (!req->verbose)
 		return;
 	if (!addr_equal(&b->addr, &b->host))
@@ -267,6 +301,9 @@ static void show_one(struct manager *m, const struct ban *b, const struct addr *
 			timeutil_format_rfc3339(b->until_usec, t, sizeof(t)),
 			timeutil_format_duration(remaining(b, now), d, sizeof(d)));
 	fprintf(out, "  offence   %" PRIu32 " in %s\n", b->offence, b->jail);
+	if (b->origin)
+		fprintf(out, "  remote    from %s (fleet): decided there, applied here\n",
+			b->origin);
 	for (size_t i = 0; i < m->engine->n_jails && !rj; i++)
 		if (m->engine->jails[i].conf->backend == BACKEND_BANS)
 			rj = m->engine->jails[i].conf;

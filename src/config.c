@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "fleet_entry.h"
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
@@ -1165,12 +1166,18 @@ static int main_defaults(struct config *c, const char *dir)
 	c->tuner.wave_bans = TUNER_DEFAULT_WAVE_BANS;
 	c->tuner.wave_probe_failures = TUNER_DEFAULT_WAVE_PROBE_FAILURES;
 	c->tuner.calm_usec = TUNER_DEFAULT_CALM_USEC;
+	c->fleet.stream = strdup("waveguard:bans");
+	c->fleet.maxlen = 100000;
+	c->fleet.outbox = 100000;
+	c->dnsbl.a = strdup("127.0.0.2");
+	c->dnsbl.txt = strdup("listed by waveguard on %host%, jail %jail%, until %until%");
 	c->log_level = LOG_INFO;
 	c->max_line = CONFIG_DEFAULT_MAX_LINE;
 	c->max_bans = 500000;
 	c->max_evidence = 32 * 1024 * 1024;
 	if (!c->dir || !c->state_dir || !c->control_socket || !c->nft.table || !c->nft.set4 ||
-	    !c->nft.set6 || !c->nft.chain || !c->tuner.action || !c->tuner.esmtpd)
+	    !c->nft.set6 || !c->nft.chain || !c->tuner.action || !c->tuner.esmtpd ||
+	    !c->fleet.stream || !c->dnsbl.a || !c->dnsbl.txt)
 		return -ENOMEM;
 	/* Loopback is allowlisted unless the admin says otherwise. */
 	static const char *const default_allow[] = { "127.0.0.0/8", "::1" };
@@ -1217,6 +1224,75 @@ static int load_main(const char *dir, struct parser *p, struct config **ret)
 	}
 	*ret = TAKE_PTR(c);
 	return 0;
+}
+
+bool config_secret_trusted(const char *path, struct config_errors *errs)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		add_error(errs, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		add_error(errs, "%s: not a regular file", path);
+		return false;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		add_error(errs,
+			  "%s: a secret readable or writable by group or others is refused "
+			  "(chmod 600 %s)",
+			  path, path);
+		return false;
+	}
+	return config_trusted(path, &st, false, errs);
+}
+
+/* The fleet key's file holds a key (the daemon reads it again at start). */
+static void check_key(const char *path, struct config_errors *errs)
+{
+	_cleanup_free_ char *text = NULL;
+	uint8_t key[FLEET_KEY_BYTES];
+	size_t len = 0;
+	int r = state_read_file(path, 4096, &text, &len);
+
+	if (r < 0)
+		add_error(errs, "%s: %s", path, strerror(-r));
+	else if (fleet_entry_parse_key(text, len, key) < 0)
+		add_error(errs, "%s: expected 64 hexadecimal digits (the fleet key)", path);
+	explicit_bzero(key, sizeof(key));
+	if (text)
+		explicit_bzero(text, len);
+}
+
+/* [fleet] when enabled: where Redis is, the key, and secrets that only root can read. */
+static void check_fleet(const struct config *c, struct config_errors *errs)
+{
+	const struct config_fleet *f = &c->fleet;
+	const char *file = origin_file(c, "fleet", "enabled", c->files[0]);
+
+	if (!f->enabled)
+		return;
+	/* A value that was written but refused has its error already. */
+	if (!f->redis && !config_origin_find(c, "fleet", "redis"))
+		add_error(errs, "%s: [fleet] redis: expected where Redis listens", file);
+	if (!f->key_file && !config_origin_find(c, "fleet", "key_file"))
+		add_error(errs,
+			  "%s: [fleet] key_file: expected the fleet key's file (every entry is "
+			  "signed with it)",
+			  file);
+	else if (f->key_file && config_secret_trusted(f->key_file, errs))
+		check_key(f->key_file, errs);
+	if (f->password_file)
+		config_secret_trusted(f->password_file, errs);
+}
+
+/* [dnsbl] when enabled: at least one file. */
+static void check_dnsbl(const struct config *c, struct config_errors *errs)
+{
+	if (c->dnsbl.enabled && !c->dnsbl.ip4set && !c->dnsbl.ip6trie)
+		add_error(errs, "%s: [dnsbl] enabled: expected ip4set, ip6trie or both",
+			  origin_file(c, "dnsbl", "enabled", c->files[0]));
 }
 
 void config_tuner_params(const struct config_tuner *t, struct tuner_params *ret)
@@ -1301,6 +1377,9 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 				  c->sampler.concurrency_line, c->sampler.concurrency_jail);
 	}
 
+	check_fleet(c, errs);
+	check_dnsbl(c, errs);
+
 	if (errs->n != before)
 		return -EINVAL;
 	*ret = TAKE_PTR(c);
@@ -1376,6 +1455,18 @@ struct config *config_free(struct config *c)
 	free(c->probe.address);
 	free(c->tuner.action);
 	free(c->tuner.esmtpd);
+	free(c->fleet.redis);
+	free(c->fleet.user);
+	free(c->fleet.password_file);
+	free(c->fleet.key_file);
+	free(c->fleet.stream);
+	free(c->fleet.host);
+	strv_free(c->fleet.publish, c->fleet.n_publish);
+	strv_free(c->fleet.apply, c->fleet.n_apply);
+	free(c->dnsbl.ip4set);
+	free(c->dnsbl.ip6trie);
+	free(c->dnsbl.a);
+	free(c->dnsbl.txt);
 	free(c->dir);
 	free(c);
 	return NULL;

@@ -169,6 +169,32 @@ struct config_tuner {
 	const struct config_action *timeouts; /* resolved */
 };
 
+/* [fleet]: bans shared with the other MX hosts of the domain through a Redis stream. */
+struct config_fleet {
+	bool enabled;
+	char *redis;	     /* "ADDRESS:PORT" ([v6]:port) or the absolute path of a unix socket */
+	char *user;	     /* the Redis ACL user (NULL: the default user) */
+	char *password_file; /* its password, first line (NULL: no AUTH); root-only */
+	char *key_file;	     /* the fleet key, 64 hex digits; root-only */
+	char *stream;	     /* the stream's key in Redis */
+	char *host;	     /* this host's name in the fleet (NULL: the hostname) */
+	char **publish;	     /* jails whose bans are published (none: all) */
+	size_t n_publish;
+	char **apply; /* jails whose remote bans are applied here (none: all) */
+	size_t n_apply;
+	unsigned maxlen; /* the stream is trimmed to about this many entries */
+	unsigned outbox; /* entries waiting for Redis at most; the oldest go first */
+};
+
+/* [dnsbl]: the bans in force as rbldnsd data files, for MTAs that query a DNSBL. */
+struct config_dnsbl {
+	bool enabled;
+	char *ip4set;  /* rbldnsd ip4set file of the IPv4 bans (NULL: none) */
+	char *ip6trie; /* rbldnsd ip6trie file of the IPv6 bans (NULL: none) */
+	char *a;       /* the A record of a listed address */
+	char *txt;     /* the TXT template: %host%, %jail%, %until% */
+};
+
 /* Where a key's value came from: the file and line of its (first) line. A key without one has
  * its built-in default. */
 struct config_origin {
@@ -201,6 +227,8 @@ struct config {
 	struct config_sampler sampler;
 	struct config_probe probe;
 	struct config_tuner tuner;
+	struct config_fleet fleet;
+	struct config_dnsbl dnsbl;
 	struct config_filter *filters;
 	size_t n_filters;
 	struct config_action *actions;
@@ -260,6 +288,11 @@ void config_errors_add(struct config_errors *e, const char *fmt, ...) _printf_(2
  * writable by others lets them add or replace files, sticky bit or not). Adds what is wrong to
  * errs and returns false otherwise. */
 bool config_trusted(const char *path, const struct stat *st, bool dir, struct config_errors *errs);
+
+/* Whether a secret of the configuration (the fleet key, the Redis password) at path is a
+ * regular file that only its owner, root or the daemon's user, may read or write. Adds what is
+ * wrong to errs and returns false otherwise. */
+bool config_secret_trusted(const char *path, struct config_errors *errs);
 
 /* True when a failregex of f has both <HOST> and <USER>: a jail with a trap list can count its
  * hits. */

@@ -165,6 +165,64 @@ static bool valid_address(const char *s)
 	return addr_parse(s, strlen(s), &a) >= 0;
 }
 
+/* A unix socket's absolute path, or a numeric address and a port ("[v6]:port" for IPv6): the
+ * daemon connects without a DNS look-up that could stall its loop. */
+static bool valid_redis(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	struct addr a;
+	char *end;
+
+	if (s[0] == '/')
+		return true;
+	if (!colon || colon == s)
+		return false;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '\0' || port == 0 || port > 65535)
+		return false;
+	if (s[0] == '[')
+		return colon[-1] == ']' && addr_parse(s + 1, (size_t)(colon - s - 2), &a) >= 0 &&
+		       a.family == AF_INET6;
+	return addr_parse(s, (size_t)(colon - s), &a) >= 0 && a.family == AF_INET;
+}
+
+/* A fleet host's name: letters, digits, '.', '_', '-', at most 63. */
+static bool valid_fleet_host(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n < 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* A Redis key or ACL user name: printable, no space (they travel as one argument). */
+static bool valid_redis_name(const char *s)
+{
+	if (!*s || strlen(s) > 200)
+		return false;
+	for (; *s; s++)
+		if (!isgraph((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static bool valid_ipv4(const char *s)
+{
+	struct addr a;
+	return addr_parse(s, strlen(s), &a) >= 0 && a.family == AF_INET;
+}
+
+/* Text that rbldnsd takes as a TXT template on one line: printable, no ':' first. */
+static bool valid_txt(const char *s)
+{
+	if (s[0] == ':' || strlen(s) > 200)
+		return false;
+	for (; *s; s++)
+		if (!isprint((unsigned char)*s))
+			return false;
+	return true;
+}
+
 static bool valid_absolute(const char *s)
 {
 	return s[0] == '/';
@@ -853,6 +911,53 @@ static const struct config_key tuner_keys[] = {
 #undef SHARE
 #undef S
 
+#define S struct config_fleet
+static const struct config_key fleet_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "share bans with the other hosts" },
+	{ "redis", CONFIG_STRING, AT(S, redis), .valid = valid_redis,
+	  .expected = "ADDRESS:PORT (numeric, [v6]:port) or the absolute path of a unix socket",
+	  .help = "where Redis listens" },
+	{ "user", CONFIG_STRING, AT(S, user), .valid = valid_redis_name,
+	  .expected = "a Redis ACL user name", .help = "the Redis ACL user (default: default)" },
+	{ "password_file", CONFIG_PATH, AT(S, password_file),
+	  .help = "the Redis password, first line; readable by root only" },
+	{ "key_file", CONFIG_PATH, AT(S, key_file),
+	  .help = "the fleet key (64 hex digits) that signs every entry; readable by root only" },
+	{ "stream", CONFIG_STRING, AT(S, stream), .valid = valid_redis_name,
+	  .expected = "a Redis key name", .help = "the stream the hosts share" },
+	{ "host", CONFIG_STRING, AT(S, host), .valid = valid_fleet_host,
+	  .expected = "letters, digits, '.', '_' and '-' (at most 63)",
+	  .help = "this host's name in the fleet (default: the hostname)" },
+	{ "publish", CONFIG_WORDS, LIST(S, publish, n_publish), .flags = LISTS,
+	  .valid = config_keys_valid_name, .expected = "jail names",
+	  .help = "the jails whose bans are published (default: all)" },
+	{ "apply", CONFIG_WORDS, LIST(S, apply, n_apply), .flags = LISTS,
+	  .valid = config_keys_valid_name, .expected = "jail names",
+	  .help = "the jails whose remote bans are applied here (default: all)" },
+	{ "maxlen", CONFIG_UNSIGNED, AT(S, maxlen), RANGE(1000, 100000000),
+	  .expected = "a number of entries from 1000 to 100000000",
+	  .help = "the stream is trimmed to about this many entries (MAXLEN ~)" },
+	{ "outbox", CONFIG_UNSIGNED, AT(S, outbox), RANGE(100, 10000000),
+	  .expected = "a number of entries from 100 to 10000000",
+	  .help = "entries kept while Redis is away; past it the oldest unsent go" },
+};
+#undef S
+
+#define S struct config_dnsbl
+static const struct config_key dnsbl_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "write the bans as rbldnsd data files" },
+	{ "ip4set", CONFIG_PATH, AT(S, ip4set),
+	  .help = "the rbldnsd ip4set file of the IPv4 bans" },
+	{ "ip6trie", CONFIG_PATH, AT(S, ip6trie),
+	  .help = "the rbldnsd ip6trie file of the IPv6 bans" },
+	{ "a", CONFIG_STRING, AT(S, a), .valid = valid_ipv4, .expected = "an IPv4 address",
+	  .help = "the A record of a listed address (e.g. 127.0.0.2)" },
+	{ "txt", CONFIG_STRING, AT(S, txt), .valid = valid_txt,
+	  .expected = "printable text (with %host%, %jail%, %until%)",
+	  .help = "the TXT record of a listed address" },
+};
+#undef S
+
 #define S struct config_filter
 static const struct config_key filter_keys[] = {
 	{ "description", CONFIG_STRING, AT(S, description), .help = "one line about the filter" },
@@ -980,6 +1085,8 @@ const struct config_section config_keys_sections[] = {
 	SECTION("sampler", CONFIG_MAIN, sampler_keys, .offset = offsetof(struct config, sampler)),
 	SECTION("probe", CONFIG_MAIN, probe_keys, .offset = offsetof(struct config, probe)),
 	SECTION("tuner", CONFIG_MAIN, tuner_keys, .offset = offsetof(struct config, tuner)),
+	SECTION("fleet", CONFIG_MAIN, fleet_keys, .offset = offsetof(struct config, fleet)),
+	SECTION("dnsbl", CONFIG_MAIN, dnsbl_keys, .offset = offsetof(struct config, dnsbl)),
 	SECTION("filter", CONFIG_FILTER, filter_keys),
 	SECTION("vars", CONFIG_FILTER, vars_keys),
 	SECTION("test", CONFIG_FILTER, test_keys, .unknown_every_line = true),

@@ -11,16 +11,19 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "banning.h"
 #include "commands.h"
 #include "control.h"
+#include "fleet.h"
 #include "log.h"
 #include "manager.h"
 #include "sources.h"
 #include "state.h"
 #include "wave.h"
+#include "zone.h"
 
 #define BANS_FILE	     "bans"
 #define STATUS_PERIOD_USEC   (5 * USEC_PER_SEC)
@@ -239,6 +242,34 @@ static int swap_config(struct manager *m, struct config **c, struct engine **e)
 	return 0;
 }
 
+/* The DNSBL zone's host: this host's name in the fleet, or its host name. */
+static void zone_host(const struct manager *m, char *buf, size_t size)
+{
+	if (m->fleet)
+		snprintf(buf, size, "%s", fleet_host(m->fleet));
+	else if (gethostname(buf, size - 1) < 0)
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = '\0';
+}
+
+/* [dnsbl] after a start or a reload: the zone starts, stops (its files stay as last written)
+ * or takes the new values; a dry run writes none. Returns 0 or -errno. */
+static int reload_zone(struct manager *m)
+{
+	char host[256];
+
+	if (!m->config->dnsbl.enabled || m->dry_run) {
+		m->zone = zone_free(m->zone);
+		return 0;
+	}
+	if (m->zone) {
+		zone_reconfigure(m->zone, &m->config->dnsbl);
+		return 0;
+	}
+	zone_host(m, host, sizeof(host));
+	return zone_new(m->event, &m->config->dnsbl, m->bans, host, &m->zone);
+}
+
 /* Reads the configuration again and swaps it whole; a broken one is refused and the running
  * one stays. The sources stop first (saving their positions), so the new ones resume exactly
  * there. */
@@ -266,6 +297,11 @@ static int reload(struct manager *m)
 	}
 	m->reload_failed_usec = 0;
 	log_max_level = m->config->log_level;
+	if (m->fleet)
+		fleet_reconfigure(m->fleet, &m->config->fleet);
+	else if (m->config->fleet.enabled)
+		log_warning("fleet: [fleet] takes effect at the next start");
+	reload_zone(m);
 	bans_set_max(m->bans, m->config->max_bans);
 	bans_set_max_evidence(m->bans, m->config->max_evidence);
 	tell_traps(m->engine);
@@ -415,6 +451,11 @@ static int start_bans(struct manager *m)
 	return banning_start(m);
 }
 
+static enum fleet_outcome on_fleet_entry(const struct fleet_entry *e, void *userdata)
+{
+	return banning_apply_remote(userdata, e);
+}
+
 int manager_start(struct manager *m)
 {
 	struct config *c = m->config;
@@ -452,6 +493,11 @@ int manager_start(struct manager *m)
 	}
 	if ((r = start_bans(m)) < 0)
 		return r;
+	if (c->fleet.enabled && !m->dry_run &&
+	    (r = fleet_new(m->event, &c->fleet, c->state_dir, on_fleet_entry, m, &m->fleet)) < 0)
+		return r;
+	if ((r = reload_zone(m)) < 0)
+		return r;
 	if ((r = sources_new(m->event, c->state_dir, feed, m, &m->sources)) < 0 ||
 	    (r = sources_start(m->sources, c, m->engine)) < 0)
 		return r;
@@ -475,6 +521,7 @@ int manager_run(struct manager *m)
 		 m->dry_run ? ", dry run" : "");
 	r = sd_event_loop(m->event);
 	sources_save(m->sources);
+	fleet_save(m->fleet);
 	actions_flush(m->actions);
 	wave_stop(m->wave);
 	log_info("stopped: %" PRIu64 " lines, %" PRIu64 " ban decisions, %" PRIu64 " events",
@@ -487,6 +534,8 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	sources_free(m->sources);
+	fleet_free(m->fleet);
+	zone_free(m->zone);
 	control_free(m->control);
 	wave_free(m->wave);
 	sd_event_source_disable_unref(m->status_timer);

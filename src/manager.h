@@ -22,6 +22,8 @@ struct manager {
 	struct actions *actions;
 	struct control *control;
 	struct wave *wave;
+	struct fleet *fleet; /* [fleet]: NULL when off */
+	struct zone *zone;   /* [dnsbl]: NULL when off */
 	bool dry_run;
 	sd_event_source *sigterm_source, *sigint_source, *sighup_source;
 	sd_event_source *status_timer, *maintain_timer, *reload_defer;

@@ -35,6 +35,14 @@ void status_write_text(const struct status *st, FILE *out)
 			st->bans_evicted);
 	if (st->tuning)
 		fprintf(out, "tuner: %s (%s)\n", st->tuner_level, st->tuner_reason);
+	if (st->fleet.host)
+		fprintf(out,
+			"fleet: %s, %s Redis at %s; published %" PRIu64 ", applied %" PRIu64
+			", refused %" PRIu64 ", forged %" PRIu64 ", dropped %" PRIu64
+			", outbox %" PRIu64 "; %zu remote bans in force\n",
+			st->fleet.host, st->fleet.connected ? "connected to" : "NOT connected to",
+			st->fleet.redis, st->fleet.published, st->fleet.applied, st->fleet.refused,
+			st->fleet.forged, st->fleet.dropped, st->fleet.outbox, st->remote_bans);
 	fprintf(out, "%-16s %-16s %9s %7s %9s %9s %8s\n", "JAIL", "FILTER", "TRACKED", "ACTIVE",
 		"HITS", "BANS", "ALLOWED");
 	for (size_t i = 0; i < st->n_jails; i++) {
@@ -79,7 +87,22 @@ void status_write_json(const struct status *st, FILE *out)
 			j->tracked, j->active_bans, j->hits, j->bans, j->allowed, j->events,
 			j->evictions);
 	}
-	fprintf(out, "]}\n");
+	fputs("],\"fleet\":", out);
+	if (st->fleet.host) {
+		const struct status_fleet *f = &st->fleet;
+		fputs("{\"host\":", out);
+		text_json_string(out, f->host);
+		fprintf(out,
+			",\"connected\":%s,\"published\":%" PRIu64 ",\"dropped\":%" PRIu64
+			",\"failed\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"refused\":%" PRIu64
+			",\"ignored\":%" PRIu64 ",\"forged\":%" PRIu64 ",\"malformed\":%" PRIu64
+			",\"outbox\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"remote_bans\":%zu}",
+			f->connected ? "true" : "false", f->published, f->dropped, f->failed,
+			f->applied, f->refused, f->ignored, f->forged, f->malformed, f->outbox,
+			f->reconnects, st->remote_bans);
+	} else
+		fputs("null", out);
+	fputs("}\n", out);
 }
 
 /* One family with a sample per jail, the value picked by field. */
@@ -115,6 +138,40 @@ static void row_families(struct metrics *x, const struct history_row *r)
 	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
 		metrics_sample(x, "waveguard_tuner_level", "level", levels[i],
 			       strcmp(r->tuner, levels[i]) == 0);
+}
+
+static void fleet_families(struct metrics *x, const struct status *st)
+{
+	const struct status_fleet *f = &st->fleet;
+	const struct {
+		const char *outcome;
+		uint64_t n;
+	} entries[] = {
+		{ "published", f->published }, { "dropped", f->dropped },
+		{ "failed", f->failed },       { "applied", f->applied },
+		{ "refused", f->refused },     { "ignored", f->ignored },
+		{ "forged", f->forged },       { "malformed", f->malformed },
+	};
+
+	metrics_family(x, "waveguard_fleet_connected", "gauge",
+		       "1 while both connections to the fleet's Redis are up.");
+	metrics_sample(x, "waveguard_fleet_connected", NULL, NULL, f->connected);
+	metrics_family(x, "waveguard_fleet_entries_total", "counter",
+		       "Fleet entries: published (Redis took it), dropped (outbox full), failed "
+		       "(Redis refused it); read from the stream: applied, refused (local rule), "
+		       "ignored, forged (bad MAC), malformed.");
+	for (size_t i = 0; i < ELEMENTSOF(entries); i++)
+		metrics_sample(x, "waveguard_fleet_entries_total", "outcome", entries[i].outcome,
+			       (double)entries[i].n);
+	metrics_family(x, "waveguard_fleet_outbox", "gauge",
+		       "Entries waiting for Redis (unsent or unanswered).");
+	metrics_sample(x, "waveguard_fleet_outbox", NULL, NULL, (double)f->outbox);
+	metrics_family(x, "waveguard_fleet_reconnects_total", "counter",
+		       "Connections to Redis made again after a loss.");
+	metrics_sample(x, "waveguard_fleet_reconnects_total", NULL, NULL, (double)f->reconnects);
+	metrics_family(x, "waveguard_remote_bans", "gauge",
+		       "Bans in force that another host of the fleet decided.");
+	metrics_sample(x, "waveguard_remote_bans", NULL, NULL, (double)st->remote_bans);
 }
 
 int status_write_metrics(const struct status *st, const char *path)
@@ -159,6 +216,8 @@ int status_write_metrics(const struct status *st, const char *path)
 	metrics_family(&x, "waveguard_evidence_bytes", "gauge",
 		       "Bytes of log lines the ban table keeps as evidence.");
 	metrics_sample(&x, "waveguard_evidence_bytes", NULL, NULL, (double)st->evidence_bytes);
+	if (st->fleet.host)
+		fleet_families(&x, st);
 	return metrics_commit(&x, path);
 }
 

@@ -21,6 +21,14 @@ struct status_source {
 	uint64_t lines;
 };
 
+/* The fleet room's counters (status_fleet.host NULL: no [fleet]). */
+struct status_fleet {
+	const char *host, *redis;
+	bool connected;
+	uint64_t published, dropped, failed, applied, refused, ignored, forged, malformed;
+	uint64_t outbox, reconnects;
+};
+
 struct status {
 	uint64_t uptime_sec;
 	bool dry_run;
@@ -43,6 +51,8 @@ struct status {
 	size_t n_jails;
 	struct status_source *sources;
 	size_t n_sources;
+	struct status_fleet fleet;
+	size_t remote_bans; /* bans in force that another host of the fleet decided */
 };
 
 /* The `status` reply: a summary line, the tuner, a table of the jails. */

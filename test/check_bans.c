@@ -437,6 +437,52 @@ START_TEST(test_forever_and_ends)
 }
 END_TEST
 
+/* A remote ban keeps the fleet host it came from across a restart and a compaction; a record
+ * without one (every file written before the fleet) is this host's. */
+START_TEST(test_origin)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b, *b2;
+	unsigned bad = 0;
+	char host[64];
+
+	test_write(dir, "bans", "w",
+		   "B 1799999990000000 1800003600000000 1 courier-dnsbl 192.0.2.1 192.0.2.1\n"
+		   "B 1799999990000000 1800003600000000 1 courier-dnsbl 192.0.2.9 192.0.2.9 o=a b\n"
+		   "B 1799999990000000 1800003600000000 1 courier-dnsbl 192.0.2.8 192.0.2.8 o=\n");
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_uint_eq(bans_size(b), 1);
+	ck_assert_ptr_null(bans_get(b, 0)->origin);
+	struct ban x = mk("198.51.100.7", "courier-smtp", NOW + 600 * S, 2);
+	snprintf(host, sizeof(host), "mx2.example.org");
+	x.origin = host;
+	ck_assert_int_eq(bans_add(b, &x), 0);
+	/* the caller's buffer is not the table's */
+	snprintf(host, sizeof(host), "changed");
+	ck_assert_str_eq(bans_find(b, &x.addr)->origin, "mx2.example.org");
+	struct ban y = mk("198.51.100.8", "courier-smtp", NOW + 600 * S, 1);
+	y.origin = "mx2.example.org";
+	ck_assert_int_eq(bans_add(b, &y), 0);
+	ck_assert_ptr_eq(bans_find(b, &x.addr)->origin, bans_find(b, &y.addr)->origin);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_str_eq(bans_find(b2, &x.addr)->origin, "mx2.example.org");
+	ck_assert_ptr_null(bans_find(b2, &bans_get(b, 0)->addr)->origin);
+	/* a local ban of the same network replaces the remote one, and says so */
+	x.origin = NULL;
+	ck_assert_int_eq(bans_add(b2, &x), 0);
+	ck_assert_ptr_null(bans_find(b2, &x.addr)->origin);
+	bans_free(b2);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	ck_assert_ptr_null(bans_find(b2, &x.addr)->origin);
+	ck_assert_str_eq(bans_find(b2, &y.addr)->origin, "mx2.example.org");
+	bans_free(b2);
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bans");
@@ -453,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, test_evidence_bounds);
 	tcase_add_test(tc, test_evidence_hostile_file);
 	tcase_add_test(tc, test_forever_and_ends);
+	tcase_add_test(tc, test_origin);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

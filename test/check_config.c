@@ -1159,7 +1159,7 @@ START_TEST(test_expected_lists_every_key)
 	ck_assert_str_eq(buf, "type, description, ban, unban, timeout; directory, floor, "
 			      "esmtptimeout* for timeouts actions");
 	config_keys_sections_expected(CONFIG_MAIN, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe] or [tuner]");
+	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe], [tuner], [fleet] or [dnsbl]");
 	config_keys_sections_expected(CONFIG_FILTER, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "[filter], [vars] or [test]");
 	config_keys_sections_expected(CONFIG_ACTION, buf, sizeof(buf));
@@ -1170,8 +1170,9 @@ END_TEST
 /* check-config --keys: a line "SECTION KEY TYPE  help" for every key of every section. */
 START_TEST(test_keys_lists_every_section)
 {
-	static const char *const sections[] = { "daemon", "nft",  "sampler", "probe",  "tuner",
-						"filter", "vars", "test",    "action", "jail" };
+	static const char *const sections[] = { "daemon", "nft",   "sampler", "probe",
+						"tuner",  "fleet", "dnsbl",   "filter",
+						"vars",	  "test",  "action",  "jail" };
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0, lines = 0, keys = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -1324,6 +1325,71 @@ START_TEST(test_bantime_forever)
 }
 END_TEST
 
+/* [fleet] and [dnsbl]: where Redis is (numeric, or a unix socket), the key and the password
+ * (root-only files, a key of 64 hex digits), a zone file at least; the values as read. */
+START_TEST(test_fleet_dnsbl)
+{
+	struct fx f;
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '%%064d\\n' 7 >'%s/fleet.key' && printf 'pw\\n' >'%s/redis.pass' && "
+		"chmod 600 '%s/fleet.key' '%s/redis.pass'",
+		f.dir, f.dir, f.dir, f.dir);
+	run_cmd("printf '[fleet]\\nenabled = yes\\nredis = [2001:db8::1]:6379\\nuser = wg\\n"
+		"key_file = %s/fleet.key\\npassword_file = %s/redis.pass\\nhost = mx-1\\n"
+		"publish = courier-dnsbl\\n  manual\\nmaxlen = 5000\\n"
+		"[dnsbl]\\nenabled = yes\\nip4set = /z/ip4set\\ntxt = on %%%%host%%%%\\n' "
+		">>'%s/waveguard.conf'",
+		f.dir, f.dir, f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "%s", errors_text(&f.e));
+	ck_assert(f.c->fleet.enabled);
+	ck_assert_str_eq(f.c->fleet.redis, "[2001:db8::1]:6379");
+	ck_assert_str_eq(f.c->fleet.stream, "waveguard:bans");
+	ck_assert_uint_eq(f.c->fleet.n_publish, 2);
+	ck_assert_str_eq(f.c->fleet.publish[1], "manual");
+	ck_assert_uint_eq(f.c->fleet.n_apply, 0);
+	ck_assert_uint_eq(f.c->fleet.maxlen, 5000);
+	ck_assert_uint_eq(f.c->fleet.outbox, 100000);
+	ck_assert_str_eq(f.c->dnsbl.a, "127.0.0.2");
+	ck_assert_str_eq(f.c->dnsbl.txt, "on %host%");
+	ck_assert_ptr_null(f.c->dnsbl.ip6trie);
+	fx_done(&f);
+
+	/* Refused: a host name for Redis, a bad host, a key others may read, a key that is no
+	 * key, a [dnsbl] without a file. */
+	fx_copy(&f, "valid");
+	run_cmd("printf 'secret\\n' >'%s/bad.key' && chmod 600 '%s/bad.key' && "
+		"printf '%%064d\\n' 7 >'%s/open.key' && chmod 644 '%s/open.key'",
+		f.dir, f.dir, f.dir, f.dir);
+	run_cmd("printf '[fleet]\\nenabled = yes\\nredis = redis.example.org:6379\\nhost = a b\\n"
+		"key_file = %s/open.key\\n[dnsbl]\\nenabled = yes\\n' >>'%s/waveguard.conf'",
+		f.dir, f.dir);
+	fx_seal(&f);
+	run_cmd("chmod 644 '%s/open.key'", f.dir);
+	fx_load_copy(&f);
+	assert_invalid(&f, 4);
+	assert_error(&f,
+		     "waveguard.conf:", "redis = 'redis.example.org:6379': expected ADDRESS:PORT");
+	assert_error(&f, "waveguard.conf:", "host = 'a b': expected letters, digits");
+	assert_error(&f, "open.key", "a secret readable or writable by group or others is refused");
+	assert_error(&f, "waveguard.conf", "[dnsbl] enabled: expected ip4set, ip6trie or both");
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	run_cmd("printf 'secret\\n' >'%s/bad.key' && chmod 600 '%s/bad.key'", f.dir, f.dir);
+	run_cmd("printf '[fleet]\\nenabled = yes\\nkey_file = %s/bad.key\\n' >>'%s/waveguard.conf'",
+		f.dir, f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	assert_invalid(&f, 2);
+	assert_error(&f, "waveguard.conf", "[fleet] redis: expected where Redis listens");
+	assert_error(&f, "bad.key", "expected 64 hexadecimal digits");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_jail_ports)
 {
 	struct fx f;
@@ -1450,6 +1516,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_exec_command);
 	tcase_add_test(tc, test_bantime_forever);
 	tcase_add_test(tc, test_jail_ports);
+	tcase_add_test(tc, test_fleet_dnsbl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -151,7 +151,8 @@ END_TEST
 	"\"active_bans\":12,\"hits\":13,\"bans\":14,\"allowed\":15,\"events\":16,\"evictions\":"   \
 	"18},"                                                                                     \
 	"{\"name\":\"we\\\"ird\\\\jail\",\"filter\":\"auth\",\"tracked\":21,\"active_bans\":22,"   \
-	"\"hits\":23,\"bans\":24,\"allowed\":25,\"events\":26,\"evictions\":28}]}\n"
+	"\"hits\":23,\"bans\":24,\"allowed\":25,\"events\":26,\"evictions\":28}],"                 \
+	"\"fleet\":null}\n"
 
 START_TEST(test_json)
 {
@@ -210,8 +211,8 @@ START_TEST(test_json)
 	free(s);
 	f.st.n_jails = 0;
 	s = render(status_write_json, &f.st);
-	ck_assert_ptr_nonnull(strstr(
-		s, ",\"tuner\":\"off\",\"server\":\"down\",\"reload_error\":null,\"jails\":[]}\n"));
+	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"server\":\"down\",\"reload_error\":"
+					"null,\"jails\":[],\"fleet\":null}\n"));
 	free(s);
 }
 END_TEST
@@ -396,6 +397,64 @@ START_TEST(test_metrics_with_row)
 }
 END_TEST
 
+/* A daemon in a fleet: the status line, the JSON object and the metrics say what the fleet
+ * room did. */
+START_TEST(test_fleet)
+{
+	char *dir = test_mkdtemp(), *text;
+	struct fx f;
+
+	fx_init(&f);
+	f.st.fleet = (struct status_fleet){ .host = "mx-c",
+					    .redis = "198.51.100.9:6379",
+					    .connected = true,
+					    .published = 3,
+					    .dropped = 1,
+					    .applied = 5,
+					    .refused = 2,
+					    .ignored = 4,
+					    .forged = 1,
+					    .outbox = 7,
+					    .reconnects = 2 };
+	f.st.remote_bans = 5;
+	text = render(status_write_text, &f.st);
+	ck_assert_msg(strstr(text, "\nfleet: mx-c, connected to Redis at 198.51.100.9:6379; "
+				   "published 3, applied 5, refused 2, forged 1, dropped 1, outbox "
+				   "7; 5 remote bans in force\n"),
+		      "%s", text);
+	free(text);
+	text = render(status_write_json, &f.st);
+	ck_assert_msg(strstr(text, "],\"fleet\":{\"host\":\"mx-c\",\"connected\":true,"
+				   "\"published\":3,\"dropped\":1,\"failed\":0,\"applied\":5,"
+				   "\"refused\":2,\"ignored\":4,\"forged\":1,\"malformed\":0,"
+				   "\"outbox\":7,\"reconnects\":2,\"remote_bans\":5}}\n"),
+		      "%s", text);
+	free(text);
+	text = write_metrics(&f, dir);
+	static const char *const lines[] = {
+		"waveguard_fleet_connected 1",
+		"waveguard_fleet_entries_total{outcome=\"published\"} 3",
+		"waveguard_fleet_entries_total{outcome=\"forged\"} 1",
+		"waveguard_fleet_entries_total{outcome=\"refused\"} 2",
+		"waveguard_fleet_outbox 7",
+		"waveguard_fleet_reconnects_total 2",
+		"waveguard_remote_bans 5",
+		"# TYPE waveguard_fleet_entries_total counter",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
+	ck_assert_uint_eq(check_families(text), 18 + 1 + 8 + 1 + 1 + 1);
+	free(text);
+	/* The text of a host cut off from Redis says so. */
+	f.st.fleet.connected = false;
+	text = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(text, "fleet: mx-c, NOT connected to Redis at "));
+	free(text);
+	test_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- STATUS= ---- */
 
 START_TEST(test_format_line)
@@ -472,6 +531,7 @@ int main(void)
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_metrics_without_row);
 	tcase_add_test(tc, test_metrics_with_row);
+	tcase_add_test(tc, test_fleet);
 	tcase_add_test(tc, test_format_line);
 	tcase_add_test(tc, test_clear);
 	suite_add_tcase(s, tc);
