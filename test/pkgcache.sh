@@ -12,7 +12,8 @@
 # against a copy of dpkg's status without PKG... (so the host's own copies of PKG... never count,
 # installed or not). The cache
 # (${XDG_CACHE_HOME:-$HOME/.cache}/waveguard-test/pkgs/KEY) is keyed by the package versions: a
-# new version anywhere in the set is a new key, and the old trees are removed once it is built.
+# new version anywhere in the set is a new key, and the old trees of the same request (PKG...)
+# are removed once it is built.
 
 PKGCACHE_DIR=${PKGCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/waveguard-test/pkgs}
 
@@ -75,10 +76,15 @@ pkgcache_fetch() {
 	done
 	mkdir -p "$tmp/root/usr" "$tmp/root/etc" "$tmp/root/var"
 	printf '%s\n' "$list" >"$tmp/packages"
+	printf '%s\n' "$@" | sort >"$tmp/request"
 	rm -rf "$tmp/debs"
 	rm -rf "$dir" && mv "$tmp" "$dir" && touch "$dir/complete" || return 1
-	for d in "$PKGCACHE_DIR"/*/complete; do # trees of older versions
-		[ -f "$d" ] && [ "${d%/complete}" != "$dir" ] && rm -rf "${d%/complete}"
+	# Trees of older versions of the same request go; those of other requests (Courier's, Redis's)
+	# stay, so that the tests that need them do not evict each other's downloads.
+	for d in "$PKGCACHE_DIR"/*/complete; do
+		d=${d%/complete}
+		[ -d "$d" ] && [ "$d" != "$dir" ] || continue
+		[ ! -f "$d/request" ] || cmp -s "$d/request" "$dir/request" && rm -rf "$d"
 	done
 	echo "$dir/root"
 }
