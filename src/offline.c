@@ -1114,12 +1114,13 @@ static void tags_of_jails(FILE *f, const struct engine *e)
 	bool first = true;
 
 	for (size_t i = 0; i < e->n_jails; i++) {
+		/* A jail of backend = bans (recidive) reads no log: it has no filter. */
 		const struct config_filter *cf = e->jails[i].conf->filter;
-		for (size_t k = 0; k < cf->n_tags; k++) {
+		for (size_t k = 0; cf && k < cf->n_tags; k++) {
 			bool seen = false;
 			for (size_t j = 0; j < i && !seen; j++) {
 				const struct config_filter *g = e->jails[j].conf->filter;
-				for (size_t m = 0; m < g->n_tags && !seen; m++)
+				for (size_t m = 0; g && m < g->n_tags && !seen; m++)
 					seen = strcmp(g->tags[m], cf->tags[k]) == 0;
 			}
 			if (seen)
