@@ -143,7 +143,7 @@ void banning_jails_dropped(struct manager *m, const struct config *old_c,
 /* ---- the line -> ban path ---- */
 
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
- * jail) is left as it is, but keeps the new strike. */
+ * jail) is left as it is, but keeps the new strike; offline.c's replay follows the same rule. */
 static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
 {
 	const struct ban *old = bans_find(m->bans, &ban->addr);
@@ -163,8 +163,10 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		}
 		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
 		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
-		 * element too. The table keeps the longer record. */
-		if (!config_jail_same_ports(j, config_find_jail(m->config, old->jail))) {
+		 * element too. The table keeps the longer record. One that closes all of this
+		 * jail's ports already (recidive's) needs nothing more: an element of this jail
+		 * would only outlive an unban of the longer ban. */
+		if (!config_jail_ports_cover(config_find_jail(m->config, old->jail), j)) {
 			m->decisions++;
 			log_ban_event(ban, false,
 				      m->dry_run ? ", on its own ports, dry run"
@@ -326,6 +328,7 @@ void banning_restore_jails(struct manager *m)
 {
 	uint64_t now = manager_now(m);
 
+	engine_recall_from(m->engine, m->bans);
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
 		struct engine_jail *ej = engine_find_jail(m->engine, b->jail);

@@ -23,7 +23,7 @@ void banning_ban_now(struct manager *m, const struct config_jail *j, const struc
 void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, const char *note);
 
 /* After a start or a reload: bans in force, offence counts and recidive strikes, back to the
- * jails. */
+ * jails; and the table for what they forget later (engine_recall_from). */
 void banning_restore_jails(struct manager *m);
 
 /* Puts the bans still in force back in the kernel with their remaining time; lifts those a

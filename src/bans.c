@@ -22,7 +22,7 @@
 #define RECORD_MAX (MAX_LINE + BAN_EVIDENCE_MAX + 16 * (ADDR_STRLEN + 4))
 
 struct bans {
-	char *path;
+	char *path; /* NULL: in memory only */
 	int fd;
 	uint64_t memory_usec;
 	struct ban *v;
@@ -295,11 +295,15 @@ static bool replay_line(struct bans *b, char *line)
 
 static int compact(struct bans *b)
 {
-	char *buf = NULL, *rec = malloc(RECORD_MAX);
+	char *buf = NULL, *rec = NULL;
 	size_t size = 0, lines = 0;
-	FILE *f = rec ? open_memstream(&buf, &size) : NULL;
+	FILE *f = NULL;
 	int r;
 
+	if (!b->path)
+		return 0;
+	rec = malloc(RECORD_MAX);
+	f = rec ? open_memstream(&buf, &size) : NULL;
 	if (!f) {
 		free(rec);
 		return -ENOMEM;
@@ -382,11 +386,10 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 		return -ENOMEM;
 	b->fd = -1;
 	b->memory_usec = memory_usec;
-	b->path = strdup(path);
-	if (!b->path || addrindex_init(&b->index, 0, ban_key, b) < 0)
+	if ((path && !(b->path = strdup(path))) || addrindex_init(&b->index, 0, ban_key, b) < 0)
 		return -ENOMEM;
 
-	r = replay_file(b, &bad);
+	r = b->path ? replay_file(b, &bad) : 0;
 	if (r < 0)
 		return r;
 	forget_old(b, now_usec);
@@ -484,10 +487,10 @@ uint64_t bans_evidence_bytes(const struct bans *b)
 
 int bans_add(struct bans *b, const struct ban *ban)
 {
-	_cleanup_free_ char *rec = malloc(RECORD_MAX);
+	_cleanup_free_ char *rec = b->path ? malloc(RECORD_MAX) : NULL;
 	int r;
 
-	if (!rec)
+	if (b->path && !rec)
 		return -ENOMEM;
 	/* A failed rewrite of the file is reported, but the ban is still recorded in memory. */
 	int room = 0;
@@ -498,6 +501,8 @@ int bans_add(struct bans *b, const struct ban *ban)
 		return r;
 	if (b->max_evidence && b->evidence_bytes > b->max_evidence)
 		trim_evidence(b, ban->since_usec);
+	if (!b->path)
+		return room;
 	size_t len = format_record(bans_find(b, &ban->addr), rec, RECORD_MAX), lines = 0;
 	for (size_t k = 0; k < len; k++)
 		lines += rec[k] == '\n';
@@ -508,6 +513,9 @@ int bans_add(struct bans *b, const struct ban *ban)
 static int append_mark(struct bans *b, char kind, uint64_t until, const struct addr *a)
 {
 	char line[128], net[ADDR_STRLEN];
+
+	if (!b->path)
+		return 0;
 	int len = kind == 'L' ? snprintf(line, sizeof(line), "L %" PRIu64 " %s\n", until,
 					 addr_format(a, net, sizeof(net)))
 			      : snprintf(line, sizeof(line), "X %s\n",

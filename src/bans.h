@@ -41,7 +41,8 @@ struct bans;
 
 /* Opens (creating) the file at path, replays it, forgets records whose ban ended more than
  * memory_usec before now, and rewrites it compactly. *ret_bad counts lines that could not be
- * read (a torn last line after a power loss). Returns 0 or -errno. */
+ * read (a torn last line after a power loss). path NULL: a table in memory only, without a file
+ * (replay's). Returns 0 or -errno. */
 int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct bans **ret,
 	      unsigned *ret_bad);
 

@@ -437,6 +437,43 @@ START_TEST(test_forever_and_ends)
 }
 END_TEST
 
+/* Without a path the table lives in memory only (replay's): the same records, lifts, ends and
+ * cap, and no file anywhere. */
+START_TEST(test_memory_only)
+{
+	_cleanup_free_ char *dir = test_mkdtemp();
+	struct bans *b;
+	char cwd[4096];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	ck_assert_int_eq(bans_open(NULL, NOW, 3600 * S, &b, NULL), 0);
+	bans_set_max(b, 1000);
+	for (unsigned k = 0; k < 1500; k++) {
+		char net[32];
+		snprintf(net, sizeof(net), "10.%u.%u.1", k / 250, k % 250);
+		struct ban x = mk(net, "courier-dnsbl", NOW + (k + 1) * S, 1);
+		ck_assert_int_eq(bans_add(b, &x), 0);
+	}
+	ck_assert_uint_le(bans_size(b), 1000);
+	ck_assert_uint_ge(bans_evicted(b), 500);
+	struct ban y = mk("192.0.2.1", "courier-smtp", NOW + 7200 * S, 2);
+	ck_assert_int_eq(bans_add(b, &y), 0);
+	ck_assert_int_eq(bans_lift(b, &y.addr, NOW), 0);
+	ck_assert_int_eq(bans_mark_ended(b, &y.addr), 0);
+	const struct ban *r = bans_find(b, &y.addr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->until_usec, NOW);
+	ck_assert_uint_eq(r->offence, 2);
+	ck_assert_int_eq(bans_maintain(b, NOW + 7200 * S), 0);
+	ck_assert_ptr_null(bans_find(b, &y.addr));
+	bans_free(b);
+	ck_assert_int_eq(chdir(cwd), 0);
+	/* Nothing was written, not even in the working directory. */
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bans");
@@ -453,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_evidence_bounds);
 	tcase_add_test(tc, test_evidence_hostile_file);
 	tcase_add_test(tc, test_forever_and_ends);
+	tcase_add_test(tc, test_memory_only);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
