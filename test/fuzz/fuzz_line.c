@@ -94,8 +94,10 @@ static void one_line(const char *line, size_t len)
 
 	timeutil_clock_init(&clock, 1795761409ULL * 1000000);
 	logline_parse(&clock, line, len, &l);
+	/* recidive (backend = bans) reads no log: it has no filter. */
 	for (size_t i = 0; i < eng->n_jails; i++)
-		check_hit(eng->jails[i].filter, &l, line, len);
+		if (eng->jails[i].filter)
+			check_hit(eng->jails[i].filter, &l, line, len);
 	check_hit(trap, &l, line, len);
 }
 
