@@ -145,8 +145,7 @@ static void positions_changed(struct sources *s)
 	}
 }
 
-/* Finds the value saved for key ("VALUE<TAB>KEY" lines) in the positions file's text. */
-static bool find_saved(const char *saved, const char *key, char *buf, size_t size)
+bool sources_find_saved(const char *saved, const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);
 	for (const char *line = saved; line && *line;) {
@@ -328,7 +327,7 @@ static int start_journal(struct journal *j, const char *saved)
 {
 	struct sources *s = j->r.s;
 	char cursor[1024];
-	bool have = find_saved(saved, j->key, cursor, sizeof(cursor));
+	bool have = sources_find_saved(saved, j->key, cursor, sizeof(cursor));
 	uint64_t now = realtime_now(s);
 	int r;
 
@@ -354,7 +353,7 @@ static int start_file(struct file *f, const char *saved)
 	struct sources *s = f->r.s;
 	struct source_file_pos pos;
 	char text[160];
-	bool have = find_saved(saved, f->path, text, sizeof(text)) &&
+	bool have = sources_find_saved(saved, f->path, text, sizeof(text)) &&
 		    source_file_pos_parse(text, &pos) == 0;
 	int r;
 
