@@ -97,6 +97,7 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD
 		./test/run-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-nft-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-chaos
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \

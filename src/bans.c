@@ -33,6 +33,7 @@ struct bans {
 	size_t max;   /* 0: no cap */
 	uint64_t evicted;
 	uint64_t evidence_bytes, max_evidence;
+	int unsaved; /* -errno of a failed write: the file lacks changes (0: it has them all) */
 };
 
 static const struct addr *ban_key(uint32_t pos, const void *ctx)
@@ -155,16 +156,39 @@ static size_t format_record(const struct ban *ban, char *buf, size_t size)
 	return MIN(len, size - 1);
 }
 
+static int compact(struct bans *b);
+
+/* After a failed write (a full disk) the file may end in a torn line and lacks changes: a
+ * newline ends the torn line first, and the first write that works again is followed by a
+ * rewrite of the whole file from memory. While it fails, a change costs one write(). */
+static int append_unsaved(struct bans *b, const char *line, size_t len)
+{
+	int r = state_write_all(b->fd, "\n", 1);
+
+	if (r >= 0)
+		r = state_write_all(b->fd, line, len);
+	if (r >= 0)
+		r = compact(b);
+	if (r < 0)
+		b->unsaved = r;
+	return r;
+}
+
 static int append(struct bans *b, const char *line, size_t len, size_t lines)
 {
+	if (!b->path)
+		return 0;
 	if (b->fd < 0)
 		return -EBADF;
-	/* One write() per change: O_APPEND makes it land whole after the previous one. */
-	ssize_t n = write(b->fd, line, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != len)
-		return -EIO;
+	if (b->unsaved)
+		return append_unsaved(b, line, len);
+	/* One write() per change: O_APPEND makes it land whole after the previous one. A short
+	 * one (a disk full) goes on with the rest, which tells why it cannot. */
+	int r = state_write_all(b->fd, line, len);
+	if (r < 0) {
+		b->unsaved = r;
+		return r;
+	}
 	b->lines += lines;
 	return 0;
 }
@@ -330,6 +354,7 @@ static int compact(struct bans *b)
 	if (b->fd < 0)
 		return -errno;
 	b->lines = b->base = lines;
+	b->unsaved = 0;
 	return 0;
 }
 
@@ -368,6 +393,9 @@ static int replay_file(struct bans *b, unsigned *bad)
 		bool whole = line[n - 1] == '\n';
 		if (whole)
 			line[n - 1] = '\0';
+		/* An empty line ends one torn by a full disk (append_unsaved()). */
+		if (n == 1 && whole)
+			continue;
 		if (!whole || n > MAX_LINE || (size_t)n != strlen(line) + whole ||
 		    !replay_line(b, line))
 			(*bad)++;
@@ -393,7 +421,14 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 	if (r < 0)
 		return r;
 	forget_old(b, now_usec);
+	/* A full disk does not keep the daemon from starting: the file read is appended to, and
+	 * rewritten whole once a write works again. */
 	r = compact(b);
+	if (r < 0 && r != -ENOMEM) {
+		b->unsaved = r;
+		b->fd = open(b->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		r = b->fd < 0 ? -errno : 0;
+	}
 	if (r < 0)
 		return r;
 	if (ret_bad)
@@ -468,6 +503,11 @@ static void trim_evidence(struct bans *b, uint64_t now_usec)
 void bans_set_max(struct bans *b, size_t max)
 {
 	b->max = max;
+}
+
+int bans_unsaved(const struct bans *b)
+{
+	return b->unsaved;
 }
 
 uint64_t bans_evicted(const struct bans *b)

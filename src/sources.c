@@ -56,6 +56,7 @@ struct sources {
 	size_t n_journals;
 	char *positions_path;
 	bool dirty;
+	bool save_failed; /* said once, until a save works again */
 	sd_event_source *save_timer;
 };
 
@@ -113,8 +114,15 @@ int sources_save(struct sources *s)
 	}
 	r = state_write_atomic(s->positions_path, buf, size, 0600);
 	free(buf);
+	/* A full disk fails every save: said once, not every second while lines flow. */
+	if (r < 0 && !s->save_failed)
+		log_warning_errno(r, "cannot save positions to %s: %m; retried while lines come",
+				  s->positions_path);
+	else if (r >= 0 && s->save_failed)
+		log_notice("positions saved to %s again", s->positions_path);
+	s->save_failed = r < 0;
 	if (r < 0)
-		return log_warning_errno(r, "cannot save positions to %s: %m", s->positions_path);
+		return r;
 	s->dirty = false;
 	return 0;
 }
