@@ -105,7 +105,9 @@ struct config_jail {
 	char **sources; /* absolute file paths */
 	size_t n_sources;
 	enum jail_backend backend;
-	char **journal_matches; /* "FIELD=value", OR-ed; none: SYSLOG_IDENTIFIER= each filter tag */
+	/* Groups "FIELD=value+FIELD=value" (journal_match.h), OR-ed; none: SYSLOG_IDENTIFIER= each
+	 * filter tag. */
+	char **journal_matches;
 	size_t n_journal_matches;
 	char *journal_directory; /* NULL: the system journal */
 	unsigned maxretry;
