@@ -99,6 +99,7 @@ integration: $(BUILD)/waveguard $(BUILD)/tcpprobe $(BUILD)/notify-listen $(BUILD
 		./test/run-nft-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard TCPPROBE=$(CURDIR)/$(BUILD)/tcpprobe \
 		./test/run-admin-integration
+	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-chaos
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-journal-integration
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-packaging
 	@WAVEGUARD=$(CURDIR)/$(BUILD)/waveguard ./test/run-fleet-integration
@@ -126,7 +127,8 @@ format-check: | $(STAMP)
 
 # libFuzzer targets (test/fuzz/fuzz_*.c, clang): `make fuzz` runs each for FUZZ_SECONDS on its
 # seed corpus (test/fuzz/corpus/NAME, new finds go to build-fuzz/corpus/NAME); `make check`
-# runs each for 20 s where clang is installed, and says it skipped them where it is not.
+# runs each for 15 s where clang is installed, and says it skipped them where it is not.
+# Crashes are written to $(FUZZ_BUILD)/crash-*, never into the tree.
 FUZZ_BUILD := build-fuzz
 FUZZ_TARGETS := $(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
@@ -145,13 +147,14 @@ fuzz: fuzz-build perms
 		n=$${t#fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/ \
 			$(FUZZ_BUILD)/corpus/$$n test/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/$$t.log || \
 			{ tail -n 40 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/$$t.log | sed "s/^/  $$t: /"; \
 	done
 
 fuzz-smoke:
-	@if command -v clang >/dev/null 2>&1; then $(MAKE) -s fuzz FUZZ_SECONDS=20; \
+	@if command -v clang >/dev/null 2>&1; then $(MAKE) -s fuzz FUZZ_SECONDS=15; \
 	else echo "fuzz: skipped (no clang; apt-get install clang for make fuzz)"; fi
 
 check: format-check unit fuzz-smoke integration

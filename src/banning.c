@@ -98,6 +98,24 @@ static void tell_fleet(struct manager *m, enum fleet_kind kind, const struct ban
 		fleet_publish(m->fleet, kind, ban, manager_now(m));
 }
 
+/* A ban table that the state directory does not take (full, read-only) is said once, and once
+ * more when it is written again (bans.c then rewrites it with what it missed), not at every
+ * ban of a wave: the bans reach the kernel all the same. */
+static void tell_table(struct manager *m)
+{
+	int r = bans_unsaved(m->bans);
+
+	if (r < 0 && !m->bans_unsaved_told)
+		log_warning_errno(r,
+				  "cannot write the ban table in %s: %m; bans still reach the "
+				  "kernel, and the table is written with them once it works again",
+				  m->config->state_dir);
+	else if (r == 0 && m->bans_unsaved_told)
+		log_notice("the ban table in %s is written again, with the changes it missed",
+			   m->config->state_dir);
+	m->bans_unsaved_told = r < 0;
+}
+
 /* ---- the end of bans ---- */
 
 /* Brings the end timer forward to until when that is sooner; scans come at most once a
@@ -132,6 +150,7 @@ static int on_end_timer(sd_event_source *s, uint64_t usec, void *userdata)
 			actions_ended(m->actions, j, &copy);
 		log_ban_event(&copy, true, ", expired");
 	}
+	tell_table(m);
 	m->next_end_usec = BAN_FOREVER;
 	arm_end(m, bans_next_end(m->bans));
 	return 0;
@@ -147,6 +166,7 @@ int banning_start(struct manager *m)
 	sd_event_source_set_enabled(m->end_timer, SD_EVENT_OFF);
 	m->next_end_usec = BAN_FOREVER;
 	arm_end(m, bans_next_end(m->bans));
+	tell_table(m);
 	return 0;
 }
 
@@ -171,13 +191,11 @@ void banning_jails_dropped(struct manager *m, const struct config *old_c,
 /* ---- the line -> ban path ---- */
 
 /* Records a ban and runs its jail's actions. A network already banned for longer (by another
- * jail) is left as it is, but keeps the new strike. */
+ * jail) is left as it is, but keeps the new strike; offline.c's replay follows the same rule. */
 static void apply_ban(struct manager *m, const struct config_jail *j, const struct ban *ban)
 {
 	const struct ban *old = bans_find(m->bans, &ban->addr);
 	uint64_t now = manager_now(m);
-	char s[ADDR_STRLEN];
-	int r;
 
 	if (ban->until_usec <= now)
 		return;
@@ -188,11 +206,14 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 			memcpy(upd.strikes, ban->strikes, sizeof(upd.strikes));
 			upd.n_strikes = ban->n_strikes;
 			(void)bans_add(m->bans, &upd);
+			tell_table(m);
 		}
 		/* A longer ban on other ports (a week on SMTP for a DNSBL listing) must not leave
 		 * the ports of this offence (IMAP guessing) open: the kernel gets this jail's
-		 * element too. The table keeps the longer record. */
-		if (!config_jail_same_ports(j, config_find_jail(m->config, old->jail))) {
+		 * element too. The table keeps the longer record. One that closes all of this
+		 * jail's ports already (recidive's) needs nothing more: an element of this jail
+		 * would only outlive an unban of the longer ban. */
+		if (!config_jail_ports_cover(config_find_jail(m->config, old->jail), j)) {
 			m->decisions++;
 			log_ban_event(ban, false,
 				      m->dry_run ? ", on its own ports, dry run"
@@ -201,10 +222,8 @@ static void apply_ban(struct manager *m, const struct config_jail *j, const stru
 		}
 		return;
 	}
-	r = bans_add(m->bans, ban);
-	if (r < 0)
-		log_warning_errno(r, "cannot record the ban of %s in the state directory: %m",
-				  addr_format(&ban->addr, s, sizeof(s)));
+	(void)bans_add(m->bans, ban);
+	tell_table(m);
 	m->decisions++;
 	wave_note_ban(m->wave);
 	log_ban_event(ban, false, m->dry_run ? ", dry run" : "");
@@ -329,14 +348,11 @@ void banning_apply_jail_ban(struct manager *m, struct engine_jail *ej, const str
 void banning_ban_now(struct manager *m, const struct config_jail *j, const struct ban *ban)
 {
 	uint64_t now = manager_now(m);
-	char s[ADDR_STRLEN];
 	struct ban b = *ban;
 
 	set_strikes(m, &b, false);
-	int r = bans_add(m->bans, &b);
-	if (r < 0)
-		log_warning_errno(r, "cannot record the ban of %s: %m",
-				  addr_format(&b.addr, s, sizeof(s)));
+	(void)bans_add(m->bans, &b);
+	tell_table(m);
 	log_ban_event(&b, false, ", by the admin");
 	if (j)
 		actions_ban(m->actions, j, &b, now, false);
@@ -354,6 +370,7 @@ static void lift(struct manager *m, const struct ban *b, uint64_t now_usec, cons
 	struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
 
 	bans_lift(m->bans, &copy.addr, now_usec);
+	tell_table(m);
 	if (ej) {
 		jail_forget_ban(ej->jail, &copy.host);
 		ej->unbans++;
@@ -470,6 +487,7 @@ void banning_restore_jails(struct manager *m)
 {
 	uint64_t now = manager_now(m);
 
+	engine_recall_from(m->engine, m->bans);
 	for (size_t i = 0; i < bans_size(m->bans); i++) {
 		const struct ban *b = bans_get(m->bans, i);
 		struct engine_jail *ej = engine_find_jail(m->engine, b->jail);
@@ -515,6 +533,7 @@ void banning_restore_kernel(struct manager *m)
 			"%zu bans of the ban table lifted instead of restored: allowlisted now, "
 			"wider than /8 (/16 for IPv6), or longer than ten years",
 			refused);
+	tell_table(m);
 	actions_flush(m->actions);
 }
 

@@ -31,7 +31,7 @@ void banning_lift(struct manager *m, const struct ban *b, uint64_t now_usec, con
 enum fleet_outcome banning_apply_remote(struct manager *m, const struct fleet_entry *e);
 
 /* After a start or a reload: bans in force, offence counts and recidive strikes, back to the
- * jails. */
+ * jails; and the table for what they forget later (engine_recall_from). */
 void banning_restore_jails(struct manager *m);
 
 /* Puts the bans still in force back in the kernel with their remaining time; lifts those a

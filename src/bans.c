@@ -22,7 +22,7 @@
 #define RECORD_MAX (MAX_LINE + BAN_EVIDENCE_MAX + 16 * (ADDR_STRLEN + 4))
 
 struct bans {
-	char *path;
+	char *path; /* NULL: in memory only */
 	int fd;
 	uint64_t memory_usec;
 	struct ban *v;
@@ -35,6 +35,7 @@ struct bans {
 	uint64_t evidence_bytes, max_evidence;
 	char **origins; /* the fleet hosts named by records, each once (few: one per host) */
 	size_t n_origins;
+	int unsaved; /* -errno of a failed write: the file lacks changes (0: it has them all) */
 };
 
 static const struct addr *ban_key(uint32_t pos, const void *ctx)
@@ -182,16 +183,39 @@ static size_t format_record(const struct ban *ban, char *buf, size_t size)
 	return MIN(len, size - 1);
 }
 
+static int compact(struct bans *b);
+
+/* After a failed write (a full disk) the file may end in a torn line and lacks changes: a
+ * newline ends the torn line first, and the first write that works again is followed by a
+ * rewrite of the whole file from memory. While it fails, a change costs one write(). */
+static int append_unsaved(struct bans *b, const char *line, size_t len)
+{
+	int r = state_write_all(b->fd, "\n", 1);
+
+	if (r >= 0)
+		r = state_write_all(b->fd, line, len);
+	if (r >= 0)
+		r = compact(b);
+	if (r < 0)
+		b->unsaved = r;
+	return r;
+}
+
 static int append(struct bans *b, const char *line, size_t len, size_t lines)
 {
+	if (!b->path)
+		return 0;
 	if (b->fd < 0)
 		return -EBADF;
-	/* One write() per change: O_APPEND makes it land whole after the previous one. */
-	ssize_t n = write(b->fd, line, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != len)
-		return -EIO;
+	if (b->unsaved)
+		return append_unsaved(b, line, len);
+	/* One write() per change: O_APPEND makes it land whole after the previous one. A short
+	 * one (a disk full) goes on with the rest, which tells why it cannot. */
+	int r = state_write_all(b->fd, line, len);
+	if (r < 0) {
+		b->unsaved = r;
+		return r;
+	}
 	b->lines += lines;
 	return 0;
 }
@@ -333,11 +357,15 @@ static bool replay_line(struct bans *b, char *line)
 
 static int compact(struct bans *b)
 {
-	char *buf = NULL, *rec = malloc(RECORD_MAX);
+	char *buf = NULL, *rec = NULL;
 	size_t size = 0, lines = 0;
-	FILE *f = rec ? open_memstream(&buf, &size) : NULL;
+	FILE *f = NULL;
 	int r;
 
+	if (!b->path)
+		return 0;
+	rec = malloc(RECORD_MAX);
+	f = rec ? open_memstream(&buf, &size) : NULL;
 	if (!f) {
 		free(rec);
 		return -ENOMEM;
@@ -364,6 +392,7 @@ static int compact(struct bans *b)
 	if (b->fd < 0)
 		return -errno;
 	b->lines = b->base = lines;
+	b->unsaved = 0;
 	return 0;
 }
 
@@ -402,6 +431,9 @@ static int replay_file(struct bans *b, unsigned *bad)
 		bool whole = line[n - 1] == '\n';
 		if (whole)
 			line[n - 1] = '\0';
+		/* An empty line ends one torn by a full disk (append_unsaved()). */
+		if (n == 1 && whole)
+			continue;
 		if (!whole || n > MAX_LINE || (size_t)n != strlen(line) + whole ||
 		    !replay_line(b, line))
 			(*bad)++;
@@ -420,15 +452,21 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
 		return -ENOMEM;
 	b->fd = -1;
 	b->memory_usec = memory_usec;
-	b->path = strdup(path);
-	if (!b->path || addrindex_init(&b->index, 0, ban_key, b) < 0)
+	if ((path && !(b->path = strdup(path))) || addrindex_init(&b->index, 0, ban_key, b) < 0)
 		return -ENOMEM;
 
-	r = replay_file(b, &bad);
+	r = b->path ? replay_file(b, &bad) : 0;
 	if (r < 0)
 		return r;
 	forget_old(b, now_usec);
+	/* A full disk does not keep the daemon from starting: the file read is appended to, and
+	 * rewritten whole once a write works again. */
 	r = compact(b);
+	if (r < 0 && r != -ENOMEM) {
+		b->unsaved = r;
+		b->fd = open(b->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		r = b->fd < 0 ? -errno : 0;
+	}
 	if (r < 0)
 		return r;
 	if (ret_bad)
@@ -505,6 +543,11 @@ void bans_set_max(struct bans *b, size_t max)
 	b->max = max;
 }
 
+int bans_unsaved(const struct bans *b)
+{
+	return b->unsaved;
+}
+
 uint64_t bans_evicted(const struct bans *b)
 {
 	return b->evicted;
@@ -534,6 +577,8 @@ int bans_add(struct bans *b, const struct ban *ban)
 		return r;
 	if (b->max_evidence && b->evidence_bytes > b->max_evidence)
 		trim_evidence(b, ban->since_usec);
+	if (!b->path)
+		return room;
 	size_t len = format_record(bans_find(b, &ban->addr), rec, sizeof(rec)), lines = 0;
 	for (size_t k = 0; k < len; k++)
 		lines += rec[k] == '\n';
@@ -544,6 +589,9 @@ int bans_add(struct bans *b, const struct ban *ban)
 static int append_mark(struct bans *b, char kind, uint64_t until, const struct addr *a)
 {
 	char line[128], net[ADDR_STRLEN];
+
+	if (!b->path)
+		return 0;
 	int len = kind == 'L' ? snprintf(line, sizeof(line), "L %" PRIu64 " %s\n", until,
 					 addr_format(a, net, sizeof(net)))
 			      : snprintf(line, sizeof(line), "X %s\n",

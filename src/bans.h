@@ -44,7 +44,8 @@ struct bans;
 
 /* Opens (creating) the file at path, replays it, forgets records whose ban ended more than
  * memory_usec before now, and rewrites it compactly. *ret_bad counts lines that could not be
- * read (a torn last line after a power loss). Returns 0 or -errno. */
+ * read (a torn last line after a power loss). path NULL: a table in memory only, without a file
+ * (replay's). Returns 0 or -errno. */
 int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct bans **ret,
 	      unsigned *ret_bad);
 
@@ -53,6 +54,11 @@ int bans_open(const char *path, uint64_t now_usec, uint64_t memory_usec, struct 
  * that end soonest, down to 99% of the cap, and the file is rewritten. The kernel keeps the
  * elements of evicted bans until their own timeouts; a restart no longer brings them back. */
 void bans_set_max(struct bans *b, size_t max);
+
+/* 0 when the file holds every change; else the -errno of the write that failed (a full disk):
+ * the changes since are kept in memory, and the first write that works again rewrites the whole
+ * file with them. A failed rewrite of the file at bans_open() counts too. */
+int bans_unsaved(const struct bans *b);
 
 /* Active bans evicted at the cap since the table was opened. */
 uint64_t bans_evicted(const struct bans *b);
@@ -64,7 +70,7 @@ uint64_t bans_evidence_bytes(const struct bans *b);
 
 /* Records a ban (replacing any record for the same network; its evidence is copied, cut to
  * BAN_EVIDENCE_MAX at a line's end). Returns 0 or -errno (the record is kept in memory even
- * when the file cannot be written). */
+ * when the file cannot be written: see bans_unsaved()). */
 int bans_add(struct bans *b, const struct ban *ban);
 
 /* Marks the ban of network a as lifted now, and ended (the offence count is kept). Returns 0,

@@ -1520,6 +1520,15 @@ bool config_jail_same_ports(const struct config_jail *a, const struct config_jai
 	return ports_within(a, b) && ports_within(b, a);
 }
 
+bool config_jail_ports_cover(const struct config_jail *outer, const struct config_jail *inner)
+{
+	if (!outer || !inner)
+		return false;
+	if (outer->all_ports || inner->all_ports)
+		return outer->all_ports;
+	return ports_within(inner, outer);
+}
+
 /* ---- check-config --show ---- */
 
 /* "key = value", the value's origin after it; the further lines of a list of lines below. */

@@ -105,7 +105,9 @@ struct config_jail {
 	char **sources; /* absolute file paths */
 	size_t n_sources;
 	enum jail_backend backend;
-	char **journal_matches; /* "FIELD=value", OR-ed; none: SYSLOG_IDENTIFIER= each filter tag */
+	/* Groups "FIELD=value+FIELD=value" (journal_match.h), OR-ed; none: SYSLOG_IDENTIFIER= each
+	 * filter tag. */
+	char **journal_matches;
 	size_t n_journal_matches;
 	char *journal_directory; /* NULL: the system journal */
 	unsigned maxretry;
@@ -309,6 +311,8 @@ const char *config_jail_idle_action(const struct config_jail *j);
 /* Whether two jails close the same ports (in any order): then their bans share the kernel's
  * sets. NULL (a jail no longer configured) is never the same. */
 bool config_jail_same_ports(const struct config_jail *a, const struct config_jail *b);
+/* Whether a ban of jail outer closes every port that one of jail inner closes. */
+bool config_jail_ports_cover(const struct config_jail *outer, const struct config_jail *inner);
 
 void config_errors_clear(struct config_errors *e);
 void config_filter_free(struct config_filter *f);

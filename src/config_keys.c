@@ -12,6 +12,7 @@
 
 #include "config_keys.h"
 #include "exec_template.h"
+#include "journal_match.h"
 #include "log.h"
 #include "macro.h"
 #include "timeutil.h"
@@ -231,17 +232,6 @@ static bool valid_absolute(const char *s)
 static bool valid_nonempty(const char *s)
 {
 	return s[0] != '\0';
-}
-
-static bool valid_journal_match(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	if (!eq || eq == s)
-		return false;
-	for (const char *c = s; c < eq; c++)
-		if (!(isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
-			return false;
-	return true;
 }
 
 /* ---- setters by type ---- */
@@ -1031,9 +1021,11 @@ static const struct config_key jail_keys[] = {
 	  .choices = (const char *const[]){ "auto", "files", "journal", "both", "bans", NULL },
 	  .help = "where the hits come from (bans: the other jails' bans, for recidive)" },
 	{ "journal_match", CONFIG_WORDS, LIST(S, journal_matches, n_journal_matches),
-	  .flags = LISTS, .valid = valid_journal_match,
-	  .expected = "FIELD=value (e.g. SYSLOG_IDENTIFIER=courieresmtpd)",
-	  .help = "journal entries read (default: SYSLOG_IDENTIFIER= each filter tag)" },
+	  .flags = LISTS, .valid = journal_match_valid,
+	  .expected = "FIELD=value, or FIELD=value+FIELD=value... that an entry must all have "
+		      "(e.g. SYSLOG_IDENTIFIER=courieresmtpd+_UID=102)",
+	  .help = "journal entries read: any of the groups, all terms of a group "
+		  "(default: SYSLOG_IDENTIFIER= each filter tag)" },
 	{ "journal_directory", CONFIG_PATH, AT(S, journal_directory),
 	  .help = "a journal directory instead of the system journal" },
 	{ "maxretry", CONFIG_UNSIGNED, AT(S, maxretry), RANGE(1, 1000),

@@ -113,6 +113,30 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
 	}
 }
 
+static bool recall(const struct addr *net, void *userdata, unsigned *ret_offences,
+		   uint64_t *ret_until_usec)
+{
+	const struct engine_jail *ej = userdata;
+	const struct ban *b = bans_find(ej->bans, net);
+
+	/* Offences and bans are per jail. Another jail's record (a longer ban that replaced this
+	 * jail's) is the ban room's to weigh when this jail decides: taken as this jail's own, it
+	 * would keep the jail from extending a shorter ban. */
+	if (!b || strcmp(b->jail, ej->conf->name) != 0)
+		return false;
+	*ret_offences = b->offence;
+	*ret_until_usec = b->until_usec;
+	return true;
+}
+
+void engine_recall_from(struct engine *e, const struct bans *b)
+{
+	for (size_t i = 0; i < e->n_jails; i++) {
+		e->jails[i].bans = b;
+		jail_set_recall(e->jails[i].jail, b ? recall : NULL, &e->jails[i]);
+	}
+}
+
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->n_jails; i++)

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "bans.h"
 #include "config.h"
 #include "evidence.h"
 #include "filter.h"
@@ -22,6 +23,7 @@ struct engine_jail {
 	uint64_t events;		    /* matches of address-less failregexes */
 	uint64_t unbans;		    /* lifted by the admin */
 	uint64_t evictions_told, told_usec; /* the manager's rate-limited warning about them */
+	const struct bans *bans;	    /* what its jail recalls (engine_recall_from) */
 };
 
 struct engine {
@@ -51,6 +53,12 @@ int engine_new(const struct config *c, const char *only, struct engine **ret,
  * ENGINE_BANNED. */
 int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_usec,
 		struct jail_ban *ret_ban);
+
+/* Lets every jail of e recall, from the ban table b, the networks it no longer tracks: their
+ * offence count and the end of their ban, when b's record of the network is the jail's own.
+ * A jail that forgot a banned network under a flood then neither decides it again within its
+ * ban nor starts its offences afresh: the daemon and replay decide alike. b must outlive e. */
+void engine_recall_from(struct engine *e, const struct bans *b);
 
 /* The running jail named name, or NULL. */
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name);

@@ -34,6 +34,8 @@ struct jail {
 	uint32_t lru_head, lru_tail; /* most / least recently seen */
 	struct addrindex index;
 	struct jail_stats stats;
+	jail_recall_fn recall;
+	void *recall_data;
 };
 
 static const struct addr *entry_key(uint32_t pos, const void *ctx)
@@ -160,6 +162,12 @@ static uint32_t get_entry(struct jail *j, const struct addr *a)
 		j->stats.evictions++;
 	}
 	j->entries[i] = (struct entry){ .addr = *a };
+	unsigned offences;
+	uint64_t until;
+	if (j->recall && j->recall(a, j->recall_data, &offences, &until)) {
+		j->entries[i].offences = offences;
+		j->entries[i].banned_until = until;
+	}
 	addrindex_insert(&j->index, a, i);
 	lru_push_front(j, i);
 	return i;
@@ -264,6 +272,12 @@ int jail_hit(struct jail *j, const struct addr *a, uint64_t now_usec, uint32_t t
 	e->banned_until = timeutil_add(now_usec, ret->bantime_usec);
 	j->stats.bans++;
 	return JAIL_BAN;
+}
+
+void jail_set_recall(struct jail *j, jail_recall_fn fn, void *userdata)
+{
+	j->recall = fn;
+	j->recall_data = userdata;
 }
 
 void jail_forget_ban(struct jail *j, const struct addr *a)

@@ -64,6 +64,17 @@ bool jail_is_allowed(const struct jail *j, const struct addr *a);
 /* Forgets that a is banned (after an unban), keeping its offence count. */
 void jail_forget_ban(struct jail *j, const struct addr *a);
 
+/* What the jail's owner remembers of a network the jail does not track (forgotten at
+ * max_tracked, or never seen since a start): its offence count and the end of its ban by this
+ * jail (0: none). Returns true when it knows the network. */
+typedef bool (*jail_recall_fn)(const struct addr *net, void *userdata, unsigned *ret_offences,
+			       uint64_t *ret_until_usec);
+
+/* Asks fn (NULL: nobody) whenever a hit is for a network the jail does not track, so that a
+ * flood of others never makes it count a banned network afresh (a second decision within its
+ * ban) nor lose its offence count. */
+void jail_set_recall(struct jail *j, jail_recall_fn fn, void *userdata);
+
 /* Restores knowledge of an active ban (after a restart): offences and end time. Returns 0 or
  * -errno. */
 int jail_restore(struct jail *j, const struct addr *a, unsigned offences, uint64_t until_usec);

@@ -30,7 +30,8 @@ struct manager {
 	uint64_t start_usec;
 	uint64_t lines, decisions, events, reloads;
 	uint64_t bans_evicted_told, bans_told_usec; /* the warning about the ban table's cap */
-	sd_event_source *end_timer;		    /* banning.c: the ends of bans */
+	bool bans_unsaved_told; /* banning.c: the warning that the ban table cannot be written */
+	sd_event_source *end_timer; /* banning.c: the ends of bans */
 	uint64_t next_end_usec, last_end_scan_usec;
 	uint64_t reload_failed_usec; /* the last reload was refused then (0: it was not) */
 	char reload_error[512];	     /* and why */

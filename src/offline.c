@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "addrindex.h"
+#include "bans.h"
 #include "engine.h"
 #include "log.h"
 #include "offline.h"
@@ -22,6 +23,9 @@
 #include "timeutil.h"
 
 #define READ_BLOCK (1024 * 1024)
+/* How often (in the log's time) replay's ban table forgets what offence_memory lets go, as the
+ * daemon's does every hour. */
+#define REPLAY_MAINTAIN_USEC (3600 * USEC_PER_SEC)
 
 typedef void (*line_fn)(const char *line, size_t len, void *userdata);
 
@@ -828,6 +832,8 @@ struct replay_jail {
 struct replay_ctx {
 	const struct config *cfg; /* whose allowlists the engine uses */
 	struct engine *e;
+	struct bans *table; /* what the daemon's ban table would hold, in memory */
+	uint64_t maintained_usec;
 	struct replay_jail *rj;
 	struct timeutil_clock clock;
 	uint64_t first_time, last_time, bans, no_time, no_header, for_none;
@@ -912,7 +918,7 @@ static void note_net(struct replay_ctx *c, size_t i, const struct addr *net, boo
 	s->banned |= banned;
 }
 
-static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ban)
+static void print_decision(struct replay_ctx *c, size_t i, const struct jail_ban *ban)
 {
 	char t[32], a[ADDR_STRLEN], secs[32];
 
@@ -925,6 +931,35 @@ static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ba
 	fprintf(c->out, "%s\t%s\t%s\t%s\n", timeutil_format_rfc3339(ban->time_usec, t, sizeof(t)),
 		c->e->jails[i].conf->name, addr_format(&ban->addr, a, sizeof(a)), secs);
 	c->bans++;
+}
+
+/* Whether the daemon's ban room (banning.c, apply_ban) takes jail i's decision: a network
+ * banned already until as late or later keeps that ban, and the decision goes to the kernel
+ * only when its jail closes ports that the longer ban leaves open. The ban table records it. */
+static bool ban_room_takes(struct replay_ctx *c, size_t i, const struct jail_ban *jb)
+{
+	const struct config_jail *j = c->e->jails[i].conf;
+	struct ban ban = {
+		.addr = jb->addr,
+		.host = jb->host,
+		.since_usec = jb->time_usec,
+		.until_usec = timeutil_add(jb->time_usec, jb->bantime_usec),
+		.offence = jb->offence,
+	};
+	const struct ban *old = bans_find(c->table, &ban.addr);
+
+	if (old && old->until_usec >= ban.until_usec)
+		return !config_jail_ports_cover(config_find_jail(c->cfg, old->jail), j);
+	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
+	if (bans_add(c->table, &ban) < 0)
+		c->rj[i].oom = true;
+	return true;
+}
+
+static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ban)
+{
+	if (ban_room_takes(c, i, ban))
+		print_decision(c, i, ban);
 	note_net(c, i, &ban->addr, true);
 	/* The recidive jails (backend = bans) count it, as in the daemon. */
 	for (size_t k = 0; c->e->jails[i].filter && k < c->e->n_jails; k++) {
@@ -957,6 +992,10 @@ static void replay_entry(const struct logline *l, void *userdata)
 	if (!c->last_time) {
 		c->no_time++;
 		return;
+	}
+	if (c->last_time >= c->maintained_usec + REPLAY_MAINTAIN_USEC) {
+		(void)bans_maintain(c->table, c->last_time);
+		c->maintained_usec = c->last_time;
 	}
 	uint64_t offered = lines_offered(c->e);
 	for (size_t i = 0; i < c->e->n_jails; i++) {
@@ -1114,8 +1153,8 @@ static void tags_of_jails(FILE *f, const struct engine *e)
 	bool first = true;
 
 	for (size_t i = 0; i < e->n_jails; i++) {
+		/* A jail of backend = bans (recidive) reads no log: it has no filter. */
 		const struct config_filter *cf = e->jails[i].conf->filter;
-		/* A recidive jail (backend = bans) reads no log. */
 		for (size_t k = 0; cf && k < cf->n_tags; k++) {
 			bool seen = false;
 			for (size_t j = 0; j < i && !seen; j++) {
@@ -1231,6 +1270,7 @@ int offline_replay(const struct config *cfg, const struct replay_opts *o,
 		   const struct offline_input *in)
 {
 	_cleanup_(engine_freep) struct engine *e = NULL;
+	_cleanup_(bans_freep) struct bans *bans = NULL;
 	_cleanup_free_ struct config_jail *jails = NULL;
 	struct config_errors errs = { 0 };
 	struct config copy;
@@ -1249,7 +1289,13 @@ int offline_replay(const struct config *cfg, const struct replay_opts *o,
 	}
 	if (r < 0)
 		return EX_CONFIG;
-	*c = (struct replay_ctx){ .cfg = cfg, .e = e, .out = o->out ? o->out : stdout };
+	if (bans_open(NULL, 0, cfg->offence_memory_usec, &bans, NULL) < 0)
+		return EX_OSERR;
+	bans_set_max(bans, cfg->max_bans);
+	engine_recall_from(e, bans);
+	*c = (struct replay_ctx){
+		.cfg = cfg, .e = e, .table = bans, .out = o->out ? o->out : stdout
+	};
 	r = replay_run(c, cfg, o, in);
 	for (size_t i = 0; c->rj && i < e->n_jails; i++)
 		replay_jail_done(&c->rj[i]);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 
+#include "journal_match.h"
 #include "macro.h"
 #include "source_journal.h"
 
@@ -39,20 +40,6 @@ struct source_journal {
 	struct source_journal_stats stats;
 	char tag[SOURCE_JOURNAL_MAX_TAG + 1];
 };
-
-/* A match is FIELD=value with FIELD made of A-Z, 0-9 and _, not starting with a digit (what
- * sd_journal_add_match() accepts, checked here so that errors show at configuration time). */
-static bool match_valid(const char *m)
-{
-	const char *eq = strchr(m, '=');
-
-	if (!eq || eq == m || eq - m > 64 || (m[0] >= '0' && m[0] <= '9'))
-		return false;
-	for (const char *p = m; p < eq; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
 
 /* Decimal microseconds, digits only, no overflow. */
 static bool parse_usec(const char *p, size_t len, uint64_t *ret)
@@ -279,14 +266,18 @@ static void hand_on(struct source_journal *s)
 	}
 }
 
+/* Each group's terms are AND-ed (the same field's OR-ed, sd-journal's rule), the groups OR-ed. */
 static int add_matches(sd_journal *j, const char *const *matches, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		const char *cur = matches[i], *t;
+		size_t len;
 		int r;
 		if (i > 0 && (r = sd_journal_add_disjunction(j)) < 0)
 			return r;
-		if ((r = sd_journal_add_match(j, matches[i], 0)) < 0)
-			return r;
+		while (journal_match_next(&cur, &t, &len))
+			if ((r = sd_journal_add_match(j, t, len)) < 0)
+				return r;
 	}
 	return 0;
 }
@@ -300,7 +291,7 @@ int source_journal_read_all(const char *directory, const char *const *matches, s
 	int r, n = 0;
 
 	for (size_t i = 0; i < n_matches; i++)
-		if (!match_valid(matches[i]))
+		if (!journal_match_valid(matches[i]))
 			return -EINVAL;
 	r = directory ? sd_journal_open_directory(&j, directory, 0)
 		      : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
@@ -451,7 +442,7 @@ int source_journal_new(sd_event *e, const char *directory, const char *const *ma
 	    (directory && directory[0] == '\0'))
 		return -EINVAL;
 	for (size_t i = 0; i < n_matches; i++)
-		if (!matches[i] || !match_valid(matches[i]))
+		if (!matches[i] || !journal_match_valid(matches[i]))
 			return -EINVAL;
 
 	s = calloc(1, sizeof(*s));

@@ -53,7 +53,8 @@ typedef void (*source_journal_batch_fn)(struct source_journal *s, void *userdata
 
 /* Creates a journal follower (not started). directory NULL reads the local system journal
  * (/run/log/journal and /var/log/journal), otherwise the journal files in that directory.
- * matches are "FIELD=value" strings, OR-ed (journalctl's "+"); n_matches 0 reads every entry.
+ * matches are groups, OR-ed (journalctl's "+"), of "FIELD=value" terms joined by '+', AND-ed
+ * (journal_match.h); n_matches 0 reads every entry.
  * Returns 0 or -errno (-EINVAL for a malformed match or a missing callback). */
 int source_journal_new(sd_event *e, const char *directory, const char *const *matches,
 		       size_t n_matches, source_journal_entry_fn on_entry,

@@ -56,6 +56,7 @@ struct sources {
 	size_t n_journals;
 	char *positions_path;
 	bool dirty;
+	bool save_failed; /* said once, until a save works again */
 	sd_event_source *save_timer;
 };
 
@@ -113,8 +114,15 @@ int sources_save(struct sources *s)
 	}
 	r = state_write_atomic(s->positions_path, buf, size, 0600);
 	free(buf);
+	/* A full disk fails every save: said once, not every second while lines flow. */
+	if (r < 0 && !s->save_failed)
+		log_warning_errno(r, "cannot save positions to %s: %m; retried while lines come",
+				  s->positions_path);
+	else if (r >= 0 && s->save_failed)
+		log_notice("positions saved to %s again", s->positions_path);
+	s->save_failed = r < 0;
 	if (r < 0)
-		return log_warning_errno(r, "cannot save positions to %s: %m", s->positions_path);
+		return r;
 	s->dirty = false;
 	return 0;
 }
@@ -145,8 +153,7 @@ static void positions_changed(struct sources *s)
 	}
 }
 
-/* Finds the value saved for key ("VALUE<TAB>KEY" lines) in the positions file's text. */
-static bool find_saved(const char *saved, const char *key, char *buf, size_t size)
+bool sources_find_saved(const char *saved, const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);
 	for (const char *line = saved; line && *line;) {
@@ -328,7 +335,7 @@ static int start_journal(struct journal *j, const char *saved)
 {
 	struct sources *s = j->r.s;
 	char cursor[1024];
-	bool have = find_saved(saved, j->key, cursor, sizeof(cursor));
+	bool have = sources_find_saved(saved, j->key, cursor, sizeof(cursor));
 	uint64_t now = realtime_now(s);
 	int r;
 
@@ -354,7 +361,7 @@ static int start_file(struct file *f, const char *saved)
 	struct sources *s = f->r.s;
 	struct source_file_pos pos;
 	char text[160];
-	bool have = find_saved(saved, f->path, text, sizeof(text)) &&
+	bool have = sources_find_saved(saved, f->path, text, sizeof(text)) &&
 		    source_file_pos_parse(text, &pos) == 0;
 	int r;
 

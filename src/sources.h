@@ -40,6 +40,12 @@ void sources_stop(struct sources *s);
  * (logged). */
 int sources_save(struct sources *s);
 
+/* Finds the value saved for key in the positions file's text saved ("VALUE<TAB>KEY" lines): the
+ * first line whose KEY is key exactly and whose VALUE is shorter than size. Copies it into buf
+ * (NUL-terminated) and returns true, or returns false. A file's value is for
+ * source_file_pos_parse(), a journal's is a cursor. */
+bool sources_find_saved(const char *saved, const char *key, char *buf, size_t size);
+
 size_t sources_n_files(const struct sources *s);
 size_t sources_n_journals(const struct sources *s);
 

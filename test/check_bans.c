@@ -1,5 +1,9 @@
 /* bans: the ban table and its append-only file: replay, torn lines, lifts, memory, compaction,
  * evidence, strikes, permanent bans and the record of ends. */
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include "bans.h"
 #include "testutil.h"
 
@@ -483,6 +487,130 @@ START_TEST(test_origin)
 }
 END_TEST
 
+/* Without a path the table lives in memory only (replay's): the same records, lifts, ends and
+ * cap, and no file anywhere. */
+START_TEST(test_memory_only)
+{
+	_cleanup_free_ char *dir = test_mkdtemp();
+	struct bans *b;
+	char cwd[4096];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	ck_assert_int_eq(bans_open(NULL, NOW, 3600 * S, &b, NULL), 0);
+	bans_set_max(b, 1000);
+	for (unsigned k = 0; k < 1500; k++) {
+		char net[32];
+		snprintf(net, sizeof(net), "10.%u.%u.1", k / 250, k % 250);
+		struct ban x = mk(net, "courier-dnsbl", NOW + (k + 1) * S, 1);
+		ck_assert_int_eq(bans_add(b, &x), 0);
+	}
+	ck_assert_uint_le(bans_size(b), 1000);
+	ck_assert_uint_ge(bans_evicted(b), 500);
+	struct ban y = mk("192.0.2.1", "courier-smtp", NOW + 7200 * S, 2);
+	ck_assert_int_eq(bans_add(b, &y), 0);
+	ck_assert_int_eq(bans_lift(b, &y.addr, NOW), 0);
+	ck_assert_int_eq(bans_mark_ended(b, &y.addr), 0);
+	const struct ban *r = bans_find(b, &y.addr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->until_usec, NOW);
+	ck_assert_uint_eq(r->offence, 2);
+	ck_assert_int_eq(bans_maintain(b, NOW + 7200 * S), 0);
+	ck_assert_ptr_null(bans_find(b, &y.addr));
+	bans_free(b);
+	ck_assert_int_eq(chdir(cwd), 0);
+	/* Nothing was written, not even in the working directory. */
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* Limits the size of files this process writes (a full disk, as write() sees it): cur bytes,
+ * or no limit. */
+static void limit_file_size(rlim_t cur)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = cur;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* A full disk: the bans are kept in memory and said unsaved; the first write that works again
+ * rewrites the file with every change it missed, the torn line included. */
+START_TEST(test_full_disk)
+{
+	_cleanup_free_ char *dir = test_mkdtemp(), *path = path_in(dir);
+	struct bans *b, *b2;
+	unsigned bad = 99;
+	char net[32];
+
+	char ev[2048];
+	size_t len = 0;
+
+	/* Evidence makes the file larger than what check(1) writes for itself meanwhile, which
+	 * the same limit caps. */
+	while (len < sizeof(ev) - 100)
+		len += (size_t)snprintf(
+			ev + len, sizeof(ev) - len,
+			"1799999990000000 courieresmtpd: error,relay=::ffff:192.0.2.1,"
+			"port=1: 511 Listed\n");
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b, &bad), 0);
+	for (unsigned k = 1; k <= 3; k++) {
+		snprintf(net, sizeof(net), "192.0.2.%u", k);
+		struct ban x = mk(net, "courier-dnsbl", NOW + 3600 * S, k);
+		x.evidence = ev;
+		ck_assert_int_eq(bans_add(b, &x), 0);
+	}
+	ck_assert_int_eq(bans_unsaved(b), 0);
+	/* Room for part of the next record only: a torn line, then nothing. */
+	limit_file_size((rlim_t)file_size(path) + 20);
+	for (unsigned k = 4; k <= 6; k++) {
+		snprintf(net, sizeof(net), "192.0.2.%u", k);
+		struct ban x = mk(net, "courier-dnsbl", NOW + 3600 * S, k);
+		ck_assert_int_lt(bans_add(b, &x), 0);
+	}
+	ck_assert_int_ne(bans_unsaved(b), 0);
+	ck_assert_uint_eq(bans_size(b), 6);
+	struct ban lifted = mk("192.0.2.2", "courier-dnsbl", 0, 0);
+	ck_assert_int_lt(bans_lift(b, &lifted.addr, NOW), 0);
+	/* A start on the full disk: the file cannot be rewritten, the table opens all the same. */
+	limit_file_size((rlim_t)file_size(path) / 2);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	ck_assert_int_ne(bans_unsaved(b2), 0);
+	ck_assert_uint_eq(bans_size(b2), 3);
+	ck_assert_uint_eq(bad, 1);
+	bans_free(b2);
+	/* Space again: the next change rewrites everything. */
+	limit_file_size(RLIM_INFINITY);
+	struct ban x = mk("192.0.2.7", "courier-smtp", NOW + 3600 * S, 7);
+	ck_assert_int_eq(bans_add(b, &x), 0);
+	ck_assert_int_eq(bans_unsaved(b), 0);
+	ck_assert_int_eq(bans_open(path, NOW, 3600 * S, &b2, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(bans_size(b2), 7);
+	for (unsigned k = 1; k <= 7; k++) {
+		snprintf(net, sizeof(net), "192.0.2.%u", k);
+		struct addr a;
+		ck_assert_int_eq(addr_parse_cidr(net, &a), 0);
+		const struct ban *r = bans_find(b2, &a);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(r->offence, k);
+		ck_assert_uint_eq(r->until_usec, k == 2 ? NOW : NOW + 3600 * S);
+	}
+	bans_free(b2);
+	bans_free(b);
+	test_rm_rf(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bans");
@@ -500,6 +628,8 @@ int main(void)
 	tcase_add_test(tc, test_evidence_hostile_file);
 	tcase_add_test(tc, test_forever_and_ends);
 	tcase_add_test(tc, test_origin);
+	tcase_add_test(tc, test_memory_only);
+	tcase_add_test(tc, test_full_disk);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -1450,6 +1450,40 @@ START_TEST(test_jail_ports)
 }
 END_TEST
 
+/* journal_match: groups OR-ed, the '+'-joined terms of a group AND-ed; a mistyped term of a
+ * group is refused at its line, not taken into the value before it. */
+START_TEST(test_journal_match_groups)
+{
+	struct fx f;
+	const struct config_jail *j;
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[journal]\\nfilter = mini\\nbackend = journal\\njournal_match = "
+		"SYSLOG_IDENTIFIER=courieresmtpd+_UID=102\\n\\t_EXE=/opt/c++/bin/x\\n' "
+		">>'%s/conf.d/jails.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	j = find_jail(f.c, "journal");
+	ck_assert_uint_eq(j->n_journal_matches, 2);
+	ck_assert_str_eq(j->journal_matches[0], "SYSLOG_IDENTIFIER=courieresmtpd+_UID=102");
+	ck_assert_str_eq(j->journal_matches[1], "_EXE=/opt/c++/bin/x");
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[journal]\\nfilter = mini\\nbackend = journal\\njournal_match = "
+		"SYSLOG_IDENTIFIER=courieresmtpd+_comm=courierlogger\\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	assert_error(&f, "conf.d/jails.conf:",
+		     "journal_match 'SYSLOG_IDENTIFIER=courieresmtpd+_comm=courierlogger': "
+		     "expected FIELD=value, or FIELD=value+FIELD=value...");
+	fx_done(&f);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1517,6 +1551,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bantime_forever);
 	tcase_add_test(tc, test_jail_ports);
 	tcase_add_test(tc, test_fleet_dnsbl);
+	tcase_add_test(tc, test_journal_match_groups);
 	suite_add_tcase(s, tc);
 	return s;
 }

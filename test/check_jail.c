@@ -389,6 +389,65 @@ START_TEST(test_eviction_keeps_lookups_right)
 }
 END_TEST
 
+/* What the owner remembers (the ban table): the bans this test's recall gives back. */
+struct memory {
+	struct addr net[4];
+	unsigned offences[4];
+	uint64_t until[4];
+	size_t n, asked;
+};
+
+static bool recall_memory(const struct addr *net, void *userdata, unsigned *ret_offences,
+			  uint64_t *ret_until_usec)
+{
+	struct memory *m = userdata;
+
+	m->asked++;
+	for (size_t k = 0; k < m->n; k++)
+		if (addr_equal(&m->net[k], net)) {
+			*ret_offences = m->offences[k];
+			*ret_until_usec = m->until[k];
+			return true;
+		}
+	return false;
+}
+
+/* A flood past max_tracked makes the jail forget a banned offender: with a recall it is still
+ * banned when it comes back (no second decision), and its next ban escalates. */
+START_TEST(test_recall_after_eviction)
+{
+	struct jail_params p = params();
+	_cleanup_(jail_freep) struct jail *j = NULL;
+	struct memory mem = { 0 };
+	struct jail_ban ban;
+	struct addr a = A("192.0.2.1");
+
+	p.maxretry = 1;
+	p.max_tracked = 4;
+	ck_assert_int_eq(jail_new(&p, &j), 0);
+	jail_set_recall(j, recall_memory, &mem);
+	ck_assert_int_eq(jail_hit(j, &a, 100 * S, 0, &ban), JAIL_BAN);
+	mem.net[0] = ban.addr, mem.offences[0] = ban.offence;
+	mem.until[0] = ban.time_usec + ban.bantime_usec, mem.n = 1;
+	for (uint32_t k = 1; k <= 10; k++) {
+		struct addr o = { .family = AF_INET, .prefix = 32 };
+		uint32_t v = htonl(0xc6336400 + k); /* 198.51.100.k */
+		memcpy(o.bytes, &v, 4);
+		ck_assert_int_eq(jail_hit(j, &o, 200 * S, 0, &ban), JAIL_BAN);
+	}
+	ck_assert_uint_ge(jail_get_stats(j)->evictions, 1);
+	ck_assert_int_eq(jail_hit(j, &a, 300 * S, 0, &ban), JAIL_BANNED);
+	ck_assert_uint_eq(jail_get_stats(j)->bans, 11);
+	/* After the ban: the second offence, twice as long. */
+	ck_assert_int_eq(jail_hit(j, &a, 3700 * S, 0, &ban), JAIL_BAN);
+	ck_assert_int_eq(ban.offence, 2);
+	ck_assert_uint_eq(ban.bantime_usec, 7200 * S);
+	/* Asked for new networks only: the offender twice (first seen, back after its eviction)
+	 * and the 10 others once. */
+	ck_assert_uint_eq(mem.asked, 12);
+}
+END_TEST
+
 START_TEST(test_bad_params)
 {
 	struct jail_params p = params();
@@ -511,6 +570,7 @@ int main(void)
 	tcase_add_test(tc, test_flood_bounded);
 	tcase_add_test(tc, test_eviction_keeps_lookups_right);
 	tcase_add_test(tc, test_bad_params);
+	tcase_add_test(tc, test_recall_after_eviction);
 	tcase_add_test(tc, test_restore);
 	tcase_add_test(tc, test_tags);
 	tcase_add_test(tc, test_restore_hits);

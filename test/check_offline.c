@@ -11,6 +11,8 @@
 #include "config.h"
 #include "offline.h"
 #include "testutil.h"
+#include "text.h"
+#include "timeutil.h"
 
 /* Lines of the shipped courier-smtp filter's programs and others, one of each kind. */
 #define L_550                                                                                      \
@@ -298,8 +300,10 @@ START_TEST(test_inline_regex)
 }
 END_TEST
 
-/* Runs replay over text with the shipped configuration; returns the decisions and the report. */
-static void run_replay(const char *text, bool no_allowlist, char **ret_out, char **ret_report)
+/* Runs replay over text with the shipped configuration, changed by tweak (NULL: as shipped);
+ * returns the decisions and the report. */
+static void run_replay_with(const char *text, bool no_allowlist, void (*tweak)(struct config *),
+			    char **ret_out, char **ret_report)
 {
 	struct config *c = NULL;
 	struct config_errors e = { 0 };
@@ -308,6 +312,8 @@ static void run_replay(const char *text, bool no_allowlist, char **ret_out, char
 	struct replay_opts o = { .no_allowlist = no_allowlist };
 
 	ck_assert_int_eq(config_load(test_srcdir(), &c, &e), 0);
+	if (tweak)
+		tweak(c);
 	test_write(dir, "log", "w", text);
 	o.out = open_memstream(ret_out, &s1);
 	o.report = open_memstream(ret_report, &s2);
@@ -317,8 +323,16 @@ static void run_replay(const char *text, bool no_allowlist, char **ret_out, char
 	config_free(c);
 }
 
+static void run_replay(const char *text, bool no_allowlist, char **ret_out, char **ret_report)
+{
+	run_replay_with(text, no_allowlist, NULL, ret_out, ret_report);
+}
+
 #define DNSBL(t, a)                                                                                \
 	"2026-11-27T06:00:0" t "+00:00 mail courieresmtpd: error,relay=::ffff:" a ",port=1,"       \
+	"from=<a@x.test>,to=<b@y.test>: 511 Listed\n"
+#define DNSBL_AT(t, a)                                                                             \
+	"2026-11-27T" t "+00:00 mail courieresmtpd: error,relay=::ffff:" a ",port=1,"              \
 	"from=<a@x.test>,to=<b@y.test>: 511 Listed\n"
 #define UNKNOWN(t, a)                                                                              \
 	"2026-11-27T06:00:0" t "+00:00 mail courieresmtpd: error,relay=::ffff:" a ",port=1,"       \
@@ -402,6 +416,100 @@ START_TEST(test_replay_why_none)
 }
 END_TEST
 
+/* courier-dnsbl banning for a day. */
+static void dnsbl_day(struct config *c)
+{
+	((struct config_jail *)config_find_jail(c, "courier-dnsbl"))->bantime_usec =
+		86400 * USEC_PER_SEC;
+}
+
+/* The decisions the daemon's ban room takes: a network banned already until later keeps its
+ * ban. courier-perip's 10m within courier-dnsbl's day, on the same ports, is no decision (but
+ * a strike for recidive); courier-auth's hour still closes the IMAP ports that courier-dnsbl's
+ * day leaves open; courier-dnsbl's second ban within recidive's week, which closes every port
+ * of courier-dnsbl's, adds nothing. */
+START_TEST(test_replay_ban_room)
+{
+	char log[4096], *out, *report;
+	size_t len = 0;
+	const char *perip = "mail courieresmtpd: Maximum connection limit reached for "
+			    "::ffff:192.0.2.7\n";
+
+	for (int k = 0; k < 9; k++)
+		text_appendf(log, sizeof(log), &len, "2026-11-27T06:00:0%d+00:00 %s", k, perip);
+	text_appendf(log, sizeof(log), &len, "%s", DNSBL_AT("06:00:09", "192.0.2.7"));
+	text_appendf(log, sizeof(log), &len, "2026-11-27T06:00:10+00:00 %s", perip);
+	for (int k = 0; k < 5; k++)
+		text_appendf(log, sizeof(log), &len,
+			     "2026-11-27T06:01:0%d+00:00 mail imapd: LOGIN FAILED, user=x, "
+			     "ip=[::ffff:192.0.2.7], port=[255]\n",
+			     k);
+	text_appendf(log, sizeof(log), &len,
+		     "2026-11-28T07:00:00+00:00 mail courieresmtpd: error,relay=::ffff:192.0.2.7,"
+		     "port=1,from=<a@x.test>,to=<b@y.test>: 511 Listed\n");
+	run_replay_with(log, false, dnsbl_day, &out, &report);
+	ck_assert_str_eq(out, "2026-11-27T06:00:09Z\tcourier-dnsbl\t192.0.2.7\t86400\n"
+			      "2026-11-27T06:01:04Z\tcourier-auth\t192.0.2.7\t3600\n"
+			      "2026-11-27T06:01:04Z\trecidive\t192.0.2.7\t604800\n");
+	assert_has(report, ", 3 ban decisions\n");
+	/* Each jail decided: the ban room took three of the five. */
+	assert_has(report, "\ncourier-dnsbl             12         2       0            0       "
+			   "        0       2  1d, x2 up to 7d\n");
+	free(out);
+	free(report);
+}
+END_TEST
+
+/* courier-dnsbl tracking 10 networks at most, banning for a minute (x2 each time). */
+static void small_dnsbl(struct config *c)
+{
+	struct config_jail *j = (struct config_jail *)config_find_jail(c, "courier-dnsbl");
+	j->max_tracked = 10;
+	j->bantime_usec = 60 * USEC_PER_SEC;
+}
+
+/* A flood of others past max_tracked makes the jail forget the offender: it is still banned
+ * (no second decision within its ban), its next ban still escalates, and once recidive bans it
+ * on every port for a week, courier-dnsbl has nothing to add. */
+START_TEST(test_replay_flood)
+{
+	char *log = NULL, *out, *report;
+	size_t size = 0;
+	FILE *f = open_memstream(&log, &size);
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < 600; s += 20) {
+		fprintf(f,
+			"2026-11-27T06:%02u:%02u+00:00 mail courieresmtpd: error,relay=::ffff:%s,"
+			"port=1,from=<a@x.test>,to=<b@y.test>: 511 Listed\n",
+			s / 60, s % 60, "192.0.2.1");
+		for (unsigned k = 0; k < 20; k++, n++)
+			fprintf(f,
+				"2026-11-27T06:%02u:%02u+00:00 mail courieresmtpd: error,relay="
+				"::ffff:198.51.%u.%u,port=1,from=<a@x.test>,to=<b@y.test>: 511 "
+				"Listed\n",
+				s / 60, s % 60, 100 + n / 250, 1 + n % 250);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	run_replay_with(log, false, small_dnsbl, &out, &report);
+	const char *want[] = { "2026-11-27T06:00:00Z\tcourier-dnsbl\t192.0.2.1\t60\n",
+			       "2026-11-27T06:01:00Z\tcourier-dnsbl\t192.0.2.1\t120\n",
+			       "2026-11-27T06:03:00Z\tcourier-dnsbl\t192.0.2.1\t240\n",
+			       "2026-11-27T06:03:00Z\trecidive\t192.0.2.1\t604800\n" };
+	unsigned found = 0;
+	for (const char *p = out; (p = strstr(p, "\t192.0.2.1\t")); p++, found++)
+		;
+	ck_assert_uint_eq(found, ELEMENTSOF(want));
+	for (size_t k = 0; k < ELEMENTSOF(want); k++)
+		assert_has(out, want[k]);
+	assert_has(report, ", 604 ban decisions\n");
+	ck_assert_uint_eq(n, 600);
+	free(log);
+	free(out);
+	free(report);
+}
+END_TEST
+
 static Suite *offline_suite(void)
 {
 	Suite *s = suite_create("offline");
@@ -418,6 +526,8 @@ static Suite *offline_suite(void)
 	tcase_add_test(tc, test_inline_regex);
 	tcase_add_test(tc, test_replay_table);
 	tcase_add_test(tc, test_replay_allowlisted);
+	tcase_add_test(tc, test_replay_ban_room);
+	tcase_add_test(tc, test_replay_flood);
 	tcase_add_test(tc, test_replay_why_none);
 	suite_add_tcase(s, tc);
 	return s;
