@@ -468,30 +468,44 @@ START_TEST(test_hostile_near_cap_smtp)
 }
 END_TEST
 
-/* A LOGIN FAILED line near the cap with a ~900-byte user= of fake ip=[...] pieces: the real
- * address (Courier's own, last) is the one; cut inside a piece, nothing matches. */
+/* A LOGIN FAILED line near the cap with a ~900-byte user= of fake ip=[...] pieces. Courier cuts
+ * a message at 1,024 bytes and its logger reads in 511-byte pieces: a piece can end right after
+ * a fake "ip=[...]" and look whole. A message of 500 bytes or more is never trusted, whole or
+ * cut; a shorter one yields Courier's own (last) address. */
 START_TEST(test_hostile_near_cap_auth)
 {
 	char line[1100] = "Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=";
 	const char tail[] = ", ip=[::ffff:192.0.2.61], port=[143]";
 	size_t head = strlen("Nov 27 06:36:49 mail imapd: ");
 	_cleanup_(filter_freep) struct filter *f = load_shipped("courier-auth");
+	struct filter_hit h;
 
 	fill_fakes(line, sizeof(line), head + 1023 - strlen(tail) - 40, ", port=[143], ");
 	strcat(line, tail);
 	ck_assert_uint_le(strlen(line) - head, 1023);
 	ck_assert_uint_ge(strlen(line) - head, 900);
-	assert_hit(f, line, "192.0.2.61");
+	ck_assert_int_eq(match_len(f, line, strlen(line), &h), FILTER_NONE);
 
-	/* Cut in the middle of fake pieces (the way a 1023-byte cut of a longer line would end):
-	 * "ip=[::ffff:203.0.1", "ip=[::ffff:203.0.113.7], por". */
-	const char *last_fake = strstr(line + strlen(line) - 120, "ip=[::ffff:203.0.113.");
-	ck_assert_ptr_nonnull(last_fake);
-	size_t mid = (size_t)(last_fake - line) + 15;
-	struct filter_hit h;
-	ck_assert_int_eq(match_len(f, line, mid, &h), FILTER_NONE);
-	const char *end = strchr(last_fake, ']');
-	ck_assert_int_eq(match_len(f, line, (size_t)(end - line) + 5, &h), FILTER_NONE);
+	/* Every cut Courier can make (its pieces are 511 and 1,024 bytes; a shorter message is a
+	 * whole one, or a line's last piece, which ends with Courier's own address): nothing at
+	 * 500 bytes and beyond, a fake "]" at the end included. */
+	for (size_t cut = head + 500; cut <= strlen(line); cut++)
+		ck_assert_msg(match_len(f, line, cut, &h) == FILTER_NONE,
+			      "a %zu-byte message matched", cut - head);
+
+	/* The attack as Courier's logger would cut it: a 511-byte piece ending in "ip=[VICTIM]". */
+	char piece[600] = "Nov 27 06:36:49 mail imapd: LOGIN FAILED, user=";
+	const char forged[] = ", ip=[::ffff:203.0.113.66]";
+	while (strlen(piece) - head < 511 - strlen(forged))
+		strcat(piece, "x");
+	strcat(piece, forged);
+	ck_assert_uint_eq(strlen(piece) - head, 511);
+	ck_assert_int_eq(match_len(f, piece, strlen(piece), &h), FILTER_NONE);
+	/* ...while a real failed login with a long user name (499 bytes) still counts. */
+	piece[head + 499 - strlen(forged)] = '\0';
+	strcat(piece, forged);
+	ck_assert_uint_eq(strlen(piece) - head, 499);
+	assert_hit(f, piece, "203.0.113.66");
 }
 END_TEST
 
