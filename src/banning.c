@@ -264,19 +264,6 @@ static void set_strikes(struct manager *m, struct ban *ban, bool count)
 	ban->strikes[ban->n_strikes++] = (uint32_t)(ban->since_usec / USEC_PER_SEC);
 }
 
-static struct ban ban_of(const struct config_jail *j, const struct jail_ban *jb)
-{
-	struct ban ban = {
-		.addr = jb->addr,
-		.host = jb->host,
-		.since_usec = jb->time_usec,
-		.until_usec = timeutil_add(jb->time_usec, jb->bantime_usec),
-		.offence = jb->offence,
-	};
-	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
-	return ban;
-}
-
 /* The recidive jails count the ban of a jail that reads logs; their own bans carry the times
  * of the bans they counted as evidence. */
 static void feed_recidive(struct manager *m, const struct ban *ban)
@@ -289,7 +276,7 @@ static void feed_recidive(struct manager *m, const struct ban *ban)
 		if (ej->conf->backend != BACKEND_BANS ||
 		    jail_hit(ej->jail, &ban->host, ban->since_usec, 0, &jb) != JAIL_BAN)
 			continue;
-		struct ban rb = ban_of(ej->conf, &jb);
+		struct ban rb = engine_ban_record(ej->conf, &jb);
 		size_t len = 0;
 		set_strikes(m, &rb, false);
 		timeutil_format_duration(ej->conf->findtime_usec, d, sizeof(d));
@@ -325,7 +312,7 @@ static bool decided_before(const struct manager *m, const struct ban *ban)
 void banning_apply_jail_ban(struct manager *m, struct engine_jail *ej, const struct jail_ban *jb)
 {
 	char ev[BAN_EVIDENCE_MAX + 1];
-	struct ban ban = ban_of(ej->conf, jb);
+	struct ban ban = engine_ban_record(ej->conf, jb);
 	bool counts = ej->conf->backend != BACKEND_BANS;
 
 	if (counts && decided_before(m, &ban)) {

@@ -1,10 +1,12 @@
 /* Runtime jails: filter + jail (+ trap list) per enabled configured jail, with the global
  * allowlist merged into each jail's own. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "timeutil.h"
 
 static int jail_build(const struct config *c, const struct config_jail *cj, struct engine_jail *ej,
 		      struct config_errors *errs)
@@ -135,6 +137,19 @@ void engine_recall_from(struct engine *e, const struct bans *b)
 		e->jails[i].bans = b;
 		jail_set_recall(e->jails[i].jail, b ? recall : NULL, &e->jails[i]);
 	}
+}
+
+struct ban engine_ban_record(const struct config_jail *j, const struct jail_ban *jb)
+{
+	struct ban ban = {
+		.addr = jb->addr,
+		.host = jb->host,
+		.since_usec = jb->time_usec,
+		.until_usec = timeutil_add(jb->time_usec, jb->bantime_usec),
+		.offence = jb->offence,
+	};
+	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
+	return ban;
 }
 
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name)

@@ -60,6 +60,10 @@ int engine_feed(struct engine_jail *ej, const struct logline *l, uint64_t time_u
  * ban nor starts its offences afresh: the daemon and replay decide alike. b must outlive e. */
 void engine_recall_from(struct engine *e, const struct bans *b);
 
+/* Jail j's decision jb as a ban record (no evidence, no strikes): the one form the daemon and
+ * replay record it in. A forever ban ends at BAN_FOREVER. */
+struct ban engine_ban_record(const struct config_jail *j, const struct jail_ban *jb);
+
 /* The running jail named name, or NULL. */
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name);
 

@@ -939,18 +939,11 @@ static void print_decision(struct replay_ctx *c, size_t i, const struct jail_ban
 static bool ban_room_takes(struct replay_ctx *c, size_t i, const struct jail_ban *jb)
 {
 	const struct config_jail *j = c->e->jails[i].conf;
-	struct ban ban = {
-		.addr = jb->addr,
-		.host = jb->host,
-		.since_usec = jb->time_usec,
-		.until_usec = timeutil_add(jb->time_usec, jb->bantime_usec),
-		.offence = jb->offence,
-	};
+	struct ban ban = engine_ban_record(j, jb);
 	const struct ban *old = bans_find(c->table, &ban.addr);
 
 	if (old && old->until_usec >= ban.until_usec)
 		return !config_jail_ports_cover(config_find_jail(c->cfg, old->jail), j);
-	snprintf(ban.jail, sizeof(ban.jail), "%s", j->name);
 	if (bans_add(c->table, &ban) < 0)
 		c->rj[i].oom = true;
 	return true;
