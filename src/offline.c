@@ -929,7 +929,7 @@ static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ba
 	/* The recidive jails (backend = bans) count it, as in the daemon. */
 	for (size_t k = 0; c->e->jails[i].filter && k < c->e->n_jails; k++) {
 		struct jail_ban rb;
-		if (!c->e->jails[k].filter &&
+		if (c->e->jails[k].conf->backend == BACKEND_BANS &&
 		    jail_hit(c->e->jails[k].jail, &ban->host, ban->time_usec, 0, &rb) == JAIL_BAN)
 			replay_ban(c, k, &rb);
 	}
@@ -1115,11 +1115,11 @@ static void tags_of_jails(FILE *f, const struct engine *e)
 
 	for (size_t i = 0; i < e->n_jails; i++) {
 		const struct config_filter *cf = e->jails[i].conf->filter;
-		for (size_t k = 0; k < cf->n_tags; k++) {
+		for (size_t k = 0; cf && k < cf->n_tags; k++) {
 			bool seen = false;
 			for (size_t j = 0; j < i && !seen; j++) {
 				const struct config_filter *g = e->jails[j].conf->filter;
-				for (size_t m = 0; m < g->n_tags && !seen; m++)
+				for (size_t m = 0; g && m < g->n_tags && !seen; m++)
 					seen = strcmp(g->tags[m], cf->tags[k]) == 0;
 			}
 			if (seen)
