@@ -903,6 +903,60 @@ START_TEST(test_conn_info)
 }
 END_TEST
 
+static void run_nft(const char *cmd)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "nft '%s'", cmd);
+	ck_assert_msg(system(line) == 0, "%s failed (is nft installed?)", line);
+}
+
+/* A slowed or lossy path: after the banner and the client's EHLO, the client's packets are
+ * dropped (as an attacker between it and the server could), so the server's reply is never
+ * acknowledged. However long the silence, the client is not judged idle: it may not have had
+ * the reply; once the path heals, it is heard again. */
+START_TEST(test_conn_unheard)
+{
+	struct conns c = { 0 };
+	struct reaper_params p = { .idle_ms = 200, .greeting_bytes = 64 };
+	int l = listener("127.0.0.1", 25, 16);
+	conns_add(&c, l);
+	int cl = client("127.1.0.9", "127.0.0.1", 25, false);
+	int srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, cl);
+	conns_add(&c, srv);
+	send_all(srv, "220 mx ESMTP\r\n");
+	read_n(cl, 14);
+	send_all(cl, "EHLO client.example\r\n");
+	read_n(srv, 21);
+	run_nft("add table inet slow");
+	run_nft("add chain inet slow in { type filter hook input priority 0; }");
+	run_nft("add rule inet slow in ip saddr 127.1.0.9 tcp dport 25 drop");
+	send_all(srv, "250 mx\r\n");
+	read_n(cl, 8); /* the client has it; the server does not know */
+	usleep(600 * 1000);
+
+	struct sampler *s = new_sampler(NULL, 0);
+	struct seen seen = take_conns(s, NULL);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_gt(seen.v[0].unacked, 0);
+	ck_assert_uint_eq(seen.v[0].bytes_acked, 14);
+	ck_assert_uint_eq(seen.v[0].bytes_received, 21);
+	ck_assert_uint_ge(seen.v[0].last_data_recv_ms, 600);
+	ck_assert_int_eq(reaper_judge(&p, p.idle_ms, &seen.v[0]), REAPER_KEEP_UNHEARD);
+
+	run_nft("delete table inet slow");
+	uint64_t deadline = now_usec() + 5 * USEC_PER_SEC;
+	do {
+		usleep(50 * 1000);
+		seen = take_conns(s, NULL);
+	} while (seen.v[0].unacked > 0 && now_usec() < deadline);
+	ck_assert_uint_eq(seen.v[0].unacked, 0);
+	ck_assert_uint_eq(seen.v[0].bytes_acked, 14 + 8);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
 /* Half-open connections (forgeable SYNs) are never reported: nothing to reap, no address. */
 START_TEST(test_conn_syn_recv)
 {
@@ -1043,6 +1097,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_other_ports_ignored);
 	tcase_add_test(tc, test_conn_info);
 	tcase_add_test(tc, test_conn_syn_recv);
+	tcase_add_test(tc, test_conn_unheard);
 	tcase_add_loop_test(tc, test_destroy, 0, ELEMENTSOF(destroy_listen));
 	tcase_add_test(tc, test_destroy_stale);
 	tcase_add_test(tc, test_10000);
