@@ -252,6 +252,7 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 	w->event = sd_event_ref(e);
 	w->dry_run = dry_run;
 	w->reap_state = "off";
+	w->reap_level = w->fast_level = TUNER_WAVE;
 	snprintf(w->reason, sizeof(w->reason), "normal");
 	config_tuner_params(t, &w->params);
 	if (!t->enabled || !t->timeouts) {
