@@ -46,8 +46,9 @@ static int snapshot_lists(const struct manager *m, struct status *st, uint64_t n
 		const struct jail_stats *js = jail_get_stats(ej->jail);
 		st->jails[i] = (struct status_jail){
 			.name = ej->conf->name,
-			.filter = ej->conf->backend == BACKEND_BANS ? "(bans)"
-								    : ej->conf->filter_name,
+			.filter = ej->conf->backend == BACKEND_BANS	? "(bans)"
+				  : ej->conf->backend == BACKEND_REAPER ? "(reaper)"
+									: ej->conf->filter_name,
 			.tracked = jail_tracked(ej->jail),
 			.active_bans = active_in_jail(m, ej->conf->name, now),
 			.hits = js->hits,
@@ -116,6 +117,9 @@ int commands_snapshot(const struct manager *m, struct status *st)
 		.tuner_level = tuner_level_to_string(wave_level(m->wave)),
 		.tuner_reason = wave_reason(m->wave),
 		.down_why = "",
+		.reaper = wave_reaper_state(m->wave),
+		.reaper_level = tuner_level_to_string(config_reaper_level(&m->config->reaper)),
+		.reaped = wave_reaped_total(m->wave),
 		.n_files = sources_n_files(m->sources),
 		.n_journals = sources_n_journals(m->sources),
 		.row = wave_last(m->wave),

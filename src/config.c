@@ -26,6 +26,7 @@
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
+#include "reaper.h"
 #include "state.h"
 #include "timeutil.h"
 #include "traplist.h"
@@ -877,6 +878,16 @@ const struct config_jail *config_find_jail(const struct config *c, const char *n
 	return NULL;
 }
 
+bool config_jail_reads_logs(const struct config_jail *j)
+{
+	return j->backend != BACKEND_BANS && j->backend != BACKEND_REAPER;
+}
+
+enum tuner_level config_reaper_level(const struct config_reaper *r)
+{
+	return r->at == CONFIG_REAPER_AT_ELEVATED ? TUNER_ELEVATED : TUNER_WAVE;
+}
+
 static const struct config_action *find_action(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_actions; i++)
@@ -910,13 +921,15 @@ static bool resolve_actions(struct config *c, struct config_jail *j, bool can_ba
 	return true;
 }
 
-/* A jail of backend = bans reads no log: its hits are the bans of the other jails. */
+/* A jail of backend = bans or reaper reads no log: its hits are the bans of the other jails, or
+ * the reaper's. */
 static void resolve_bans_jail(struct config *c, struct config_jail *j, struct config_errors *errs)
 {
 	if (j->filter_name)
 		add_error(errs,
-			  "%s:%u: jail [%s] has backend = bans: it reads no log, remove 'filter ='",
-			  origin_file(c, j->name, "filter", j->file), j->filter_line, j->name);
+			  "%s:%u: jail [%s] has backend = %s: it reads no log, remove 'filter ='",
+			  origin_file(c, j->name, "filter", j->file), j->filter_line, j->name,
+			  j->backend == BACKEND_BANS ? "bans" : "reaper");
 	/* source = and journal_match = may come from [DEFAULT]: they are simply not read. */
 	if (j->bantime_max_usec && j->bantime_max_usec < j->bantime_usec)
 		add_error(errs, "%s:%u: jail [%s]: bantime_max is shorter than bantime", j->file,
@@ -960,7 +973,7 @@ static void resolve_jail(struct config *c, struct config_jail *j, struct config_
 		j->n_ports = c->nft.n_ports;
 		j->all_ports = c->nft.all_ports;
 	}
-	if (j->backend == BACKEND_BANS) {
+	if (!config_jail_reads_logs(j)) {
 		resolve_bans_jail(c, j, errs);
 		return;
 	}
@@ -1147,6 +1160,7 @@ static int main_defaults(struct config *c, const char *dir)
 	c->nft.priority = -10;
 	c->sampler.enabled = true;
 	c->sampler.interval_usec = 5 * USEC_PER_SEC;
+	c->sampler.wave_interval_usec = USEC_PER_SEC;
 	memcpy(c->sampler.ports, c->nft.ports, 3 * sizeof(uint16_t));
 	c->sampler.n_ports = 3;
 	c->sampler.max_concurrent = 20;
@@ -1166,6 +1180,13 @@ static int main_defaults(struct config *c, const char *dir)
 	c->tuner.wave_bans = TUNER_DEFAULT_WAVE_BANS;
 	c->tuner.wave_probe_failures = TUNER_DEFAULT_WAVE_PROBE_FAILURES;
 	c->tuner.calm_usec = TUNER_DEFAULT_CALM_USEC;
+	c->reaper.enabled = true;
+	c->reaper.at = CONFIG_REAPER_AT_WAVE;
+	c->reaper.idle_usec = REAPER_DEFAULT_IDLE_MS * 1000ULL;
+	c->reaper.idle_full_usec = REAPER_DEFAULT_IDLE_FULL_MS * 1000ULL;
+	c->reaper.full_fraction = REAPER_DEFAULT_FULL_CONNECTIONS;
+	c->reaper.greeting_bytes = REAPER_DEFAULT_GREETING_BYTES;
+	c->reaper.max_per_pass = REAPER_DEFAULT_MAX_PER_PASS;
 	c->fleet.stream = strdup("waveguard:bans");
 	c->fleet.maxlen = 100000;
 	c->fleet.outbox = 100000;
@@ -1367,15 +1388,14 @@ int config_load(const char *dir, struct config **ret, struct config_errors *errs
 				  "elevated to wave",
 				  dir);
 	}
-	if (c->sampler.concurrency_jail) {
-		bool found = false;
-		for (size_t i = 0; i < c->n_jails; i++)
-			found |= strcmp(c->jails[i].name, c->sampler.concurrency_jail) == 0;
-		if (!found)
-			add_error(errs, "%s:%u: concurrency_jail: no jail named %s",
-				  origin_file(c, "sampler", "concurrency_jail", c->files[0]),
-				  c->sampler.concurrency_line, c->sampler.concurrency_jail);
-	}
+	if (c->sampler.concurrency_jail && !config_find_jail(c, c->sampler.concurrency_jail))
+		add_error(errs, "%s:%u: concurrency_jail: no jail named %s",
+			  origin_file(c, "sampler", "concurrency_jail", c->files[0]),
+			  c->sampler.concurrency_line, c->sampler.concurrency_jail);
+	if (c->reaper.jail && !config_find_jail(c, c->reaper.jail))
+		add_error(errs, "%s:%u: [reaper] jail: no jail named %s",
+			  origin_file(c, "reaper", "jail", c->files[0]), c->reaper.jail_line,
+			  c->reaper.jail);
 
 	check_fleet(c, errs);
 	check_dnsbl(c, errs);
@@ -1451,6 +1471,7 @@ struct config *config_free(struct config *c)
 	free(c->nft.set6);
 	free(c->nft.chain);
 	free(c->sampler.concurrency_jail);
+	free(c->reaper.jail);
 	free(c->sampler.history);
 	free(c->probe.address);
 	free(c->tuner.action);

@@ -91,6 +91,7 @@ enum jail_backend {
 	BACKEND_JOURNAL, /* the systemd journal */
 	BACKEND_BOTH,	 /* both */
 	BACKEND_BANS,	 /* no log: this host's own bans by the other jails (recidive) */
+	BACKEND_REAPER,	 /* no log: the idle holders the reaper closed ([reaper] jail) */
 };
 
 struct config_jail {
@@ -142,8 +143,9 @@ struct config_sampler {
 	uint64_t interval_usec;
 	uint16_t ports[32];
 	size_t n_ports;
-	unsigned max_concurrent; /* an address holding more at a sample is a hit; 0 = off */
-	char *concurrency_jail;	 /* the jail those hits go to */
+	uint64_t wave_interval_usec; /* between samples while a wave lasts (the reaper's level) */
+	unsigned max_concurrent;     /* an address holding more at a sample is a hit; 0 = off */
+	char *concurrency_jail;	     /* the jail those hits go to */
 	unsigned concurrency_line;
 	char *history;	      /* NULL: state_dir/history.csv */
 	uint64_t history_max; /* bytes before rotation to .1 */
@@ -169,6 +171,24 @@ struct config_tuner {
 	unsigned elevated_backlog, wave_backlog, elevated_bans, wave_bans, wave_probe_failures;
 	uint64_t calm_usec;
 	const struct config_action *timeouts; /* resolved */
+};
+
+/* [reaper]: the idle holders' connections closed from the kernel's side while a wave lasts. */
+enum config_reaper_at {
+	CONFIG_REAPER_AT_ELEVATED, /* from the tuner's elevated level up */
+	CONFIG_REAPER_AT_WAVE,	   /* at the wave level only */
+};
+
+struct config_reaper {
+	bool enabled;
+	unsigned at; /* enum config_reaper_at */
+	uint64_t idle_usec;
+	uint64_t idle_full_usec; /* idle while full_fraction of MAXDAEMONS is taken */
+	double full_fraction;
+	uint64_t greeting_bytes;
+	unsigned max_per_pass;
+	char *jail; /* where each reaped address is a hit (NULL: none) */
+	unsigned jail_line;
 };
 
 /* [fleet]: bans shared with the other MX hosts of the domain through a Redis stream. */
@@ -229,6 +249,7 @@ struct config {
 	struct config_sampler sampler;
 	struct config_probe probe;
 	struct config_tuner tuner;
+	struct config_reaper reaper;
 	struct config_fleet fleet;
 	struct config_dnsbl dnsbl;
 	struct config_filter *filters;
@@ -307,6 +328,13 @@ bool config_filter_can_ban(const struct config_filter *f);
  * connections"), the name of a banning action (nft, exec) it was given anyway, which can never
  * run; NULL when there is none or the jail can ban. */
 const char *config_jail_idle_action(const struct config_jail *j);
+
+/* Whether the jail reads log lines (through a filter), not the bans of other jails or the
+ * reaper's hits. */
+bool config_jail_reads_logs(const struct config_jail *j);
+
+/* The tuner level from which the reaper works. */
+enum tuner_level config_reaper_level(const struct config_reaper *r);
 
 /* Whether two jails close the same ports (in any order): then their bans share the kernel's
  * sets. NULL (a jail no longer configured) is never the same. */

@@ -836,6 +836,9 @@ static const struct config_key sampler_keys[] = {
 	{ "enabled", CONFIG_BOOL, AT(S, enabled), .help = "watch the SMTP connections" },
 	{ "interval", CONFIG_DURATION, AT(S, interval_usec), .min = 1,
 	  .expected = "a duration such as 5s", .help = "time between two samples" },
+	{ "wave_interval", CONFIG_DURATION, AT(S, wave_interval_usec), .min = 1,
+	  .expected = "a duration such as 1s",
+	  .help = "time between two samples while a wave lasts (the reaper's level)" },
 	{ "ports", CONFIG_WORDS, LIST(S, ports, n_ports), .flags = CONFIG_KEY_MULTILINE,
 	  .add = add_port, .set = set_ports, .expected = "port numbers (1-65535)",
 	  .help = "the local ports whose connections are counted" },
@@ -899,6 +902,34 @@ static const struct config_key tuner_keys[] = {
 };
 #undef COUNT
 #undef SHARE
+#undef S
+
+#define S struct config_reaper
+static const struct config_key reaper_keys[] = {
+	{ "enabled", CONFIG_BOOL, AT(S, enabled),
+	  .help = "close idle holders' connections while a wave lasts" },
+	{ "at", CONFIG_CHOICE, AT(S, at),
+	  .choices = (const char *const[]){ "elevated", "wave", NULL },
+	  .help = "the tuner level from which it works: wave, or elevated" },
+	{ "idle", CONFIG_DURATION, AT(S, idle_usec), .min = 1, .expected = "a duration such as 8s",
+	  .help = "the client's silence, after the server's last reply, that makes an idle "
+		  "holder" },
+	{ "full_connections", CONFIG_FRACTION, AT(S, full_fraction),
+	  .expected = "a share of MAXDAEMONS such as 75% (0 = never)",
+	  .help = "established connections from which idle_full applies" },
+	{ "idle_full", CONFIG_DURATION, AT(S, idle_full_usec), .min = 1,
+	  .expected = "a duration such as 3s",
+	  .help = "the silence that makes an idle holder from full_connections up" },
+	{ "greeting_bytes", CONFIG_UNSIGNED, AT(S, greeting_bytes), RANGE(0, 65536),
+	  .expected = "a number of bytes from 0 to 65536",
+	  .help = "a client that sent more (its greeting and beyond) is never reaped" },
+	{ "max_per_pass", CONFIG_UNSIGNED, AT(S, max_per_pass), RANGE(1, 100000),
+	  .expected = "a number of connections from 1 to 100000",
+	  .help = "connections closed at most per sample" },
+	{ "jail", CONFIG_STRING, AT(S, jail), LINE_AT(S, jail_line),
+	  .valid = config_keys_valid_name, .expected = "a jail name",
+	  .help = "the jail each reaped address is a hit for" },
+};
 #undef S
 
 #define S struct config_fleet
@@ -1018,8 +1049,10 @@ static const struct config_key jail_keys[] = {
 	{ "source", CONFIG_WORDS, LIST(S, sources, n_sources), .flags = LISTS,
 	  .valid = valid_absolute, .expected = "an absolute path", .help = "the log files read" },
 	{ "backend", CONFIG_CHOICE, AT(S, backend),
-	  .choices = (const char *const[]){ "auto", "files", "journal", "both", "bans", NULL },
-	  .help = "where the hits come from (bans: the other jails' bans, for recidive)" },
+	  .choices = (const char *const[]){ "auto", "files", "journal", "both", "bans", "reaper",
+					    NULL },
+	  .help = "where the hits come from (bans: the other jails' bans, for recidive; "
+		  "reaper: the idle holders the reaper closed)" },
 	{ "journal_match", CONFIG_WORDS, LIST(S, journal_matches, n_journal_matches),
 	  .flags = LISTS, .valid = journal_match_valid,
 	  .expected = "FIELD=value, or FIELD=value+FIELD=value... that an entry must all have "
@@ -1077,6 +1110,7 @@ const struct config_section config_keys_sections[] = {
 	SECTION("sampler", CONFIG_MAIN, sampler_keys, .offset = offsetof(struct config, sampler)),
 	SECTION("probe", CONFIG_MAIN, probe_keys, .offset = offsetof(struct config, probe)),
 	SECTION("tuner", CONFIG_MAIN, tuner_keys, .offset = offsetof(struct config, tuner)),
+	SECTION("reaper", CONFIG_MAIN, reaper_keys, .offset = offsetof(struct config, reaper)),
 	SECTION("fleet", CONFIG_MAIN, fleet_keys, .offset = offsetof(struct config, fleet)),
 	SECTION("dnsbl", CONFIG_MAIN, dnsbl_keys, .offset = offsetof(struct config, dnsbl)),
 	SECTION("filter", CONFIG_FILTER, filter_keys),

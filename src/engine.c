@@ -16,15 +16,13 @@ static int jail_build(const struct config *c, const struct config_jail *cj, stru
 	int r;
 
 	ej->conf = cj;
-	/* A jail of backend = bans has no filter: its hits are bans, its evidence theirs. */
-	if (cj->backend != BACKEND_BANS) {
-		r = config_compile_filter(cj->filter, cj, &ej->filter, errs);
-		if (r < 0)
-			return r;
-		r = evidence_new(EVIDENCE_SLOTS, &ej->evidence);
-		if (r < 0)
-			return r;
-	}
+	/* A jail of backend = bans has no filter: its hits are bans, its evidence theirs. One of
+	 * backend = reaper has none either; its evidence is what the reaper saw. */
+	if (config_jail_reads_logs(cj) &&
+	    (r = config_compile_filter(cj->filter, cj, &ej->filter, errs)) < 0)
+		return r;
+	if (cj->backend != BACKEND_BANS && (r = evidence_new(EVIDENCE_SLOTS, &ej->evidence)) < 0)
+		return r;
 	if (cj->trap_path && (r = traplist_load(cj->trap_path, &ej->trap, errs)) < 0)
 		return r;
 

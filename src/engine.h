@@ -15,8 +15,8 @@
 
 struct engine_jail {
 	const struct config_jail *conf;
-	struct filter *filter;	   /* NULL for a jail of backend = bans */
-	struct evidence *evidence; /* the lines of its hits (NULL with no filter) */
+	struct filter *filter;	   /* NULL for a jail of backend = bans or reaper */
+	struct evidence *evidence; /* the lines of its hits (NULL for backend = bans) */
 	struct jail *jail;
 	struct traplist *trap;		    /* NULL: every hit counts */
 	uint64_t trap_misses;		    /* hits not counted: <USER> not in the trap list */

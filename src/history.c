@@ -1,6 +1,7 @@
 /* The sample history file: CSV rows appended with one write(2) each on an O_APPEND descriptor,
  * a header checked (or written) under flock(2) so that two writers agree on it, size-capped
- * rotation to path.1, and a strict reader over path.1 + path for `waveguard history`.
+ * rotation to path.1 (also of a file an earlier version wrote, whose rows have one column
+ * fewer), and a strict reader over path.1 + path for `waveguard history` that reads both.
  * Library-like: never logs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +20,10 @@
 #include "macro.h"
 #include "timeutil.h"
 
-#define HEADER_LEN (sizeof(HISTORY_HEADER) - 1)
-#define N_FIELDS   11
+#define HEADER_LEN    (sizeof(HISTORY_HEADER) - 1)
+#define HEADER_V1_LEN (sizeof(HISTORY_HEADER_V1) - 1)
+#define N_FIELDS      12
+#define N_FIELDS_V1   11
 /* 9999-12-31T23:59:59Z: RFC 3339 has four year digits. */
 #define MAX_TIME_SEC 253402300799ULL
 
@@ -33,7 +36,8 @@ struct history {
 };
 
 /* Checks (or writes) the header of the file open on fd, which the caller has locked. Sets
- * *ret_torn when the file's last byte is not a newline. */
+ * *ret_torn when the file's last byte is not a newline. Returns -EPROTO for a file of an
+ * earlier version (HISTORY_HEADER_V1). */
 static int check_header(const char *path, int fd, bool *ret_torn)
 {
 	struct stat st, rst;
@@ -52,7 +56,7 @@ static int check_header(const char *path, int fd, bool *ret_torn)
 		*ret_torn = false;
 		return 0;
 	}
-	if ((size_t)st.st_size < HEADER_LEN)
+	if ((size_t)st.st_size < HEADER_V1_LEN)
 		return -EINVAL;
 
 	/* The append descriptor is write-only: read through a second one on the same inode. */
@@ -66,6 +70,8 @@ static int check_header(const char *path, int fd, bool *ret_torn)
 	ssize_t n = pread(rfd, buf, HEADER_LEN, 0);
 	if (n < 0)
 		return -errno;
+	if ((size_t)n >= HEADER_V1_LEN && memcmp(buf, HISTORY_HEADER_V1, HEADER_V1_LEN) == 0)
+		return -EPROTO;
 	if ((size_t)n != HEADER_LEN || memcmp(buf, HISTORY_HEADER, HEADER_LEN) != 0)
 		return -EINVAL;
 	char last;
@@ -97,6 +103,10 @@ static int open_file(struct history *h, bool *ret_torn)
 		if (flock(fd, LOCK_EX) < 0)
 			return -errno;
 		int r = check_header(h->path, fd, ret_torn);
+		/* An earlier version's file goes to .1 whole (still read there), under its lock:
+		 * of two writers only one renames it, the other finds the new file. */
+		if (r == -EPROTO)
+			r = rename(h->path, h->path1) < 0 ? -errno : -EAGAIN;
 		(void)flock(fd, LOCK_UN);
 		if (r == -EAGAIN)
 			continue;
@@ -271,9 +281,9 @@ int history_format_row(const struct history_row *r, char *buf, size_t size)
 		snprintf(ms, sizeof(ms), "%" PRId64, r->probe_ms);
 	int n = snprintf(buf, size,
 			 "%s,%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32
-			 ",%" PRIu32 ",%s,%s,%s\n",
+			 ",%" PRIu32 ",%s,%s,%s,%" PRIu32 "\n",
 			 when, r->established, r->syn_recv, r->other, r->backlog, r->distinct,
-			 r->active_bans, r->new_bans, ms, r->probe_status, r->tuner);
+			 r->active_bans, r->new_bans, ms, r->probe_status, r->tuner, r->reaped);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= size)
@@ -326,7 +336,7 @@ int history_parse_row(const char *line, size_t len, struct history_row *ret)
 		nf++;
 		start = i + 1;
 	}
-	if (nf != N_FIELDS)
+	if (nf != N_FIELDS && nf != N_FIELDS_V1)
 		return -EINVAL;
 
 	if (fl[0] == 0 || timeutil_parse_rfc3339(f[0], fl[0], &row.time_usec) != fl[0])
@@ -349,6 +359,11 @@ int history_parse_row(const char *line, size_t len, struct history_row *ret)
 		return -EINVAL;
 	memcpy(row.probe_status, f[9], fl[9]);
 	memcpy(row.tuner, f[10], fl[10]);
+	if (nf == N_FIELDS) {
+		if (!parse_uint(f[11], fl[11], 10, UINT32_MAX, &v))
+			return -EINVAL;
+		row.reaped = (uint32_t)v;
+	}
 
 	*ret = row;
 	return 0;
@@ -383,7 +398,8 @@ static int read_file(const char *path, uint64_t since_usec, history_row_fn fn, v
 				break;
 			continue;
 		}
-		if (len == HEADER_LEN - 1 && memcmp(buf, HISTORY_HEADER, len) == 0)
+		if ((len == HEADER_LEN - 1 && memcmp(buf, HISTORY_HEADER, len) == 0) ||
+		    (len == HEADER_V1_LEN - 1 && memcmp(buf, HISTORY_HEADER_V1, len) == 0))
 			continue;
 
 		struct history_row row;

@@ -25,6 +25,7 @@ int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
 #define LOG_MESSAGE_EVENT	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b14"
 #define LOG_MESSAGE_SERVER_DOWN	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b15"
 #define LOG_MESSAGE_SERVER_UP	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b16"
+#define LOG_MESSAGE_REAP	 "6f1c1a0e5d3b4c7a9e2f8b7d4c3a2b17"
 
 /* True when stderr is the journal stream systemd set up for us (JOURNAL_STREAM): only then do
  * the fields of log_event() go anywhere, so a caller may skip building costly ones. */

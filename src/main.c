@@ -17,6 +17,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "control.h"
+#include "esmtpd.h"
 #include "help.h"
 #include "history.h"
 #include "log.h"
@@ -80,10 +81,11 @@ static void help(FILE *f)
 		"  reload                        re-read the configuration and say whether it\n"
 		"                                was taken (exit 1 with the reason if refused)\n"
 		"  nft-cleanup                   remove waveguard's nftables table (uninstall)\n"
-		"  history [--file F] [--since T] [--last N] [--svg OUT]\n"
+		"  history [--file F] [--since T] [--last N] [--svg OUT] [--max-daemons N]\n"
 		"                                the connection history: a table like\n"
-		"                                'date  connections', or an SVG chart; T is an\n"
-		"                                RFC 3339 time or a duration ago (1h)\n"
+		"                                'date  connections', or an SVG chart (with\n"
+		"                                Courier's MAXDAEMONS); T is an RFC 3339 time\n"
+		"                                or a duration ago (1h)\n"
 		"  help [COMMAND]                this overview, or a command's usage, options and\n"
 		"                                an example (as COMMAND --help)\n"
 		"\n"
@@ -112,6 +114,30 @@ static int load(const char *dir, struct config **ret)
 	}
 	log_max_level = (*ret)->log_level;
 	return EX_OK;
+}
+
+/* The watch's pace and the reaper, for check-config's summary. */
+static void print_watch(const struct config *c)
+{
+	const struct config_reaper *r = &c->reaper;
+	char d1[TIMEUTIL_DURATION_MAX], d2[TIMEUTIL_DURATION_MAX];
+
+	printf("Watch: %s every %s (%s while a wave lasts)\n", c->sampler.enabled ? "on" : "off",
+	       timeutil_format_duration(c->sampler.interval_usec, d1, sizeof(d1)),
+	       timeutil_format_duration(
+		       MIN(c->sampler.wave_interval_usec, c->sampler.interval_usec), d2,
+		       sizeof(d2)));
+	if (!r->enabled || !c->sampler.enabled || !c->tuner.enabled) {
+		printf("Reaper: off%s\n", r->enabled ? " (it needs [sampler] and [tuner])" : "");
+		return;
+	}
+	printf("Reaper: on from the %s level: closes the connections of clients that sent at most "
+	       "%llu bytes and then nothing for %s after the server's last reply (%s from %.0f%% "
+	       "of MAXDAEMONS), at most %u a sample%s%s\n",
+	       tuner_level_to_string(config_reaper_level(r)), (unsigned long long)r->greeting_bytes,
+	       timeutil_format_duration(r->idle_usec, d1, sizeof(d1)),
+	       timeutil_format_duration(r->idle_full_usec, d2, sizeof(d2)), r->full_fraction * 100,
+	       r->max_per_pass, r->jail ? "; hits for " : "", r->jail ? r->jail : "");
 }
 
 /* Where the probe goes, and why there: an admin whose Courier listens elsewhere sees it here. */
@@ -164,6 +190,9 @@ static int cmd_check_config(const char *dir)
 		if (j->backend == BACKEND_BANS)
 			printf("  %-16s %s counts the bans of the other jails, action=", j->name,
 			       j->enabled ? "on " : "off");
+		else if (j->backend == BACKEND_REAPER)
+			printf("  %-16s %s counts the idle holders the reaper closed, action=",
+			       j->name, j->enabled ? "on " : "off");
 		else
 			printf("  %-16s %s filter=%s action=", j->name, j->enabled ? "on " : "off",
 			       j->filter_name);
@@ -175,7 +204,7 @@ static int cmd_check_config(const char *dir)
 		if (j->bantime_factor > 1.0)
 			printf(" x%g up to %s", j->bantime_factor,
 			       timeutil_format_duration(j->bantime_max_usec, d1, sizeof(d1)));
-		if (j->backend != BACKEND_BANS) {
+		if (config_jail_reads_logs(j)) {
 			printf("\n    sources:");
 			for (size_t k = 0; k < j->n_sources; k++)
 				printf(" %s", j->sources[k]);
@@ -205,8 +234,7 @@ static int cmd_check_config(const char *dir)
 		       c->tuner.max_daemons ? "max_daemons" : c->tuner.esmtpd);
 	else
 		printf("Tuner: off\n");
-	printf("Watch: %s every %s\n", c->sampler.enabled ? "on" : "off",
-	       timeutil_format_duration(c->sampler.interval_usec, d1, sizeof(d1)));
+	print_watch(c);
 	print_probe(c);
 	printf("Actions: %zu\n", c->n_actions);
 	for (size_t i = 0; i < c->n_actions; i++)
@@ -581,6 +609,7 @@ struct history_args {
 	const char *file, *svg;
 	uint64_t since; /* microseconds since the epoch; 0: from the start */
 	unsigned long last;
+	long max_daemons; /* the chart's MAXDAEMONS line; -1: from the configuration */
 };
 
 /* --since: an RFC 3339 time, or a duration back from now. */
@@ -600,9 +629,13 @@ static bool parse_since(const char *s, uint64_t *ret)
 static int history_options(int argc, char **argv, struct history_args *a)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' }, { "since", required_argument, NULL, 's' },
-		{ "last", required_argument, NULL, 'n' }, { "svg", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },	  {},
+		{ "file", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' },
+		{ "last", required_argument, NULL, 'n' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "max-daemons", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	int c;
 
@@ -633,6 +666,17 @@ static int history_options(int argc, char **argv, struct history_args *a)
 		case 'g':
 			a->svg = optarg;
 			break;
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || v > 1000000) {
+				fprintf(stderr, "waveguard: --max-daemons %s: expected a number\n",
+					optarg);
+				return EX_USAGE;
+			}
+			a->max_daemons = (long)v;
+			break;
+		}
 		case 'h':
 			help_command(stdout, "history");
 			return EX_OK;
@@ -642,7 +686,8 @@ static int history_options(int argc, char **argv, struct history_args *a)
 	}
 	if (optind != argc) {
 		fprintf(stderr,
-			"Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT]\n");
+			"Usage: waveguard history [--file F] [--since T] [--last N] [--svg OUT] "
+			"[--max-daemons N]\n");
 		return EX_USAGE;
 	}
 	return -1;
@@ -707,7 +752,8 @@ static int history_output(const struct history_args *a, const struct rows *rows)
 			log_error_errno(errno, "%s: %m", a->svg);
 			return EX_CANTCREAT;
 		}
-		r = plot_svg(f, rows->v, rows->n, "waveguard: open SMTP connections");
+		r = plot_svg(f, rows->v, rows->n, "waveguard: open SMTP connections",
+			     (uint32_t)MAX(a->max_daemons, 0));
 		if (f != stdout && fclose(f) != 0 && r >= 0)
 			r = -errno;
 		if (r >= 0 && f != stdout)
@@ -721,10 +767,27 @@ static int history_output(const struct history_args *a, const struct rows *rows)
 	return EX_OK;
 }
 
+/* Courier's MAXDAEMONS for the chart's line: [tuner] max_daemons, else the esmtpd file the
+ * configuration names; 0 (no line) when neither can be read. */
+static long config_max_daemons(const char *dir)
+{
+	_cleanup_(config_freep) struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	unsigned n = 0;
+
+	if (config_load_main(dir, &c, &errs) < 0) {
+		config_errors_clear(&errs);
+		return 0;
+	}
+	if (c->tuner.max_daemons)
+		return c->tuner.max_daemons;
+	return esmtpd_read_maxdaemons(c->tuner.esmtpd, &n) < 0 ? 0 : (long)n;
+}
+
 static int cmd_history(const char *dir, int argc, char **argv)
 {
 	_cleanup_free_ char *path = NULL;
-	struct history_args a = { .last = 60 };
+	struct history_args a = { .last = 60, .max_daemons = -1 };
 	struct rows rows = { 0 };
 	unsigned bad = 0;
 	int r;
@@ -744,6 +807,8 @@ static int cmd_history(const char *dir, int argc, char **argv)
 	}
 	if (bad)
 		log_warning("%s: %u unreadable lines skipped", a.file, bad);
+	if (a.svg && a.max_daemons < 0)
+		a.max_daemons = config_max_daemons(dir);
 	r = history_output(&a, &rows);
 	free(rows.v);
 	return r;

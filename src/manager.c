@@ -20,6 +20,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "manager.h"
+#include "reaper.h"
 #include "sources.h"
 #include "state.h"
 #include "wave.h"
@@ -122,6 +123,49 @@ static void on_wave_hit(const struct addr *a, uint32_t connections, void *userda
 		banning_apply_jail_ban(m, ej, &jb);
 }
 
+/* The reaper leaves alone what no jail may ban: the global allowlist, and the reaper jail's own
+ * (the whole network its ban would cover, as for a ban). */
+static bool on_wave_allowed(const struct addr *a, void *userdata)
+{
+	struct manager *m = userdata;
+	const char *name = m->config->reaper.jail;
+	const struct config_jail *j = name ? config_find_jail(m->config, name) : NULL;
+
+	return engine_allowlisted(m->engine, m->config, j, a);
+}
+
+/* An idle holder the reaper closes is a hit for the reaper's jail, with what the kernel showed
+ * as its evidence. */
+static void on_wave_reaped(const struct sampler_conn *c, void *userdata)
+{
+	struct manager *m = userdata;
+	const char *name = m->config->reaper.jail;
+	struct engine_jail *ej = name ? engine_find_jail(m->engine, name) : NULL;
+	uint32_t silence = reaper_silence_ms(c);
+	uint64_t now = manager_now(m);
+	char s[ADDR_STRLEN], line[160];
+	struct jail_ban jb;
+
+	if (!ej)
+		return;
+	int n = snprintf(line, sizeof(line),
+			 "%s port %u: silent %u.%u s after the server's last reply, %llu bytes "
+			 "received: an idle holder",
+			 addr_format(&c->peer, s, sizeof(s)), c->local_port, silence / 1000,
+			 silence % 1000 / 100, (unsigned long long)c->bytes_received);
+	uint32_t tag = ej->evidence ? evidence_put(ej->evidence, now, "reaper", 6, line,
+						   (size_t)MIN(n, (int)sizeof(line) - 1))
+				    : 0;
+	if (jail_hit(ej->jail, &c->peer, now, tag, &jb) == JAIL_BAN)
+		banning_apply_jail_ban(m, ej, &jb);
+}
+
+static void on_wave_flush(void *userdata)
+{
+	struct manager *m = userdata;
+	(void)actions_flush(m->actions); /* logs its own failure */
+}
+
 static size_t on_wave_active_bans(void *userdata)
 {
 	struct manager *m = userdata;
@@ -138,6 +182,9 @@ static const struct wave_ops wave_ops = {
 	.hit = on_wave_hit,
 	.active_bans = on_wave_active_bans,
 	.row = on_wave_row,
+	.allowed = on_wave_allowed,
+	.reaped = on_wave_reaped,
+	.flush = on_wave_flush,
 };
 
 /* ---- timers, reload, signals ---- */

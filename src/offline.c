@@ -957,7 +957,7 @@ static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ba
 	/* The recidive jails (backend = bans) count it, as in the daemon. */
 	for (size_t k = 0; c->e->jails[i].filter && k < c->e->n_jails; k++) {
 		struct jail_ban rb;
-		if (!c->e->jails[k].filter &&
+		if (c->e->jails[k].conf->backend == BACKEND_BANS &&
 		    jail_hit(c->e->jails[k].jail, &ban->host, ban->time_usec, 0, &rb) == JAIL_BAN)
 			replay_ban(c, k, &rb);
 	}

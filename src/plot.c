@@ -1,7 +1,7 @@
-/* The SVG writer behind `waveguard history --svg`: connections over time with bans, probe
- * failures and tuner levels marked, as one self-contained file (no scripts, no external
- * references, no fonts beyond the browser's sans-serif) that opens in any browser.
- * Library-like: never logs. */
+/* The SVG writer behind `waveguard history --svg`: connections over time against Courier's
+ * MAXDAEMONS, with bans, reaped connections, probe failures and tuner levels marked, as one
+ * self-contained file (no scripts, no external references, no fonts beyond the browser's
+ * sans-serif) that opens in any browser. Library-like: never logs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -26,6 +26,8 @@
 #define COLOR_EST	  "#1f5fbf"
 #define COLOR_BACKLOG	  "#e07b00"
 #define COLOR_BAN	  "#7b2fbe"
+#define COLOR_REAPED	  "#2a9d3f"
+#define COLOR_LIMIT	  "#b03030"
 #define COLOR_FAIL	  "#d62728"
 #define COLOR_ELEVATED	  "#fff1c2"
 #define COLOR_WAVE	  "#fbd5d5"
@@ -124,9 +126,10 @@ static uint64_t nice_step(double raw)
 	return mag * 10;
 }
 
-static void compute_scale(const struct history_row *rows, size_t n, struct scale *s)
+static void compute_scale(const struct history_row *rows, size_t n, uint32_t max_daemons,
+			  struct scale *s)
 {
-	uint64_t vmax = 0;
+	uint64_t vmax = max_daemons;
 	double t0 = 0, t1 = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -296,20 +299,66 @@ static void write_line(FILE *out, const struct scale *s, const struct history_ro
 	fputs("\"/>\n", out);
 }
 
+/* Courier's limit: the line the connections must stay under. */
+static void write_limit(FILE *out, const struct scale *s, uint32_t max_daemons)
+{
+	double y = y_of(s, max_daemons);
+
+	fprintf(out,
+		"<g class=\"maxdaemons\"><title>Courier's MAXDAEMONS: %" PRIu32
+		"</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+		"stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/><text x=\"%.1f\" y=\"%.1f\" "
+		"font-size=\"11\" fill=\"%s\" text-anchor=\"end\">MAXDAEMONS %" PRIu32
+		"</text></g>\n",
+		max_daemons, PLOT_L, y, PLOT_R, y, COLOR_LIMIT, PLOT_R - 4, y - 4, COLOR_LIMIT,
+		max_daemons);
+}
+
+/* The count beside a marker, unless it would overlap the previous count of its kind. */
+static void write_count(FILE *out, double x, double y, uint32_t count, const char *color,
+			double *last_x)
+{
+	if (x - *last_x < 16)
+		return;
+	fprintf(out,
+		"<text class=\"count\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"%s\" "
+		"text-anchor=\"middle\">%" PRIu32 "</text>",
+		x, y, color, count);
+	*last_x = x;
+}
+
 /* No latency is a failure, unless no probe ran at all ("off": probing disabled). */
 static bool probe_failed(const struct history_row *r)
 {
 	return r->probe_ms < 0 && strcmp(r->probe_status, "off") != 0;
 }
 
+/* A green triangle at the top, pointing down, growing with the count. */
+static void write_reaped(FILE *out, const struct history_row *r, double x, const char *when,
+			 uint32_t max_reaped, double *last_x)
+{
+	double h = 6 + 8 * sqrt((double)r->reaped / (double)max_reaped);
+
+	fprintf(out,
+		"<g class=\"reaped\"><title>%s UTC: %" PRIu32 " idle connection%s reaped</title>"
+		"<path d=\"M%.1f %.1fl%.1f %.1fh%.1fz\" fill=\"%s\" fill-opacity=\"0.85\"/>",
+		when, r->reaped, r->reaped == 1 ? "" : "s", x, PLOT_T + 1 + h, -h * 0.55, -h,
+		h * 1.1, COLOR_REAPED);
+	write_count(out, x, PLOT_T + h + 12, r->reaped, COLOR_REAPED, last_x);
+	fputs("</g>\n", out);
+}
+
 static void write_markers(FILE *out, const struct scale *s, const struct history_row *rows,
 			  size_t n)
 {
-	uint32_t max_bans = 0;
+	uint32_t max_bans = 0, max_reaped = 0;
+	double last_ban = -1e9, last_reaped = -1e9;
 	char when[16];
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		max_bans = MAX(max_bans, rows[i].new_bans);
+		max_reaped = MAX(max_reaped, rows[i].reaped);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct history_row *r = &rows[i];
 		double x = x_of(s, r->time_usec);
@@ -321,10 +370,14 @@ static void write_markers(FILE *out, const struct scale *s, const struct history
 			fprintf(out,
 				"<g class=\"ban\"><title>%s UTC: %" PRIu32 " new ban%s, %" PRIu32
 				" active</title><path d=\"M%.1f %.1fl%.1f %.1fh%.1fz\" fill=\"%s\" "
-				"fill-opacity=\"0.85\"/></g>\n",
+				"fill-opacity=\"0.85\"/>",
 				when, r->new_bans, r->new_bans == 1 ? "" : "s", r->active_bans, x,
 				PLOT_B - 1 - h, -h * 0.55, h, h * 1.1, COLOR_BAN);
+			write_count(out, x, PLOT_B - 4 - h, r->new_bans, COLOR_BAN, &last_ban);
+			fputs("</g>\n", out);
 		}
+		if (r->reaped > 0)
+			write_reaped(out, r, x, when, max_reaped, &last_reaped);
 		if (probe_failed(r)) {
 			fprintf(out, "<g class=\"probe-fail\"><title>%s UTC: probe failed (", when);
 			xml_escape(out, r->probe_status);
@@ -337,7 +390,7 @@ static void write_markers(FILE *out, const struct scale *s, const struct history
 }
 
 /* The legend under the axis: one swatch and label per kind of mark present. */
-static void write_legend(FILE *out, bool backlog, const bool *present)
+static void write_legend(FILE *out, bool backlog, bool limit, bool reaped, const bool *present)
 {
 	double x = PLOT_L, y = HEIGHT - 22;
 
@@ -359,8 +412,20 @@ static void write_legend(FILE *out, bool backlog, const bool *present)
 			x, y, x + 18, y, COLOR_BACKLOG);
 		LEGEND_TEXT("listen backlog");
 	}
+	if (limit) {
+		fprintf(out,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			"stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>\n",
+			x, y, x + 18, y, COLOR_LIMIT);
+		LEGEND_TEXT("MAXDAEMONS");
+	}
 	fprintf(out, "<path d=\"M%.1f %.1fl-5 9h10z\" fill=\"%s\"/>\n", x + 9, y - 5, COLOR_BAN);
 	LEGEND_TEXT("new bans");
+	if (reaped) {
+		fprintf(out, "<path d=\"M%.1f %.1fl-5 -9h10z\" fill=\"%s\"/>\n", x + 9, y + 4,
+			COLOR_REAPED);
+		LEGEND_TEXT("reaped");
+	}
 	fprintf(out,
 		"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\" stroke=\"#fff\" "
 		"stroke-width=\"1\"/>\n",
@@ -379,10 +444,11 @@ static void write_legend(FILE *out, bool backlog, const bool *present)
 	fputs("</g>\n", out);
 }
 
-int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *title)
+int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *title,
+	     uint32_t max_daemons)
 {
 	struct scale s;
-	bool backlog = false, present[ELEMENTSOF(bands)] = { false };
+	bool backlog = false, reaped = false, present[ELEMENTSOF(bands)] = { false };
 
 	if (!out || (!rows && n > 0))
 		return -EINVAL;
@@ -391,10 +457,11 @@ int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *ti
 
 	for (size_t i = 0; i < n; i++) {
 		backlog = backlog || rows[i].backlog > 0;
+		reaped = reaped || rows[i].reaped > 0;
 		if (!is_normal(rows[i].tuner))
 			present[band_of(rows[i].tuner)] = true;
 	}
-	compute_scale(rows, n, &s);
+	compute_scale(rows, n, max_daemons, &s);
 
 	fprintf(out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -419,6 +486,8 @@ int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *ti
 			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" fill=\"#888\" "
 			"text-anchor=\"middle\">no samples</text>\n",
 			(PLOT_L + PLOT_R) / 2, (PLOT_T + PLOT_B) / 2);
+	if (max_daemons)
+		write_limit(out, &s, max_daemons);
 	if (backlog)
 		write_line(out, &s, rows, n, true);
 	if (n > 0)
@@ -427,7 +496,7 @@ int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *ti
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 			x_of(&s, rows[0].time_usec), y_of(&s, rows[0].established), COLOR_EST);
 	write_markers(out, &s, rows, n);
-	write_legend(out, backlog, present);
+	write_legend(out, backlog, max_daemons > 0, reaped, present);
 	fputs("</svg>\n", out);
 
 	if (fflush(out) != 0 || ferror(out))

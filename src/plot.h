@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "history.h"
@@ -11,8 +12,13 @@
  * - established connections as a polyline with exactly one point per row
  *   (<polyline class="established">), the listen backlog as a second, dashed one
  *   (class="backlog") when it is non-zero anywhere;
+ * - Courier's MAXDAEMONS as a dashed horizontal line with its value (<g class="maxdaemons">)
+ *   when max_daemons is not 0 (the y axis then reaches it);
  * - one small purple triangle on the time axis per row with new bans (<g class="ban">, the
- *   count in its <title> tooltip);
+ *   count in its <title> tooltip and written above it, <text class="count">, unless that
+ *   would overlap the previous count);
+ * - one green triangle at the top per row with connections reaped (<g class="reaped">, its
+ *   count in the tooltip and written under it the same way);
  * - one red dot on the connections line per failed probe: probe_ms == -1 with a status other
  *   than "off" (probing disabled) (<g class="probe-fail">, the status in its <title>);
  * - background bands for runs of tuner levels other than "normal" (class="band-<level>");
@@ -20,4 +26,5 @@
  *   connection count from 0 to the maximum rounded up to a nice number; a title (XML-escaped;
  *   NULL: "waveguard history") and a legend.
  * n == 0 gives an empty chart saying "no samples". Returns 0, or -EINVAL/-EIO. */
-int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *title);
+int plot_svg(FILE *out, const struct history_row *rows, size_t n, const char *title,
+	     uint32_t max_daemons);

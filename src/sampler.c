@@ -2,7 +2,8 @@
  * both families (or one per family), with an inet_diag bytecode filter that lets the kernel send
  * only the sockets whose local port is ours; states and listener queues are summed, remote
  * addresses counted in an addrindex table that is emptied after each sample and only grows.
- * Never logs. */
+ * When asked, the dump carries each socket's tcp_info, and one socket can be closed by its exact
+ * identity (SOCK_DESTROY) on the same netlink socket. Never logs. */
 #include "sampler.h"
 
 #include <arpa/inet.h>
@@ -11,8 +12,8 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +34,18 @@
 
 static const uint16_t default_ports[] = { 25, 465, 587 };
 
+/* The kernel's TCP states (include/net/tcp_states.h; <netinet/tcp.h> has them too, but it
+ * cannot be included with <linux/tcp.h>, whose struct tcp_info has the byte counters). */
+enum {
+	STATE_ESTABLISHED = 1,
+	STATE_SYN_RECV = 3,
+	STATE_TIME_WAIT = 6,
+	STATE_LISTEN = 10,
+};
+
+/* tcp_info up to and including tcpi_bytes_received (Linux 4.1). */
+#define TCP_INFO_BYTES_END (offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(uint64_t))
+
 struct sampler {
 	struct mnl_socket *nl;
 	uint32_t portid;
@@ -42,6 +55,8 @@ struct sampler {
 	bool kernel_filter;
 	bool single_dump;    /* one TCPDIAG_GETSOCK dump of both families */
 	bool filter_suspect; /* the filter was dropped for an -EINVAL maybe meant for the request */
+	sampler_conn_fn conn_fn; /* non-NULL during sampler_sample_conns(): tcp_info asked */
+	void *conn_userdata;
 
 	uint64_t port_map[65536 / 64];
 	uint8_t bytecode[BYTECODE_MAX];
@@ -247,6 +262,41 @@ static void count_peer(struct sampler *s, const struct inet_diag_msg *m)
 	s->n++;
 }
 
+/* The caller's view of an established socket: its identity and its tcp_info, when the kernel
+ * sent one (a shorter one from an older kernel is read as far as it goes). */
+static void report_conn(struct sampler *s, const struct nlmsghdr *nlh,
+			const struct inet_diag_msg *m)
+{
+	struct sampler_conn c = {
+		.family = m->idiag_family,
+		.id = m->id,
+		.local_port = ntohs(m->id.idiag_sport),
+		.peer_port = ntohs(m->id.idiag_dport),
+	};
+	const struct nlattr *attr;
+
+	addr_from_bytes(m->idiag_family, m->id.idiag_dst, &c.peer);
+	mnl_attr_for_each(attr, nlh, sizeof(*m))
+	{
+		if (mnl_attr_get_type(attr) != INET_DIAG_INFO)
+			continue;
+		struct tcp_info ti = { 0 };
+		size_t len = MIN((size_t)mnl_attr_get_payload_len(attr), sizeof(ti));
+		if (len < offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof(uint32_t))
+			break;
+		memcpy(&ti, mnl_attr_get_payload(attr), len);
+		c.has_info = true;
+		c.has_bytes = len >= TCP_INFO_BYTES_END;
+		c.unacked = ti.tcpi_unacked;
+		c.last_data_recv_ms = ti.tcpi_last_data_recv;
+		c.last_data_sent_ms = ti.tcpi_last_data_sent;
+		c.bytes_received = ti.tcpi_bytes_received;
+		c.bytes_acked = ti.tcpi_bytes_acked;
+		break;
+	}
+	s->conn_fn(&c, s->conn_userdata);
+}
+
 static int on_sock(const struct nlmsghdr *nlh, void *data)
 {
 	struct sampler *s = data;
@@ -266,19 +316,21 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 
 	switch (m->idiag_state) {
-	case TCP_LISTEN:
+	case STATE_LISTEN:
 		s->cur.backlog += m->idiag_rqueue;
 		s->cur.backlog_max += m->idiag_wqueue;
 		return MNL_CB_OK;
-	case TCP_ESTABLISHED:
+	case STATE_ESTABLISHED:
 		s->cur.established++;
+		if (s->conn_fn)
+			report_conn(s, nlh, m);
 		break;
-	case TCP_SYN_RECV: /* request sockets (TCP_NEW_SYN_RECV) are reported as SYN_RECV */
+	case STATE_SYN_RECV: /* request sockets (TCP_NEW_SYN_RECV) are reported as SYN_RECV */
 		/* The wave's signature, but no evidence against its peer: a SYN's source address is
 		 * forgeable, and only a completed handshake proves it (DESIGN.md §8). */
 		s->cur.syn_recv++;
 		return MNL_CB_OK;
-	case TCP_TIME_WAIT:
+	case STATE_TIME_WAIT:
 		/* Closed, no process: not a concurrent connection of its peer. MTAs close first
 		 * after QUIT, so a legitimate sender's recent deliveries linger here for a
 		 * minute and would otherwise make it look like a hog. */
@@ -344,12 +396,16 @@ static int dump(struct sampler *s, uint8_t family)
 		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->idiag_family = AF_UNSPEC; /* ignored for dumps */
 		req->idiag_states = ~0u;
+		if (s->conn_fn)
+			req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	} else {
 		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 		struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 		req->sdiag_family = family;
 		req->sdiag_protocol = IPPROTO_TCP;
 		req->idiag_states = ~0u; /* every state, listeners included */
+		if (s->conn_fn)
+			req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	}
 	if (s->kernel_filter)
 		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, s->bytecode_len, s->bytecode);
@@ -428,10 +484,17 @@ static int sample_once(struct sampler *s)
 
 int sampler_sample(struct sampler *s, struct sample *ret)
 {
+	return sampler_sample_conns(s, ret, NULL, NULL);
+}
+
+int sampler_sample_conns(struct sampler *s, struct sample *ret, sampler_conn_fn fn, void *userdata)
+{
 	int r;
 
 	if (!s || !ret)
 		return -EINVAL;
+	s->conn_fn = fn;
+	s->conn_userdata = userdata;
 	for (;;) {
 		if (s->broken && (r = open_socket(s)) < 0)
 			return r;
@@ -461,5 +524,71 @@ int sampler_sample(struct sampler *s, struct sample *ret)
 		*ret = s->cur;
 	}
 	clear_table(s);
+	s->conn_fn = NULL;
+	s->conn_userdata = NULL;
 	return r < 0 ? r : 0;
+}
+
+/* One SOCK_DESTROY request for (family, id) and its acknowledgement. */
+static int destroy_request(struct sampler *s, uint8_t family, const struct inet_diag_sockid *id)
+{
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	int r;
+
+	if (s->broken && (r = open_socket(s)) < 0)
+		return r;
+	nlh = mnl_nlmsg_put_header(s->req);
+	seq = ++s->seq;
+	nlh->nlmsg_type = SOCK_DESTROY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0u;
+	req->id = *id;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(s->nl, s->rbuf, RECV_BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			s->broken = true;
+			return -errno;
+		}
+		r = mnl_cb_run(s->rbuf, (size_t)n, seq, s->portid, NULL, NULL);
+		if (r >= 0)
+			return 0;
+		if (errno == ESRCH || errno == EPROTO) /* not our answer: start afresh next time */
+			s->broken = true;
+		return -errno;
+	}
+}
+
+int sampler_destroy(struct sampler *s, const struct sampler_conn *c)
+{
+	if (!s || !c || (c->family != AF_INET && c->family != AF_INET6) ||
+	    !port_wanted(s, ntohs(c->id.idiag_sport)))
+		return -EINVAL;
+	return destroy_request(s, c->family, &c->id);
+}
+
+int sampler_destroy_supported(struct sampler *s)
+{
+	/* Port 0 to port 0 from and to 0.0.0.0: no socket has that identity. A kernel that can
+	 * close sockets looks for it (-ENOENT); one that cannot says so first (-EOPNOTSUPP). */
+	struct inet_diag_sockid none = { .idiag_cookie = { INET_DIAG_NOCOOKIE,
+							   INET_DIAG_NOCOOKIE } };
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = destroy_request(s, AF_INET, &none);
+	if (r == -ENOENT)
+		return 1;
+	if (r == -EOPNOTSUPP)
+		return 0;
+	return r < 0 ? r : 1;
 }

@@ -1,9 +1,11 @@
 /* The connection counter of the watch: a synchronous sock_diag (NETLINK_SOCK_DIAG) dump counts
  * the TCP sockets on the SMTP ports by state, the accept queues of their listeners, the distinct
- * remote addresses and the addresses holding the most connections. Library-like: never logs;
- * returns -errno. */
+ * remote addresses and the addresses holding the most connections; on request it also reports
+ * each established connection with the kernel's tcp_info, and closes one exactly named
+ * (SOCK_DESTROY). Library-like: never logs; returns -errno. */
 #pragma once
 
+#include <linux/inet_diag.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +64,49 @@ struct sampler *sampler_free(struct sampler *s);
  * untouched): -ENOMEM when the table cannot grow, the socket's error otherwise (the next call
  * then opens a fresh socket). */
 int sampler_sample(struct sampler *s, struct sample *ret);
+
+/* One established connection on the ports, as the kernel reports it in the dump: the socket's
+ * own identity (family and inet_diag_sockid with its cookie: enough to name exactly this socket
+ * again, see sampler_destroy()) and what its tcp_info says about the two sides' data. */
+struct sampler_conn {
+	uint8_t family;		    /* of the socket: AF_INET, or AF_INET6 (dual-stack too) */
+	struct inet_diag_sockid id; /* as dumped: ports in network order, the cookie */
+	struct addr peer;	    /* the client; IPv4-mapped peers folded to IPv4 */
+	uint16_t local_port, peer_port;
+	/* tcp_info (INET_DIAG_INFO). Without it (has_info false) the fields below are 0; a
+	 * kernel older than 4.1 sends it without the byte counters (has_bytes false). */
+	bool has_info, has_bytes;
+	uint32_t unacked;	    /* segments the server sent that are not acknowledged yet */
+	uint32_t last_data_recv_ms; /* since the client's last data; since the handshake when it
+				       sent none */
+	uint32_t last_data_sent_ms; /* since the server's last data (retransmissions too) */
+	uint64_t bytes_received;    /* data bytes the client sent */
+	uint64_t bytes_acked;	    /* data bytes the server sent that the client acknowledged */
+};
+
+/* Called for each established connection during a sample: c is valid during the call only. */
+typedef void (*sampler_conn_fn)(const struct sampler_conn *c, void *userdata);
+
+/* sampler_sample() that also asks the kernel for each socket's tcp_info and calls fn (when not
+ * NULL) for every established connection on the ports, in dump order, including those still
+ * waiting in a listener's accept queue. The same results and errors as sampler_sample(); fn
+ * may have been called for connections of a sample that then fails. */
+int sampler_sample_conns(struct sampler *s, struct sample *ret, sampler_conn_fn fn, void *userdata);
+
+/* Closes the connection c names from the kernel's side (SOCK_DESTROY, what `ss -K` does): the
+ * peer gets a reset and the process holding the socket sees ECONNABORTED. The kernel looks the
+ * socket up by c's family, addresses, ports and interface, and refuses it when its cookie is
+ * not c's: a socket that closed meanwhile and a new one on the same addresses and ports are
+ * never confused. Call outside a sample. Returns 0; -ENOENT when there is no such socket (any
+ * more), or one with another cookie (-ESTALE for that on older kernels); -EOPNOTSUPP when the
+ * kernel cannot close sockets (built without CONFIG_INET_DIAG_DESTROY), -EPERM without
+ * CAP_NET_ADMIN, -EINVAL for a c that is not a connection on the ports, or the socket's
+ * -errno. */
+int sampler_destroy(struct sampler *s, const struct sampler_conn *c);
+
+/* Whether the kernel can close sockets at all: asks it to close a socket that cannot exist.
+ * Returns 1 (it looked for it: -ENOENT), 0 (-EOPNOTSUPP), or another -errno. */
+int sampler_destroy_supported(struct sampler *s);
 
 /* For measurements and tests; the results are the same either way. By default the dump
  * carries an inet_diag bytecode filter so that the kernel sends only the sockets on our ports;

@@ -227,7 +227,7 @@ static void on_journal_batch(struct source_journal *sj, void *userdata)
 
 static bool use_journal(const struct config_jail *c)
 {
-	if (c->backend == BACKEND_BANS)
+	if (!config_jail_reads_logs(c))
 		return false;
 	if (c->backend == BACKEND_AUTO)
 		/* The journal when the system has one: journald's socket is there (an empty

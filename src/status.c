@@ -35,6 +35,18 @@ void status_write_text(const struct status *st, FILE *out)
 			st->bans_evicted);
 	if (st->tuning)
 		fprintf(out, "tuner: %s (%s)\n", st->tuner_level, st->tuner_reason);
+	if (st->reaper && strcmp(st->reaper, "off") != 0) {
+		fprintf(out, "reaper: %s", st->reaper);
+		if (strcmp(st->reaper, "unsupported") != 0)
+			fprintf(out,
+				" from the %s level, %" PRIu64 " idle connection%s %s since start",
+				st->reaper_level, st->reaped, st->reaped == 1 ? "" : "s",
+				strcmp(st->reaper, "dry-run") == 0 ? "it would have closed"
+								   : "closed");
+		if (st->row && st->row->reaped)
+			fprintf(out, ", %" PRIu32 " at the last sample", st->row->reaped);
+		fputc('\n', out);
+	}
 	if (st->fleet.host)
 		fprintf(out,
 			"fleet: %s, %s Redis at %s; published %" PRIu64 ", applied %" PRIu64
@@ -62,10 +74,12 @@ void status_write_json(const struct status *st, FILE *out)
 		",\"decisions\":%" PRIu64 ",\"events\":%" PRIu64 ",\"reloads\":%" PRIu64
 		",\"active_bans\":%zu,\"nft_sent\":%" PRIu64 ",\"nft_errors\":%" PRIu64
 		",\"bans_evicted\":%" PRIu64 ",\"evidence_bytes\":%" PRIu64
-		",\"tuner\":\"%s\",\"server\":\"%s\",\"reload_error\":",
+		",\"tuner\":\"%s\",\"reaper\":\"%s\",\"reaped\":%" PRIu64
+		",\"server\":\"%s\",\"reload_error\":",
 		st->uptime_sec, st->dry_run ? "true" : "false", st->lines, st->decisions,
 		st->events, st->reloads, st->active_bans, st->nft_sent, st->nft_errors,
 		st->bans_evicted, st->evidence_bytes, st->tuning ? st->tuner_level : "off",
+		st->reaper ? st->reaper : "off", st->reaped,
 		st->server_down					       ? "down"
 		: st->row && strcmp(st->row->probe_status, "off") != 0 ? "up"
 								       : "unknown");
@@ -202,6 +216,9 @@ int status_write_metrics(const struct status *st, const char *path)
 		    offsetof(struct status_jail, evictions));
 	if (st->row)
 		row_families(&x, st->row);
+	metrics_family(&x, "waveguard_reaped_total", "counter",
+		       "Idle holders' connections the reaper closed (in a dry run: would have).");
+	metrics_sample(&x, "waveguard_reaped_total", NULL, NULL, (double)st->reaped);
 	metrics_family(&x, "waveguard_server_down", "gauge",
 		       "1 while the probe finds the mail server down (refused, or silent while not "
 		       "busy).");
@@ -233,6 +250,8 @@ void status_format_line(const struct status *st, char *buf, size_t size)
 	if (r)
 		text_appendf(buf, size, &len, "%u connections, backlog %u, probe %s, ",
 			     r->established, r->backlog, r->probe_status);
+	if (st->reaped)
+		text_appendf(buf, size, &len, "%" PRIu64 " idle connections reaped, ", st->reaped);
 	text_appendf(buf, size, &len,
 		     "%zu active bans, %zu jails, %zu files, %zu journals, %" PRIu64
 		     " lines, %" PRIu64 " ban decisions since start%s",

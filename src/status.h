@@ -45,6 +45,9 @@ struct status {
 	bool server_down;	  /* the probe found the mail server down */
 	uint64_t down_since_usec; /* realtime */
 	const char *down_why;	  /* the probe's outcome, "refused", ... */
+	const char *reaper;	  /* "on", "off", "unsupported", "dry-run" */
+	const char *reaper_level; /* the tuner level it works from: "wave", "elevated" */
+	uint64_t reaped;	  /* idle connections closed since start */
 	size_t n_files, n_journals;
 	const struct history_row *row; /* the last sample; NULL before the first */
 	struct status_jail *jails;

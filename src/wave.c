@@ -2,7 +2,9 @@
  * probe answers asynchronously and its row is completed then (or marked "pending" when the next
  * interval comes first, so that there is exactly one row per interval). Each completed row is
  * the tuner's input; a level change rewrites Courier's timeout files, and the rows from then on
- * carry the new level. */
+ * carry the new level. From the reaper's level up the interval is [sampler] wave_interval, and
+ * each sample's dump carries tcp_info: the idle holders among the connections (reaper.c) are
+ * closed from the kernel's side, at most max_per_pass a sample. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "esmtpd.h"
 #include "log.h"
 #include "probe.h"
+#include "reaper.h"
 #include "sampler.h"
 #include "timeouts.h"
 #include "wave.h"
@@ -23,6 +26,8 @@ struct wave {
 	const struct wave_ops *ops;
 	void *userdata;
 	uint64_t interval_usec;
+	uint64_t wave_interval_usec; /* from fast_level up */
+	enum tuner_level fast_level;
 	unsigned max_concurrent;
 	struct sampler *sampler;
 	struct probe *probe;
@@ -49,6 +54,20 @@ struct wave {
 	bool down;
 	uint64_t down_since_usec, down_alert_usec;
 	char down_why[64];
+
+	/* The reaper. */
+	bool dry_run;
+	bool reap_on; /* enabled, with a sampler, a tuner, and a kernel that can close sockets */
+	const char *reap_state;
+	enum tuner_level reap_level;
+	struct reaper_params reap_params;
+	uint32_t reap_idle_ms;	   /* this pass's: reaper_idle() of the last sample */
+	uint32_t last_established; /* at the last sample */
+	struct reaper_batch batch;
+	struct sampler_conn *batch_v; /* max_per_pass entries */
+	uint64_t reap_pass_usec;      /* monotonic: the last reaping pass (0: none running) */
+	uint64_t reap_now_usec;	      /* monotonic: this pass */
+	uint64_t reaped_total;
 };
 
 /* ---- server down or flooded ---- */
@@ -120,6 +139,29 @@ static void watch_server(struct wave *w, struct history_row *r)
 	}
 }
 
+/* ---- the interval ---- */
+
+static uint64_t interval(const struct wave *w)
+{
+	if (w->tuner && tuner_level(w->tuner) >= w->fast_level &&
+	    w->wave_interval_usec < w->interval_usec)
+		return w->wave_interval_usec;
+	return w->interval_usec;
+}
+
+/* After a level change: the next sample no later than one interval of the new level away (up to
+ * a wave, at once at the faster pace, not after the rest of a 5 s interval). */
+static void rearm(struct wave *w)
+{
+	uint64_t next = 0, now = 0;
+
+	if (!w->timer || sd_event_source_get_time(w->timer, &next) < 0)
+		return;
+	sd_event_now(w->event, CLOCK_MONOTONIC, &now);
+	if (now + interval(w) < next)
+		sd_event_source_set_time(w->timer, now + interval(w));
+}
+
 /* ---- the tuner and Courier's files ---- */
 
 /* While tuned, the admin may edit a file: theirs becomes the value to restore. */
@@ -168,6 +210,7 @@ static void tune(struct wave *w, const struct history_row *r)
 	log_event(LOG_NOTICE, LOG_MESSAGE_TUNER, fields, "tuner: %s%s%s%s", w->reason,
 		  msg[0] ? " (" : "", msg,
 		  msg[0] ? ")" : (w->timeouts ? "" : " (no file written)"));
+	rearm(w);
 }
 
 /* The timeout files of the configured action, with a crash's leftovers restored. */
@@ -207,6 +250,9 @@ int wave_new(sd_event *e, const struct config *c, bool dry_run, struct wave **re
 	if (!w)
 		return -ENOMEM;
 	w->event = sd_event_ref(e);
+	w->dry_run = dry_run;
+	w->reap_state = "off";
+	w->reap_level = w->fast_level = TUNER_WAVE;
 	snprintf(w->reason, sizeof(w->reason), "normal");
 	config_tuner_params(t, &w->params);
 	if (!t->enabled || !t->timeouts) {
@@ -312,16 +358,125 @@ static void on_probe(enum probe_status status, uint64_t latency_usec, int error,
 	finish_row(w);
 }
 
-/* The connection counts of the row; addresses holding too many are the owner's hits. */
+/* ---- the reaper ---- */
+
+static bool reaping(const struct wave *w)
+{
+	return w->reap_on && tuner_level(w->tuner) >= w->reap_level;
+}
+
+/* A connection of the sample: an idle holder that no allowlist covers is a candidate. In dry-run
+ * mode nothing is closed, so each holder is told once: at the pass its silence crossed idle. */
+static void on_conn(const struct sampler_conn *c, void *userdata)
+{
+	struct wave *w = userdata;
+
+	if (reaper_judge(&w->reap_params, w->reap_idle_ms, c) != REAPER_REAP)
+		return;
+	if (w->dry_run && w->reap_pass_usec &&
+	    (int64_t)reaper_silence_ms(c) -
+			    (int64_t)((w->reap_now_usec - w->reap_pass_usec) / 1000) >=
+		    (int64_t)w->reap_idle_ms)
+		return;
+	if (w->ops->allowed && w->ops->allowed(&c->peer, w->userdata))
+		return;
+	reaper_batch_offer(&w->batch, c);
+}
+
+static void log_reaped(const struct wave *w, const struct sampler_conn *c)
+{
+	char a[ADDR_STRLEN], f_addr[ADDR_STRLEN + 32], f_port[48], f_silence[48], f_bytes[64];
+	uint32_t silence = reaper_silence_ms(c);
+
+	addr_format(&c->peer, a, sizeof(a));
+	snprintf(f_addr, sizeof(f_addr), "WAVEGUARD_ADDRESS=%s", a);
+	snprintf(f_port, sizeof(f_port), "WAVEGUARD_PORT=%u", c->local_port);
+	snprintf(f_silence, sizeof(f_silence), "WAVEGUARD_SILENCE_MS=%u", silence);
+	snprintf(f_bytes, sizeof(f_bytes), "WAVEGUARD_BYTES_RECEIVED=%llu",
+		 (unsigned long long)c->bytes_received);
+	const char *const fields[] = { f_addr, f_port, f_silence, f_bytes, NULL };
+	log_event(LOG_NOTICE, LOG_MESSAGE_REAP, fields,
+		  "reaper: %s the idle connection of %s to port %u: silent %u.%u s after the "
+		  "server's last reply (limit %u s%s), %llu bytes received",
+		  w->dry_run ? "would close" : "closed", a, c->local_port, silence / 1000,
+		  silence % 1000 / 100, w->reap_idle_ms / 1000,
+		  w->reap_idle_ms < w->reap_params.idle_ms ? " with the server nearly full" : "",
+		  (unsigned long long)c->bytes_received);
+}
+
+/* The kernel refused to close a socket at all: said once, and the reaper stops. */
+static void reaper_refused(struct wave *w, int r)
+{
+	w->reap_on = false;
+	w->reap_state = "unsupported";
+	log_warning_errno(r,
+			  "reaper: the kernel refuses to close sockets (%m%s): idle holders are "
+			  "left to Courier's timeouts",
+			  r == -EPERM ? ": waveguard needs CAP_NET_ADMIN" : "");
+}
+
+/* Closes the pass's candidates, longest silent first, after their hits went to the owner and
+ * its bans to the kernel (a holder told by the reset reconnects at once: its SYN must meet the
+ * ban). Returns how many were closed. */
+static uint32_t reap(struct wave *w)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < w->batch.n && w->ops->reaped; i++)
+		w->ops->reaped(&w->batch_v[i], w->userdata);
+	if (w->batch.n && w->ops->flush)
+		w->ops->flush(w->userdata);
+	for (size_t i = 0; i < w->batch.n && w->reap_on; i++) {
+		const struct sampler_conn *c = &w->batch_v[i];
+		int r = w->dry_run ? 0 : sampler_destroy(w->sampler, c);
+		if (r == -ENOENT || r == -ESTALE) /* closed meanwhile (by Courier or the client) */
+			continue;
+		if (r == -EOPNOTSUPP || r == -EPERM) {
+			reaper_refused(w, r);
+			break;
+		}
+		if (r < 0) {
+			char a[ADDR_STRLEN];
+			log_warning_errno(r, "reaper: cannot close the connection of %s: %m",
+					  addr_format(&c->peer, a, sizeof(a)));
+			continue;
+		}
+		n++;
+		log_reaped(w, c);
+	}
+	if (w->batch.over)
+		log_info("reaper: %zu more idle connections than max_per_pass (%zu): the next "
+			 "sample takes them",
+			 w->batch.over, w->batch.cap);
+	w->reaped_total += n;
+	return n;
+}
+
+/* The connection counts of the row; addresses holding too many are the owner's hits; from the
+ * reaper's level up, the idle holders are closed. */
 static void sample(struct wave *w)
 {
 	struct sample s;
-	int r = sampler_sample(w->sampler, &s);
+	bool reap_pass = reaping(w);
+	int r;
 
+	if (reap_pass) {
+		reaper_batch_init(&w->batch, w->batch_v, w->batch.cap);
+		sd_event_now(w->event, CLOCK_MONOTONIC, &w->reap_now_usec);
+		/* The load of the last sample says how short the silence may be. */
+		w->reap_idle_ms = reaper_idle(&w->reap_params, w->last_established, w->max_daemons);
+	}
+	r = sampler_sample_conns(w->sampler, &s, reap_pass ? on_conn : NULL, w);
 	if (r < 0) {
 		log_warning_errno(r, "cannot count the connections: %m");
 		return;
 	}
+	w->last_established = s.established;
+	if (reap_pass) {
+		w->pending.reaped = reap(w);
+		w->reap_pass_usec = w->reap_now_usec;
+	} else
+		w->reap_pass_usec = 0;
 	w->pending.established = s.established;
 	w->pending.syn_recv = s.syn_recv;
 	w->pending.other = s.other;
@@ -372,7 +527,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct wave *w = userdata;
 	tick(w);
-	sd_event_source_set_time(s, usec + w->interval_usec);
+	sd_event_source_set_time(s, usec + interval(w));
 	return 0;
 }
 
@@ -441,6 +596,50 @@ static int start_probe(struct wave *w, const struct config *c)
 	return 0;
 }
 
+/* The reaper, when [reaper] asks for it and it can work: a tuner to say when a wave lasts, the
+ * sampler's dumps, and a kernel that can close sockets (asked once, and said once when not). */
+static int start_reaper(struct wave *w, const struct config *c)
+{
+	const struct config_reaper *rc = &c->reaper;
+	int r;
+
+	w->reap_level = config_reaper_level(rc);
+	w->fast_level = rc->enabled ? w->reap_level : TUNER_WAVE;
+	if (!rc->enabled || !w->sampler)
+		return 0;
+	if (!w->tuner) {
+		log_info("reaper: without the tuner there is no wave level: the reaper never runs");
+		return 0;
+	}
+	r = sampler_destroy_supported(w->sampler);
+	if (r == 0) {
+		w->reap_state = "unsupported";
+		log_warning(
+			"reaper: this kernel cannot close sockets (it lacks "
+			"CONFIG_INET_DIAG_DESTROY): idle holders are left to Courier's timeouts");
+		return 0;
+	}
+	if (r < 0) {
+		w->reap_state = "unsupported";
+		log_warning_errno(r, "reaper: cannot ask the kernel to close sockets (%m): idle "
+				     "holders are left to Courier's timeouts");
+		return 0;
+	}
+	w->batch_v = calloc(rc->max_per_pass, sizeof(*w->batch_v));
+	if (!w->batch_v)
+		return log_error_errno(-ENOMEM, "reaper: %m");
+	reaper_batch_init(&w->batch, w->batch_v, rc->max_per_pass);
+	w->reap_params = (struct reaper_params){
+		.idle_ms = (uint32_t)MIN(rc->idle_usec / 1000, UINT32_MAX),
+		.idle_full_ms = (uint32_t)MIN(rc->idle_full_usec / 1000, UINT32_MAX),
+		.full_fraction = rc->full_fraction,
+		.greeting_bytes = rc->greeting_bytes,
+	};
+	w->reap_on = true;
+	w->reap_state = w->dry_run ? "dry-run" : "on";
+	return 0;
+}
+
 int wave_start(struct wave *w, const struct config *c, const struct wave_ops *ops, void *userdata)
 {
 	uint64_t now = 0;
@@ -449,6 +648,7 @@ int wave_start(struct wave *w, const struct config *c, const struct wave_ops *op
 	w->ops = ops;
 	w->userdata = userdata;
 	w->interval_usec = c->sampler.interval_usec;
+	w->wave_interval_usec = c->sampler.wave_interval_usec;
 	w->max_concurrent = c->sampler.max_concurrent;
 	if (c->sampler.enabled) {
 		r = sampler_new(c->sampler.ports, c->sampler.n_ports, &w->sampler);
@@ -459,6 +659,9 @@ int wave_start(struct wave *w, const struct config *c, const struct wave_ops *op
 		if (r < 0)
 			return r;
 	}
+	r = start_reaper(w, c);
+	if (r < 0)
+		return r;
 	if (c->probe.enabled) {
 		r = start_probe(w, c);
 		if (r < 0)
@@ -467,8 +670,8 @@ int wave_start(struct wave *w, const struct config *c, const struct wave_ops *op
 	if (!w->sampler && !w->probe)
 		return 0;
 	sd_event_now(w->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(w->event, &w->timer, CLOCK_MONOTONIC, now + w->interval_usec, 0,
-			      on_timer, w);
+	r = sd_event_add_time(w->event, &w->timer, CLOCK_MONOTONIC, now + interval(w), 0, on_timer,
+			      w);
 	if (r < 0)
 		return log_error_errno(r, "cannot add the watch timer: %m");
 	sd_event_source_set_description(w->timer, "watch");
@@ -515,10 +718,21 @@ bool wave_server_down(const struct wave *w, uint64_t *ret_since_usec, const char
 	return w->down;
 }
 
+const char *wave_reaper_state(const struct wave *w)
+{
+	return w->reap_state;
+}
+
+uint64_t wave_reaped_total(const struct wave *w)
+{
+	return w->reaped_total;
+}
+
 struct wave *wave_free(struct wave *w)
 {
 	if (!w)
 		return NULL;
+	free(w->batch_v);
 	sd_event_source_disable_unref(w->timer);
 	probe_free(w->probe);
 	sampler_free(w->sampler);

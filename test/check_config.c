@@ -577,9 +577,31 @@ START_TEST(test_shipped_config)
 	ck_assert_ptr_null(config_find_filter(c, "nosuch"));
 
 	/* The four banning jails, courier-maxconn whose events feed the tuner, courier-trap, off
-	 * until its list has entries, and recidive, which counts their bans: 3 within a day ban
-	 * for a week on every mail port. */
-	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 3);
+	 * until its list has entries, idle-holder, fed by the reaper, and recidive, which counts
+	 * their bans: 3 within a day ban for a week on every mail port. */
+	ck_assert_uint_eq(c->n_jails, ELEMENTSOF(want) + 4);
+	const struct config_jail *ih = find_jail(c, "idle-holder");
+	ck_assert_ptr_nonnull(ih);
+	ck_assert(ih->enabled);
+	ck_assert_int_eq(ih->backend, BACKEND_REAPER);
+	ck_assert(!config_jail_reads_logs(ih));
+	ck_assert_ptr_null(ih->filter);
+	ck_assert_uint_eq(ih->n_sources, 0);
+	ck_assert_uint_eq(ih->maxretry, 1);
+	ck_assert_uint_eq(ih->bantime_usec, 600 * USEC_PER_SEC);
+	ck_assert_str_eq(ih->actions[0]->name, "nft-set");
+	/* The reaper: at the wave level, 8 s of silence (3 s from 75% of MAXDAEMONS), a greeting
+	 * of at most 64 bytes, 20 a sample, hits for idle-holder; a sample a second meanwhile. */
+	ck_assert(c->reaper.enabled);
+	ck_assert_int_eq(config_reaper_level(&c->reaper), TUNER_WAVE);
+	ck_assert_uint_eq(c->reaper.idle_usec, 8 * USEC_PER_SEC);
+	ck_assert_uint_eq(c->reaper.idle_full_usec, 3 * USEC_PER_SEC);
+	ck_assert_double_eq(c->reaper.full_fraction, 0.75);
+	ck_assert_uint_eq(c->reaper.greeting_bytes, 64);
+	ck_assert_uint_eq(c->reaper.max_per_pass, 20);
+	ck_assert_str_eq(c->reaper.jail, "idle-holder");
+	ck_assert_uint_eq(c->sampler.interval_usec, 5 * USEC_PER_SEC);
+	ck_assert_uint_eq(c->sampler.wave_interval_usec, USEC_PER_SEC);
 	const struct config_jail *rc = find_jail(c, "recidive");
 	ck_assert_ptr_nonnull(rc);
 	ck_assert(rc->enabled);
@@ -1159,7 +1181,8 @@ START_TEST(test_expected_lists_every_key)
 	ck_assert_str_eq(buf, "type, description, ban, unban, timeout; directory, floor, "
 			      "esmtptimeout* for timeouts actions");
 	config_keys_sections_expected(CONFIG_MAIN, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe], [tuner], [fleet] or [dnsbl]");
+	ck_assert_str_eq(buf, "[daemon], [nft], [sampler], [probe], [tuner], [reaper], [fleet] or "
+			      "[dnsbl]");
 	config_keys_sections_expected(CONFIG_FILTER, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "[filter], [vars] or [test]");
 	config_keys_sections_expected(CONFIG_ACTION, buf, sizeof(buf));
@@ -1170,9 +1193,9 @@ END_TEST
 /* check-config --keys: a line "SECTION KEY TYPE  help" for every key of every section. */
 START_TEST(test_keys_lists_every_section)
 {
-	static const char *const sections[] = { "daemon", "nft",   "sampler", "probe",
-						"tuner",  "fleet", "dnsbl",   "filter",
-						"vars",	  "test",  "action",  "jail" };
+	static const char *const sections[] = { "daemon", "nft",    "sampler", "probe",	 "tuner",
+						"reaper", "fleet",  "dnsbl",   "filter", "vars",
+						"test",	  "action", "jail" };
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0, lines = 0, keys = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -1390,6 +1413,68 @@ START_TEST(test_fleet_dnsbl)
 }
 END_TEST
 
+/* [reaper] and the jails of backend = reaper: the defaults without a [reaper] section, the
+ * admin's values, and each mistake named by file:line. */
+START_TEST(test_reaper)
+{
+	struct fx f;
+	const struct config_jail *j;
+
+	fx_load(&f, "valid");
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert(f.c->reaper.enabled);
+	ck_assert_int_eq(config_reaper_level(&f.c->reaper), TUNER_WAVE);
+	ck_assert_uint_eq(f.c->reaper.idle_usec, 8 * USEC_PER_SEC);
+	ck_assert_ptr_null(f.c->reaper.jail);
+	ck_assert_uint_eq(f.c->sampler.wave_interval_usec, USEC_PER_SEC);
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[holders]\nbackend = reaper\nmaxretry = 2\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	run_cmd("printf '[reaper]\nat = elevated\nidle = 6s\nidle_full = 2s\n"
+		"full_connections = 90%%%%\ngreeting_bytes = 128\nmax_per_pass = 5\n"
+		"jail = holders\n[sampler]\nwave_interval = 2s\n' >>'%s/waveguard.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	j = find_jail(f.c, "holders");
+	ck_assert_int_eq(j->backend, BACKEND_REAPER);
+	ck_assert_ptr_null(j->filter);
+	ck_assert_uint_eq(j->n_actions, 1); /* nft-set by default, as for a jail that bans */
+	ck_assert_str_eq(j->action_names[0], "nft-set");
+	ck_assert_int_eq(config_reaper_level(&f.c->reaper), TUNER_ELEVATED);
+	ck_assert_uint_eq(f.c->reaper.idle_usec, 6 * USEC_PER_SEC);
+	ck_assert_uint_eq(f.c->reaper.idle_full_usec, 2 * USEC_PER_SEC);
+	ck_assert_double_eq_tol(f.c->reaper.full_fraction, 0.9, 1e-9);
+	ck_assert_uint_eq(f.c->reaper.greeting_bytes, 128);
+	ck_assert_uint_eq(f.c->reaper.max_per_pass, 5);
+	ck_assert_str_eq(f.c->reaper.jail, "holders");
+	ck_assert_uint_eq(f.c->sampler.wave_interval_usec, 2 * USEC_PER_SEC);
+	fx_done(&f);
+
+	fx_copy(&f, "valid");
+	run_cmd("printf '[holders]\nbackend = reaper\nfilter = mini\n' >>'%s/conf.d/jails.conf'",
+		f.dir);
+	run_cmd("printf '[reaper]\nat = normal\nmax_per_pass = 0\nidle = 0\n"
+		"greeting_bytes = 70000\njail = nosuch\n' >>'%s/waveguard.conf'",
+		f.dir);
+	fx_seal(&f);
+	fx_load_copy(&f);
+	assert_invalid(&f, 6);
+	assert_error(&f, "conf.d/jails.conf:",
+		     "jail [holders] has backend = reaper: it reads no "
+		     "log, remove 'filter ='");
+	assert_error(&f, "waveguard.conf:", "at = 'normal'");
+	assert_error(&f, "waveguard.conf:", "max_per_pass = '0': expected a number of connections");
+	assert_error(&f, "waveguard.conf:", "idle = '0'");
+	assert_error(&f, "waveguard.conf:", "greeting_bytes = '70000': expected a number of bytes");
+	assert_error(&f, "waveguard.conf:", "[reaper] jail: no jail named nosuch");
+	fx_done(&f);
+}
+END_TEST
+
 START_TEST(test_jail_ports)
 {
 	struct fx f;
@@ -1552,6 +1637,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_jail_ports);
 	tcase_add_test(tc, test_fleet_dnsbl);
 	tcase_add_test(tc, test_journal_match_groups);
+	tcase_add_test(tc, test_reaper);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,8 @@
 /* Tests for history: the header written once, exact CSV lines, O_APPEND with two writer
  * processes, rotation at the cap (also done by another writer), torn lines, reading across
  * path.1 and path with a time filter, garbage counted and skipped, foreign files refused, the
- * strict parser, and the article's table. */
+ * strict parser, the files of the version before the reaped column (rotated away whole, still
+ * read), and the article's table. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -85,6 +86,7 @@ static void assert_rows_equal(const struct history_row *a, const struct history_
 	ck_assert_int_eq(a->probe_ms, b->probe_ms);
 	ck_assert_str_eq(a->probe_status, b->probe_status);
 	ck_assert_str_eq(a->tuner, b->tuner);
+	ck_assert_uint_eq(a->reaped, b->reaped);
 }
 
 /* Collects rows from history_read(). */
@@ -123,7 +125,7 @@ START_TEST(test_header_once)
 	history_free(h);
 
 	_cleanup_free_ char *s2 = slurp(path);
-	ck_assert_str_eq(s2, HISTORY_HEADER "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal\n");
+	ck_assert_str_eq(s2, HISTORY_HEADER "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,0\n");
 
 	/* An existing empty file gets the header too. */
 	test_write(dir, "empty.csv", "w", "");
@@ -153,14 +155,15 @@ START_TEST(test_append_exact_lines)
 	b.syn_recv = 36;
 	b.distinct = 136;
 	b.active_bans = 4294967295u;
+	b.reaped = 17;
 	append(h, &a);
 	append(h, &b);
 	history_free(h);
 
 	_cleanup_free_ char *s = slurp(path);
 	ck_assert_str_eq(s, HISTORY_HEADER
-			 "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal\n"
-			 "2026-11-27T06:36:54Z,301,36,1,57,136,4294967295,0,,timeout,wave\n");
+			 "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,0\n"
+			 "2026-11-27T06:36:54Z,301,36,1,57,136,4294967295,0,,timeout,wave,17\n");
 	test_rm_rf(dir);
 }
 END_TEST
@@ -291,9 +294,9 @@ START_TEST(test_rotation_by_other_writer)
 	history_free(b);
 
 	_cleanup_free_ char *cur = slurp(path);
-	ck_assert_str_eq(cur, HISTORY_HEADER "2026-11-27T06:36:54Z,2,3,1,0,9,4,0,1,ok,normal\n");
+	ck_assert_str_eq(cur, HISTORY_HEADER "2026-11-27T06:36:54Z,2,3,1,0,9,4,0,1,ok,normal,0\n");
 	_cleanup_free_ char *old = slurp(path1);
-	ck_assert_str_eq(old, HISTORY_HEADER "2026-11-27T06:36:49Z,1,3,1,0,9,4,0,1,ok,normal\n");
+	ck_assert_str_eq(old, HISTORY_HEADER "2026-11-27T06:36:49Z,1,3,1,0,9,4,0,1,ok,normal,0\n");
 	test_rm_rf(dir);
 }
 END_TEST
@@ -415,8 +418,8 @@ START_TEST(test_torn_tail)
 	history_free(h);
 	_cleanup_free_ char *s = slurp(path);
 	ck_assert_str_eq(s, HISTORY_HEADER "2026-11-27T06:00:00Z,1,0,0\n"
-					   "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal\n"
-					   "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal\n");
+					   "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,0\n"
+					   "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,0\n");
 	unsigned bad = 0;
 	ck_assert_int_eq(history_read(path, 0, NULL, NULL, &bad), 2);
 	ck_assert_uint_eq(bad, 1);
@@ -477,7 +480,8 @@ START_TEST(test_format_parse)
 		mkrow(253402300799ULL, 7, 0, 999999, "proto-error.2", "x_y"),
 	};
 	rows[2].syn_recv = rows[2].other = rows[2].backlog = 4294967295u;
-	rows[2].distinct = rows[2].active_bans = 4294967295u;
+	rows[2].distinct = rows[2].active_bans = rows[2].reaped = 4294967295u;
+	rows[1].reaped = 7;
 	char buf[HISTORY_LINE_MAX];
 
 	for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
@@ -495,18 +499,24 @@ START_TEST(test_format_parse)
 	ck_assert_int_eq(
 		history_format_row(&rows[2], buf, sizeof(buf)),
 		(int)strlen("1970-01-01T00:00:00Z,4294967295,4294967295,4294967295,"
-			    "4294967295,4294967295,4294967295,4294967295,0,refused,elevated\n"));
+			    "4294967295,4294967295,4294967295,4294967295,0,refused,elevated,"
+			    "4294967295\n"));
 	ck_assert_str_eq(buf, "1970-01-01T00:00:00Z,4294967295,4294967295,4294967295,"
-			      "4294967295,4294967295,4294967295,4294967295,0,refused,elevated\n");
+			      "4294967295,4294967295,4294967295,4294967295,0,refused,elevated,"
+			      "4294967295\n");
 
 	/* Sub-second times are cut to the second, offsets normalised to UTC. */
 	struct history_row p;
 	const char *l = "2026-11-27T07:36:49.75+01:00,1,2,3,4,5,6,7,8,ok,normal";
 	ck_assert_int_eq(history_parse_row(l, strlen(l), &p), 0);
 	ck_assert_uint_eq(p.time_usec, T0 * USEC_PER_SEC + 750000);
+	ck_assert_uint_eq(p.reaped, 0); /* a line of the version before the reaped column */
 	ck_assert_int_eq(history_format_row(&p, buf, sizeof(buf)),
-			 (int)strlen("2026-11-27T06:36:49Z,1,2,3,4,5,6,7,8,ok,normal\n"));
-	ck_assert_str_eq(buf, "2026-11-27T06:36:49Z,1,2,3,4,5,6,7,8,ok,normal\n");
+			 (int)strlen("2026-11-27T06:36:49Z,1,2,3,4,5,6,7,8,ok,normal,0\n"));
+	ck_assert_str_eq(buf, "2026-11-27T06:36:49Z,1,2,3,4,5,6,7,8,ok,normal,0\n");
+	l = "2026-11-27T06:36:49Z,1,2,3,4,5,6,7,8,ok,wave,12";
+	ck_assert_int_eq(history_parse_row(l, strlen(l), &p), 0);
+	ck_assert_uint_eq(p.reaped, 12);
 
 	/* Rows that cannot be CSV. */
 	struct history_row bad = rows[0];
@@ -550,6 +560,11 @@ START_TEST(test_format_parse)
 		"2026-13-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal",
 		"Mon Jul 27 19:12:17 CEST 2009     4",
 		"2026-11-27T06:36:49Z;12;3;1;0;9;4;1;23;ok;normal",
+		HISTORY_HEADER_V1,
+		"2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,0,0",
+		"2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,-1",
+		"2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,x",
+		"2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,normal,4294967296",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(garbage); i++) {
 		struct history_row out = rows[3];
@@ -561,6 +576,51 @@ START_TEST(test_format_parse)
 	const char *w15 = "2026-11-27T06:36:49Z,12,3,1,0,9,4,1,23,ok,abcdefghijklmno";
 	ck_assert_int_eq(history_parse_row(w15, strlen(w15), &p), 0);
 	ck_assert_str_eq(p.tuner, "abcdefghijklmno");
+}
+END_TEST
+
+/* A file of the version before the reaped column: rotated to .1 whole at the first open (never
+ * a file that mixes the two), and still read, its rows with reaped 0. */
+START_TEST(test_old_version_file)
+{
+	_cleanup_free_ char *dir = test_mkdtemp();
+	_cleanup_free_ char *path = path_in(dir, "h.csv"), *path1 = path_in(dir, "h.csv.1");
+	static const char old[] =
+		HISTORY_HEADER_V1 "2026-11-27T06:00:00Z,1,0,0,0,1,0,0,5,ok,normal\n"
+				  "2026-11-27T06:00:05Z,2,0,0,0,1,0,1,,timeout,wave\n";
+	struct history *h = NULL;
+
+	test_write(dir, "h.csv.1", "w", "an older .1, replaced as at any rotation\n");
+	test_write(dir, "h.csv", "w", old);
+	ck_assert_int_eq(history_open(path, 0, &h), 0);
+	struct history_row r = mkrow(T0, 30, 0, 12, "ok", "wave");
+	r.reaped = 3;
+	append(h, &r);
+	history_free(h);
+	_cleanup_free_ char *s1 = slurp(path1), *s = slurp(path);
+	ck_assert_str_eq(s1, old);
+	ck_assert_str_eq(s, HISTORY_HEADER "2026-11-27T06:36:49Z,30,3,1,0,9,4,0,12,ok,wave,3\n");
+
+	struct rows rows = {};
+	unsigned bad = 99;
+	ck_assert_int_eq(history_read(path, 0, collect, &rows, &bad), 3);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(rows.v[0].established, 1);
+	ck_assert_uint_eq(rows.v[0].reaped, 0);
+	ck_assert_str_eq(rows.v[1].tuner, "wave");
+	ck_assert_int_eq(rows.v[1].probe_ms, -1);
+	assert_rows_equal(&rows.v[2], &r);
+	free(rows.v);
+
+	/* An old file with only its header: rotated too, and read as no rows. */
+	test_write(dir, "h.csv", "w", HISTORY_HEADER_V1);
+	ck_assert_int_eq(history_open(path, 0, &h), 0);
+	history_free(h);
+	_cleanup_free_ char *s2 = slurp(path);
+	ck_assert_str_eq(s2, HISTORY_HEADER);
+	ck_assert_int_eq(history_read(path, 0, NULL, NULL, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	test_rm_rf(dir);
 }
 END_TEST
 
@@ -622,6 +682,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, test_torn_tail);
 	tcase_add_test(tc, test_foreign_file_refused);
 	tcase_add_test(tc, test_format_parse);
+	tcase_add_test(tc, test_old_version_file);
 	tcase_add_test(tc, test_print_table);
 	suite_add_tcase(s, tc);
 	return s;

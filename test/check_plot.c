@@ -1,7 +1,9 @@
-/* Tests for plot: the SVG of a recorded spam wave (test/fixtures/history/wave.csv) is accepted
- * by a real XML parser (xmllint, Debian package libxml2-utils), has one polyline point per row,
- * one ban marker per row with new bans, one red marker per failed probe, tuner bands; empty,
- * single-row and all-zero histories still give valid SVG; text is XML-escaped. */
+/* Tests for plot: the SVG of a recorded spam wave (test/fixtures/history/wave.csv, a file of the
+ * version before the reaped column) is accepted by a real XML parser (xmllint, Debian package
+ * libxml2-utils), has one polyline point per row, one ban marker per row with new bans, one red
+ * marker per failed probe, tuner bands; Courier's MAXDAEMONS line, the counts on the ban marks,
+ * the reaped marks; empty, single-row and all-zero histories still give valid SVG; text is
+ * XML-escaped. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -40,17 +42,23 @@ static struct rows load_fixture(void)
 	return rows;
 }
 
-/* Renders to a string. */
-static char *render(const struct history_row *rows, size_t n, const char *title)
+/* Renders to a string, with a MAXDAEMONS line when max_daemons is not 0. */
+static char *render_limit(const struct history_row *rows, size_t n, const char *title,
+			  uint32_t max_daemons)
 {
 	char *s = NULL;
 	size_t size = 0;
 	FILE *m = open_memstream(&s, &size);
 	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(plot_svg(m, rows, n, title), 0);
+	ck_assert_int_eq(plot_svg(m, rows, n, title, max_daemons), 0);
 	ck_assert_int_eq(fclose(m), 0);
 	ck_assert_uint_eq(strlen(s), size);
 	return s;
+}
+
+static char *render(const struct history_row *rows, size_t n, const char *title)
+{
+	return render_limit(rows, n, title, 0);
 }
 
 /* Well-formed XML according to libxml2's parser. */
@@ -160,6 +168,59 @@ START_TEST(test_wave)
 					  "connections</title>"));
 	ck_assert_ptr_nonnull(strstr(svg, "<title>mail.example.com: spam wave</title>"));
 	free(rows.v);
+}
+END_TEST
+
+/* A wave the reaper kept under Courier's limit: the MAXDAEMONS line (the axis reaching it), the
+ * counts on the ban and reaped marks, one count dropped where it would overlap its neighbour. */
+START_TEST(test_limit_and_reaped)
+{
+	struct history_row rows[60];
+	size_t with_reaped = 0, with_bans = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+		rows[i] = (struct history_row){
+			.time_usec = (1796300000ULL + i) * USEC_PER_SEC,
+			.established = (uint32_t)(i < 30 ? i / 2 : 20),
+			.probe_ms = 5,
+			.new_bans = i == 10   ? 16
+				    : i == 40 ? 7
+					      : 0,
+			.reaped = i == 10   ? 16
+				  : i == 11 ? 4
+				  : i == 40 ? 7
+					    : 0,
+		};
+		snprintf(rows[i].probe_status, sizeof(rows[i].probe_status), "ok");
+		snprintf(rows[i].tuner, sizeof(rows[i].tuner), i >= 8 ? "wave" : "normal");
+		with_reaped += rows[i].reaped > 0;
+		with_bans += rows[i].new_bans > 0;
+	}
+	_cleanup_free_ char *svg = render_limit(rows, ELEMENTSOF(rows), "reaped", 30);
+	assert_valid_xml(svg);
+	assert_self_contained(svg);
+	ck_assert_uint_eq(count(svg, "<g class=\"maxdaemons\">"), 1);
+	ck_assert_ptr_nonnull(strstr(svg, ">MAXDAEMONS 30</text>"));
+	ck_assert_ptr_nonnull(strstr(svg, ">30</text>")); /* the axis reaches the limit */
+	ck_assert_uint_eq(count(svg, "<g class=\"reaped\">"), with_reaped);
+	ck_assert_ptr_nonnull(
+		strstr(svg, "<title>12:13:30 UTC: 16 idle connections reaped</title>"));
+	ck_assert_ptr_nonnull(
+		strstr(svg, "<title>12:14:00 UTC: 7 idle connections reaped</title>"));
+	ck_assert_uint_eq(count(svg, "<g class=\"ban\">"), with_bans);
+	/* Counts: 16 and 7 on both kinds; the 4 a second after the 16 would overlap it. */
+	ck_assert_uint_eq(count(svg, "<text class=\"count\""), 4);
+	ck_assert_uint_eq(count(svg, "\">16</text>"), 2);
+	ck_assert_uint_eq(count(svg, "\">7</text>"), 2);
+	ck_assert_ptr_null(strstr(svg, "\">4</text>"));
+	ck_assert_ptr_nonnull(strstr(svg, ">reaped</text>"));	  /* the legend */
+	ck_assert_ptr_nonnull(strstr(svg, ">MAXDAEMONS</text>")); /* the legend */
+
+	/* Without a limit known: no line, no legend for it. */
+	_cleanup_free_ char *plain = render(rows, ELEMENTSOF(rows), "reaped");
+	ck_assert_ptr_null(strstr(plain, "maxdaemons"));
+	ck_assert_ptr_null(strstr(plain, "MAXDAEMONS"));
+	ck_assert_ptr_null(strstr(plain, ">30</text>")); /* 0..20 only */
 }
 END_TEST
 
@@ -287,9 +348,9 @@ START_TEST(test_write_error)
 	FILE *f = fopen("/dev/full", "we");
 	if (!f)
 		return; /* no /dev/full in this sandbox */
-	ck_assert_int_eq(plot_svg(f, rows.v, rows.n, "full"), -EIO);
+	ck_assert_int_eq(plot_svg(f, rows.v, rows.n, "full", 30), -EIO);
 	fclose(f);
-	ck_assert_int_eq(plot_svg(NULL, rows.v, rows.n, "x"), -EINVAL);
+	ck_assert_int_eq(plot_svg(NULL, rows.v, rows.n, "x", 0), -EINVAL);
 	free(rows.v);
 }
 END_TEST
@@ -300,6 +361,7 @@ static Suite *plot_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_wave);
+	tcase_add_test(tc, test_limit_and_reaped);
 	tcase_add_test(tc, test_empty_and_single);
 	tcase_add_test(tc, test_all_zero);
 	tcase_add_test(tc, test_server_down);

@@ -1,7 +1,10 @@
 /* sampler against the real kernel: real loopback connections in a private network namespace (a
  * fresh one per test), counted through sock_diag: states, listener queues, distinct and top
  * remote addresses, IPv6 and dual-stack listeners, ports that are not ours, and a timing with
- * 10,000 connections. Needs root (skips with 77 otherwise). */
+ * 10,000 connections; each established connection's tcp_info and the reaper's verdict on it;
+ * closing one connection by its exact identity (SOCK_DESTROY), never another one that took its
+ * addresses and ports. Needs root (skips with 77 otherwise). */
+#include "reaper.h"
 #include "sampler.h"
 #include "testutil.h"
 
@@ -781,6 +784,301 @@ START_TEST(test_10000)
 }
 END_TEST
 
+/* ---- tcp_info and SOCK_DESTROY ---- */
+
+struct seen {
+	struct sampler_conn v[16];
+	size_t n;
+};
+
+static void collect(const struct sampler_conn *c, void *userdata)
+{
+	struct seen *seen = userdata;
+	ck_assert_uint_lt(seen->n, ELEMENTSOF(seen->v));
+	seen->v[seen->n++] = *c;
+}
+
+static struct seen take_conns(struct sampler *s, struct sample *ret)
+{
+	struct seen seen = { 0 };
+	struct sample smp;
+	int r = sampler_sample_conns(s, &smp, collect, &seen);
+	ck_assert_msg(r == 0, "sampler_sample_conns: %s", strerror(-r));
+	if (ret)
+		*ret = smp;
+	return seen;
+}
+
+static const struct sampler_conn *seen_find(const struct seen *seen, const char *addr)
+{
+	struct addr a;
+	ck_assert_int_eq(addr_parse(addr, strlen(addr), &a), 0);
+	for (size_t i = 0; i < seen->n; i++)
+		if (addr_equal(&seen->v[i].peer, &a))
+			return &seen->v[i];
+	ck_abort_msg("no connection of %s reported", addr);
+	return NULL;
+}
+
+static void send_all(int fd, const char *text)
+{
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* Reads exactly n bytes (the other side sent them). */
+static void read_n(int fd, size_t n)
+{
+	char buf[256];
+	ck_assert_uint_le(n, sizeof(buf));
+	for (size_t got = 0; got < n;) {
+		ssize_t k = read(fd, buf + got, n - got);
+		ck_assert_msg(k > 0, "read: %s", k < 0 ? strerror(errno) : "EOF");
+		got += (size_t)k;
+	}
+}
+
+/* A greeted, silent client (A), one that sent its EHLO (B), one still in the accept queue (C):
+ * what tcp_info says of each, in every dump mode, and the reaper's verdict. */
+START_TEST(test_conn_info)
+{
+	struct conns c = { 0 };
+	int l = listener("127.0.0.1", 25, 16);
+	conns_add(&c, l);
+	int a_cl = client("127.1.0.1", "127.0.0.1", 25, false);
+	conns_add(&c, a_cl);
+	int a_srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, a_srv);
+	int b_cl = client("127.1.0.2", "127.0.0.1", 25, false);
+	conns_add(&c, b_cl);
+	int b_srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, b_srv);
+	conns_add(&c, client("127.1.0.3", "127.0.0.1", 25, false)); /* never accepted */
+	send_all(a_srv, "220 mx ESMTP\r\n");
+	read_n(a_cl, 14);
+	send_all(b_srv, "220 mx ESMTP\r\n");
+	read_n(b_cl, 14);
+	send_all(b_cl, "EHLO client.example\r\n");
+	read_n(b_srv, 21);
+	usleep(300 * 1000);
+
+	struct sampler *s = new_sampler(NULL, 0);
+	struct reaper_params p = { .idle_ms = 250, .greeting_bytes = 64 };
+	const uint32_t idle = p.idle_ms;
+	for (int mode = 0; mode < MODES; mode++) {
+		set_mode(s, mode);
+		struct sample smp;
+		struct seen seen = take_conns(s, &smp);
+		assert_mode(s, mode);
+		ck_assert_uint_eq(smp.established, 3);
+		ck_assert_uint_eq(seen.n, 3); /* the server sides only, the queued one too */
+		const struct sampler_conn *a = seen_find(&seen, "127.1.0.1");
+		const struct sampler_conn *b = seen_find(&seen, "127.1.0.2");
+		const struct sampler_conn *q = seen_find(&seen, "127.1.0.3");
+		ck_assert(a->has_info && a->has_bytes && b->has_info && q->has_info);
+		ck_assert_uint_eq(a->family, AF_INET);
+		ck_assert_uint_eq(a->local_port, 25);
+		ck_assert_uint_eq(a->bytes_received, 0);
+		ck_assert_uint_eq(a->bytes_acked, 14);
+		ck_assert_uint_eq(a->unacked, 0);
+		/* Nothing from the client: the time since the handshake. */
+		ck_assert_uint_ge(a->last_data_recv_ms, 250);
+		ck_assert_uint_ge(a->last_data_sent_ms, 250);
+		ck_assert_uint_eq(b->bytes_received, 21);
+		ck_assert_uint_eq(q->bytes_acked, 0);
+		ck_assert_uint_eq(q->bytes_received, 0);
+		ck_assert_int_eq(reaper_judge(&p, idle, a), REAPER_REAP);
+		ck_assert_int_eq(reaper_judge(&p, idle, b),
+				 REAPER_REAP); /* an EHLO is a greeting */
+		ck_assert_int_eq(reaper_judge(&p, idle, q), REAPER_KEEP_NOT_GREETED);
+		p.greeting_bytes = 20;
+		ck_assert_int_eq(reaper_judge(&p, idle, b), REAPER_KEEP_TALKED);
+		p.greeting_bytes = 64;
+	}
+	/* The plain sample asks for no tcp_info. */
+	struct sample smp;
+	ck_assert_int_eq(sampler_sample_conns(s, &smp, NULL, NULL), 0);
+	ck_assert_uint_eq(smp.established, 3);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
+static void run_nft(const char *cmd)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "nft '%s'", cmd);
+	ck_assert_msg(system(line) == 0, "%s failed (is nft installed?)", line);
+}
+
+/* A slowed or lossy path: after the banner and the client's EHLO, the client's packets are
+ * dropped (as an attacker between it and the server could), so the server's reply is never
+ * acknowledged. However long the silence, the client is not judged idle: it may not have had
+ * the reply; once the path heals, it is heard again. */
+START_TEST(test_conn_unheard)
+{
+	struct conns c = { 0 };
+	struct reaper_params p = { .idle_ms = 200, .greeting_bytes = 64 };
+	int l = listener("127.0.0.1", 25, 16);
+	conns_add(&c, l);
+	int cl = client("127.1.0.9", "127.0.0.1", 25, false);
+	int srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, cl);
+	conns_add(&c, srv);
+	send_all(srv, "220 mx ESMTP\r\n");
+	read_n(cl, 14);
+	send_all(cl, "EHLO client.example\r\n");
+	read_n(srv, 21);
+	run_nft("add table inet slow");
+	run_nft("add chain inet slow in { type filter hook input priority 0; }");
+	run_nft("add rule inet slow in ip saddr 127.1.0.9 tcp dport 25 drop");
+	send_all(srv, "250 mx\r\n");
+	read_n(cl, 8); /* the client has it; the server does not know */
+	usleep(600 * 1000);
+
+	struct sampler *s = new_sampler(NULL, 0);
+	struct seen seen = take_conns(s, NULL);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_gt(seen.v[0].unacked, 0);
+	ck_assert_uint_eq(seen.v[0].bytes_acked, 14);
+	ck_assert_uint_eq(seen.v[0].bytes_received, 21);
+	ck_assert_uint_ge(seen.v[0].last_data_recv_ms, 600);
+	ck_assert_int_eq(reaper_judge(&p, p.idle_ms, &seen.v[0]), REAPER_KEEP_UNHEARD);
+
+	run_nft("delete table inet slow");
+	uint64_t deadline = now_usec() + 5 * USEC_PER_SEC;
+	do {
+		usleep(50 * 1000);
+		seen = take_conns(s, NULL);
+	} while (seen.v[0].unacked > 0 && now_usec() < deadline);
+	ck_assert_uint_eq(seen.v[0].unacked, 0);
+	ck_assert_uint_eq(seen.v[0].bytes_acked, 14 + 8);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
+/* Half-open connections (forgeable SYNs) are never reported: nothing to reap, no address. */
+START_TEST(test_conn_syn_recv)
+{
+	struct conns c = { 0 };
+	int l = listener("127.0.0.1", 25, 128), secs = 30;
+	conns_add(&c, l);
+	ck_assert_int_eq(setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)), 0);
+	for (unsigned i = 0; i < 3; i++)
+		conns_add(&c, client(client_addr(i), "127.0.0.1", 25, false));
+	struct sampler *s = new_sampler(NULL, 0);
+	struct sample smp;
+	struct seen seen = take_conns(s, &smp);
+	ck_assert_uint_eq(smp.syn_recv, 3);
+	ck_assert_uint_eq(seen.n, 0);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
+/* Expects the server side to see the connection aborted and the client a reset. */
+static void assert_destroyed(int srv, int cl)
+{
+	char buf[8];
+	ck_assert_int_eq(read(srv, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, ECONNABORTED);
+	ck_assert_int_eq(read(cl, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+}
+
+static const char *const destroy_listen[] = { "127.0.0.1", "::" };
+
+START_TEST(test_destroy)
+{
+	struct conns c = { 0 };
+	int l = listener(destroy_listen[_i], 25, 16);
+	conns_add(&c, l);
+	int a_cl = client("127.1.0.1", "127.0.0.1", 25, false);
+	int a_srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	int b_cl = client("127.1.0.2", "127.0.0.1", 25, false);
+	int b_srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, a_cl);
+	conns_add(&c, a_srv);
+	conns_add(&c, b_cl);
+	conns_add(&c, b_srv);
+
+	struct sampler *s = new_sampler(NULL, 0);
+	ck_assert_int_eq(sampler_destroy_supported(s), 1);
+	struct seen seen = take_conns(s, NULL);
+	ck_assert_uint_eq(seen.n, 2);
+	struct sampler_conn a = *seen_find(&seen, "127.1.0.1");
+	ck_assert_uint_eq(a.family, _i == 0 ? AF_INET : AF_INET6);
+	ck_assert_int_eq(sampler_destroy(s, &a), 0);
+	assert_destroyed(a_srv, a_cl);
+	/* Only that one: the other connection still carries data both ways. */
+	send_all(b_srv, "220 mx\r\n");
+	read_n(b_cl, 8);
+	send_all(b_cl, "QUIT\r\n");
+	read_n(b_srv, 6);
+	struct sample smp;
+	seen = take_conns(s, &smp);
+	ck_assert_uint_eq(smp.established, 1);
+	ck_assert_uint_eq(seen.n, 1);
+	/* Gone: nothing to close any more. */
+	ck_assert_int_eq(sampler_destroy(s, &a), -ENOENT);
+	/* Not a connection on our ports: refused before the kernel is asked. */
+	a.id.idiag_sport = htons(2525);
+	ck_assert_int_eq(sampler_destroy(s, &a), -EINVAL);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
+/* A connection closed and a new one on the very same addresses and ports: the old identity
+ * names the old socket only (its cookie), so the new one is never closed in its place. */
+START_TEST(test_destroy_stale)
+{
+	struct conns c = { 0 };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int l = listener("127.0.0.1", 25, 16), one = 1;
+	conns_add(&c, l);
+	int cl = client("127.1.0.1", "127.0.0.1", 25, false);
+	int srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_eq(getsockname(cl, (struct sockaddr *)&ss, &len), 0);
+
+	struct sampler *s = new_sampler(NULL, 0);
+	struct seen seen = take_conns(s, NULL);
+	ck_assert_uint_eq(seen.n, 1);
+	struct sampler_conn old = seen.v[0];
+	/* Reset both ends (no TIME_WAIT), then the same client port again. */
+	ck_assert_int_eq(setsockopt(cl, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(cl);
+	close(srv);
+	int cl2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(setsockopt(cl2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_msg(bind(cl2, (struct sockaddr *)&ss, len) == 0, "bind: %s", strerror(errno));
+	struct sockaddr_storage dst;
+	socklen_t dlen = sockaddr_of("127.0.0.1", 25, &dst);
+	ck_assert_int_eq(connect(cl2, (struct sockaddr *)&dst, dlen), 0);
+	int srv2 = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	conns_add(&c, cl2);
+	conns_add(&c, srv2);
+	seen = take_conns(s, NULL);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_eq(seen.v[0].id.idiag_dport, old.id.idiag_dport);
+	ck_assert(memcmp(seen.v[0].id.idiag_cookie, old.id.idiag_cookie,
+			 sizeof(old.id.idiag_cookie)) != 0);
+
+	/* The kernel finds the new socket by the addresses and ports, sees another cookie and
+	 * refuses (-ENOENT since Linux 4.x's rework, -ESTALE before). */
+	int r = sampler_destroy(s, &old);
+	ck_assert_msg(r == -ENOENT || r == -ESTALE, "sampler_destroy: %d", r);
+	send_all(srv2, "220 mx\r\n");
+	read_n(cl2, 8);
+	ck_assert_int_eq(sampler_destroy(s, &seen.v[0]), 0);
+	assert_destroyed(srv2, cl2);
+	sampler_free(s);
+	conns_close(&c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sampler");
@@ -797,6 +1095,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_syn_recv);
 	tcase_add_test(tc, test_other_states);
 	tcase_add_test(tc, test_other_ports_ignored);
+	tcase_add_test(tc, test_conn_info);
+	tcase_add_test(tc, test_conn_syn_recv);
+	tcase_add_test(tc, test_conn_unheard);
+	tcase_add_loop_test(tc, test_destroy, 0, ELEMENTSOF(destroy_listen));
+	tcase_add_test(tc, test_destroy_stale);
 	tcase_add_test(tc, test_10000);
 	suite_add_tcase(s, tc);
 	return s;

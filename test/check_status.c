@@ -135,6 +135,36 @@ START_TEST(test_text)
 	free(s);
 	f.st.server_down = false;
 
+	/* The reaper's line: what it does, from which level, how many so far and at the last
+	 * sample; "off" says nothing, "unsupported" only that. */
+	f.st.server_down = false;
+	f.st.reaper = "on";
+	f.st.reaper_level = "wave";
+	f.st.reaped = 45;
+	f.st.row = &f.row;
+	f.row.reaped = 3;
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, "\ntuner: wave (wave: 35/40 connections)\nreaper: on from "
+					"the wave level, 45 idle connections closed since start, 3 "
+					"at the last sample\nJAIL "));
+	free(s);
+	f.st.reaper = "dry-run";
+	f.st.reaped = 1;
+	f.row.reaped = 0;
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, "\nreaper: dry-run from the wave level, 1 idle connection "
+					"it would have closed since start\n"));
+	free(s);
+	f.st.reaper = "unsupported";
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_nonnull(strstr(s, "\nreaper: unsupported\n"));
+	free(s);
+	f.st.reaper = "off";
+	s = render(status_write_text, &f.st);
+	ck_assert_ptr_null(strstr(s, "reaper"));
+	free(s);
+	f.st.row = NULL;
+
 	/* No jail: the header of an empty table. */
 	f.st.tuning = false;
 	f.st.n_jails = 0;
@@ -161,21 +191,25 @@ START_TEST(test_json)
 
 	fx_init(&f);
 	s = render(status_write_json, &f.st);
-	ck_assert_str_eq(
-		s, "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
-		   "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
-		   "\"nft_errors\":1,\"bans_evicted\":0,\"evidence_bytes\":0,"
-		   "\"tuner\":\"off\",\"server\":\"unknown\",\"reload_error\":null," JSON_JAILS);
+	ck_assert_str_eq(s,
+			 "{\"uptime\":3600,\"dry_run\":false,\"lines\":1290,\"decisions\":38,"
+			 "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
+			 "\"nft_errors\":1,\"bans_evicted\":0,\"evidence_bytes\":0,"
+			 "\"tuner\":\"off\",\"reaper\":\"off\",\"reaped\":0,\"server\":\"unknown\","
+			 "\"reload_error\":null," JSON_JAILS);
 	free(s);
 
 	f.st.tuning = true;
+	f.st.reaper = "on";
+	f.st.reaped = 45;
 	f.st.dry_run = true;
 	s = render(status_write_json, &f.st);
 	ck_assert_str_eq(
 		s, "{\"uptime\":3600,\"dry_run\":true,\"lines\":1290,\"decisions\":38,"
 		   "\"events\":42,\"reloads\":2,\"active_bans\":34,\"nft_sent\":40,"
 		   "\"nft_errors\":1,\"bans_evicted\":0,\"evidence_bytes\":0,"
-		   "\"tuner\":\"wave\",\"server\":\"unknown\",\"reload_error\":null," JSON_JAILS);
+		   "\"tuner\":\"wave\",\"reaper\":\"on\",\"reaped\":45,\"server\":\"unknown\","
+		   "\"reload_error\":null," JSON_JAILS);
 	free(s);
 
 	/* A refused reload: its reason, in the JSON and the text. */
@@ -206,13 +240,16 @@ START_TEST(test_json)
 	f.jails[0].name = "tab\there";
 	f.st.n_jails = 1;
 	f.st.tuning = false;
+	f.st.reaper = NULL;
+	f.st.reaped = 0;
 	s = render(status_write_json, &f.st);
 	ck_assert_ptr_nonnull(strstr(s, "\"jails\":[{\"name\":\"tab\\u0009here\","));
 	free(s);
 	f.st.n_jails = 0;
 	s = render(status_write_json, &f.st);
-	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"server\":\"down\",\"reload_error\":"
-					"null,\"jails\":[],\"fleet\":null}\n"));
+	ck_assert_ptr_nonnull(strstr(s, ",\"tuner\":\"off\",\"reaper\":\"off\",\"reaped\":0,"
+					"\"server\":\"down\",\"reload_error\":null,\"jails\":[],"
+					"\"fleet\":null}\n"));
 	free(s);
 }
 END_TEST
@@ -322,9 +359,11 @@ START_TEST(test_metrics_without_row)
 	for (size_t i = 0; i < ELEMENTSOF(jail_lines); i++)
 		ck_assert_msg(has_line(text, jail_lines[i]), "missing \"%s\" in:\n%s",
 			      jail_lines[i], text);
-	/* 2 sources + 6 families of 2 jails + server_down, reload_failed, ban_table_evicted and
-	 * evidence_bytes, nothing else. */
-	ck_assert_uint_eq(check_families(text), 18);
+	/* 2 sources + 6 families of 2 jails + reaped_total, server_down, reload_failed,
+	 * ban_table_evicted and evidence_bytes, nothing else. */
+	ck_assert_uint_eq(check_families(text), 19);
+	ck_assert(has_line(text, "# TYPE waveguard_reaped_total counter"));
+	ck_assert(has_line(text, "waveguard_reaped_total 0"));
 	ck_assert(has_line(text, "waveguard_server_down 0"));
 	ck_assert(has_line(text, "waveguard_reload_failed 0"));
 	for (size_t i = 0; i < ELEMENTSOF(row_families); i++)
@@ -372,7 +411,12 @@ START_TEST(test_metrics_with_row)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
-	ck_assert_uint_eq(check_families(text), 18 + 3 + 1 + 1 + 1 + 3);
+	ck_assert_uint_eq(check_families(text), 19 + 3 + 1 + 1 + 1 + 3);
+	free(text);
+
+	f.st.reaped = 45;
+	text = write_metrics(&f, dir);
+	ck_assert(has_line(text, "waveguard_reaped_total 45"));
 	free(text);
 
 	f.st.server_down = true;
@@ -443,7 +487,7 @@ START_TEST(test_fleet)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		ck_assert_msg(has_line(text, lines[i]), "missing \"%s\" in:\n%s", lines[i], text);
-	ck_assert_uint_eq(check_families(text), 18 + 1 + 8 + 1 + 1 + 1);
+	ck_assert_uint_eq(check_families(text), 19 + 1 + 8 + 1 + 1 + 1);
 	free(text);
 	/* The text of a host cut off from Redis says so. */
 	f.st.fleet.connected = false;
@@ -483,6 +527,13 @@ START_TEST(test_format_line)
 		     "34 active bans, 2 jails, 1 files, 1 journals, 1290 lines, 38 ban decisions "
 		     "since start (dry run)");
 	f.st.server_down = false;
+	f.st.reaped = 45;
+	status_format_line(&f.st, buf, sizeof(buf));
+	ck_assert_str_eq(buf,
+			 "35 connections, backlog 7, probe timeout, 45 idle connections reaped, 34 "
+			 "active bans, 2 jails, 1 files, 1 journals, 1290 lines, 38 ban decisions "
+			 "since start (dry run)");
+	f.st.reaped = 0;
 
 	/* Cut to the buffer, always terminated, never past it. */
 	memset(small, 'X', sizeof(small));

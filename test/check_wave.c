@@ -4,8 +4,15 @@
  * opened), fed with rows of our own: up to wave on a crowded row with a failed probe, on
  * Courier's overload event, one level down per calm period, the admin's bytes back at normal,
  * at stop and after a crash, nothing written in dry-run mode, no timer without sampler and
- * probe. Assertions are on the files Courier reads, the level and the rows the owner hears of. */
+ * probe. Assertions are on the files Courier reads, the level and the rows the owner hears of.
+ * With the sampler on (real loopback connections on a port of the test's own): a sample a
+ * second from the reaper's level up, at once after the level rose; the reaper closing a greeted
+ * idle client, not an allowlisted one, not one that sent more than a greeting, and in dry-run
+ * mode telling each idle client once without closing it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "history.h"
@@ -27,6 +34,11 @@ struct fx {
 	struct wave *w;
 	unsigned rows; /* rows the owner heard of */
 	struct history_row last_row;
+	unsigned reaped, flushes; /* the reaper's hits and flushes the owner heard of */
+	struct addr reaped_peer;
+	uint32_t reaped_in_rows;
+	int watch_fd;	    /* the server side of the idle client, when not -1 */
+	bool open_at_flush; /* ... was still open when the owner flushed its bans */
 };
 
 /* The file's content (at most 4 KiB), or NULL when there is none. */
@@ -76,6 +88,7 @@ static void fx_init(struct fx *f, const char *tuner_extra)
 	char path[4300];
 
 	memset(f, 0, sizeof(*f));
+	f->watch_fd = -1;
 	f->root = test_mkdtemp();
 	snprintf(f->conf, sizeof(f->conf), "%s/conf", f->root);
 	snprintf(f->courier, sizeof(f->courier), "%s/courier", f->root);
@@ -522,6 +535,233 @@ START_TEST(test_start_without_sampler_and_probe)
 }
 END_TEST
 
+/* ---- the sampler's pace and the reaper, on real connections ---- */
+
+static void on_reap_row(const struct history_row *r, void *userdata)
+{
+	struct fx *f = userdata;
+	on_row(r, userdata);
+	f->reaped_in_rows += r->reaped;
+}
+
+static bool on_allowed(const struct addr *a, void *userdata)
+{
+	(void)userdata;
+	return a->family == AF_INET && a->bytes[3] == 2; /* 127.0.0.2 */
+}
+
+static void on_reaped(const struct sampler_conn *c, void *userdata)
+{
+	struct fx *f = userdata;
+	f->reaped++;
+	f->reaped_peer = c->peer;
+}
+
+static void on_flush(void *userdata)
+{
+	struct fx *f = userdata;
+	char b;
+	f->flushes++;
+	f->open_at_flush =
+		f->watch_fd >= 0 && recv(f->watch_fd, &b, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN;
+}
+
+static const struct wave_ops reap_ops = {
+	.row = on_reap_row,
+	.allowed = on_allowed,
+	.reaped = on_reaped,
+	.flush = on_flush,
+};
+
+/* A loopback listener on a free port. */
+static int listen_any(uint16_t *ret_port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(in);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&in, &len), 0);
+	*ret_port = ntohs(in.sin_port);
+	return fd;
+}
+
+/* A client from src, accepted and greeted ("220 ...", read by the client); *ret_srv is the
+ * server's side. Returns the client's side. */
+static int greeted(int l, const char *src, uint16_t port, int *ret_srv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET }, b = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[16];
+
+	ck_assert_int_eq(inet_pton(AF_INET, src, &a.sin_addr), 1);
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &b.sin_addr), 1);
+	b.sin_port = htons(port);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+	*ret_srv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(*ret_srv, 0);
+	ck_assert_int_eq(write(*ret_srv, "220 mx\r\n", 8), 8);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 8);
+	return fd;
+}
+
+/* Runs the loop for ms milliseconds. */
+static void run_for(struct fx *f, unsigned ms)
+{
+	sd_event_source *deadline = NULL;
+	bool done = false;
+	uint64_t now;
+
+	ck_assert_int_ge(sd_event_now(f->e, CLOCK_MONOTONIC, &now), 0);
+	ck_assert_int_ge(sd_event_add_time(f->e, &deadline, CLOCK_MONOTONIC, now + ms * 1000ULL, 0,
+					   on_deadline, &done),
+			 0);
+	while (!done)
+		ck_assert_int_ge(sd_event_run(f->e, UINT64_MAX), 0);
+	sd_event_source_unref(deadline);
+}
+
+/* The sampler on the test's port every 5 s, every second from the reaper's level up; the
+ * reaper after 1 s of silence. */
+static void fx_start_sampler(struct fx *f, uint16_t port, bool dry_run)
+{
+	f->c->sampler.enabled = true;
+	f->c->sampler.interval_usec = 5 * S;
+	f->c->sampler.wave_interval_usec = S;
+	f->c->sampler.ports[0] = port;
+	f->c->sampler.n_ports = 1;
+	f->c->sampler.max_concurrent = 0;
+	f->c->reaper.idle_usec = S;
+	f->c->reaper.idle_full_usec = S;
+	fx_new(f, dry_run);
+	ck_assert_int_eq(wave_start(f->w, f->c, &reap_ops, f), 0);
+}
+
+/* Expects the server side of a connection to have been closed by the kernel (or not). */
+static void assert_aborted(int srv, bool aborted)
+{
+	char buf[8];
+	ssize_t n = recv(srv, buf, sizeof(buf), MSG_DONTWAIT);
+	if (aborted)
+		ck_assert_msg(n == -1 && errno == ECONNABORTED, "not aborted: %zd %s", n,
+			      strerror(errno));
+	else
+		ck_assert_msg(n == -1 && errno == EAGAIN, "closed: %zd %s", n, strerror(errno));
+}
+
+START_TEST(test_wave_interval)
+{
+	uint16_t port;
+	int l = listen_any(&port);
+	struct fx f;
+
+	fx_init(&f, NULL);
+	fx_start_sampler(&f, port, false);
+	ck_assert_str_eq(wave_reaper_state(f.w), "on");
+	/* Normal: no sample within 2 s (the first is 5 s after the start). */
+	run_for(&f, 2000);
+	ck_assert_uint_eq(f.rows, 0);
+	/* A wave: the next sample within a second, then one a second. */
+	feed_wave(&f, T0);
+	ck_assert_uint_eq(f.rows, 1);
+	run_for(&f, 2500);
+	ck_assert_uint_ge(f.rows, 1 + 2);
+	ck_assert_uint_le(f.rows, 1 + 3);
+	ck_assert_str_eq(f.last_row.tuner, "wave");
+	wave_stop(f.w);
+	fx_done(&f);
+
+	/* [reaper] at = elevated: the faster pace from elevated up. */
+	fx_init(&f, NULL);
+	f.c->reaper.at = CONFIG_REAPER_AT_ELEVATED;
+	fx_start_sampler(&f, port, false);
+	feed(&f, T0, 12, "ok"); /* 30% of 40 */
+	ck_assert_int_eq(wave_level(f.w), TUNER_ELEVATED);
+	run_for(&f, 2500);
+	ck_assert_uint_ge(f.rows, 1 + 2);
+	wave_stop(f.w);
+	fx_done(&f);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_reaper)
+{
+	uint16_t port;
+	int l = listen_any(&port), idle_srv, allowed_srv, talker_srv;
+	int idle = greeted(l, "127.0.0.1", port, &idle_srv);
+	int allowed = greeted(l, "127.0.0.2", port, &allowed_srv);
+	int talker = greeted(l, "127.0.0.3", port, &talker_srv);
+	char buf[96];
+	struct fx f;
+
+	/* More than a greeting's worth (64 bytes): never a holder. */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(write(talker, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	ck_assert_int_eq(read(talker_srv, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	fx_init(&f, NULL);
+	f.watch_fd = idle_srv;
+	fx_start_sampler(&f, port, false);
+	/* Not at normal, however long the silence. */
+	usleep(1100 * 1000);
+	feed(&f, T0, 2, "ok");
+	ck_assert_uint_eq(f.reaped, 0);
+	feed_wave(&f, T0 + S);
+	run_for(&f, 1500);
+	ck_assert_uint_eq(f.reaped, 1);
+	ck_assert_uint_eq(f.flushes, 1);
+	ck_assert(f.open_at_flush); /* the ban went to the kernel before the reset */
+	ck_assert_uint_eq(f.reaped_peer.bytes[3], 1);
+	ck_assert_uint_eq(f.reaped_in_rows, 1);
+	ck_assert_uint_eq(wave_reaped_total(f.w), 1);
+	assert_aborted(idle_srv, true);
+	assert_aborted(allowed_srv, false);
+	assert_aborted(talker_srv, false);
+	run_for(&f, 1100);
+	ck_assert_uint_eq(f.reaped, 1);
+	wave_stop(f.w);
+	fx_done(&f);
+
+	/* Dry run: the allowlisted client again kept; the idle one told once, not closed. */
+	int idle2_srv, idle2 = greeted(l, "127.0.0.4", port, &idle2_srv);
+	fx_init(&f, NULL);
+	fx_start_sampler(&f, port, true);
+	ck_assert_str_eq(wave_reaper_state(f.w), "dry-run");
+	feed(&f, T0, 35, "timeout");
+	ck_assert_int_eq(wave_level(f.w), TUNER_WAVE);
+	run_for(&f, 3500);
+	ck_assert_uint_eq(f.reaped, 1);
+	ck_assert_uint_eq(f.reaped_peer.bytes[3], 4);
+	ck_assert_uint_eq(wave_reaped_total(f.w), 1);
+	assert_aborted(idle2_srv, false);
+	assert_aborted(allowed_srv, false);
+	wave_stop(f.w);
+	fx_done(&f);
+
+	/* [reaper] enabled = no: nothing. */
+	fx_init(&f, NULL);
+	f.c->reaper.enabled = false;
+	fx_start_sampler(&f, port, false);
+	ck_assert_str_eq(wave_reaper_state(f.w), "off");
+	feed_wave(&f, T0);
+	run_for(&f, 1500);
+	ck_assert_uint_eq(f.reaped, 0);
+	assert_aborted(idle2_srv, false);
+	wave_stop(f.w);
+	fx_done(&f);
+
+	int fds[] = {
+		l, idle, idle_srv, allowed, allowed_srv, talker, talker_srv, idle2, idle2_srv
+	};
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+		close(fds[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wave");
@@ -539,6 +779,9 @@ int main(void)
 	tcase_add_test(tc, test_dry_run);
 	tcase_add_test(tc, test_tuner_off);
 	tcase_add_test(tc, test_start_without_sampler_and_probe);
+	tcase_add_test(tc, test_wave_interval);
+	tcase_add_test(tc, test_reaper);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -13,14 +13,22 @@
  *        RCPT ("rcpt T CODE"), then QUIT (LINGER 0) or sits idle until the server drops it
  *        (LINGER 1: "dropped T held_ms"), and connects again a second later; a connection that
  *        gets no SYN-ACK within 1 s is "nosynack T"
+ *   courier-client slow SRC DST PORT RCPT SECONDS GREET_PAUSE_MS PAUSE_MS DATA_PAUSE_MS TIMEOUT_MS
+ *        a slow legitimate sender: one message per connection, again and again for SECONDS,
+ *        pausing GREET_PAUSE_MS after the banner (before EHLO), PAUSE_MS before each further
+ *        command and DATA_PAUSE_MS in the middle of the message; "step T NAME" as it sends
+ *        each command, then "ok T ms" or "fail T stage" ("fail T STAGE-reset" when the
+ *        connection was reset)
  *   courier-client hold FIRST N DST PORT SECONDS [RAMP_MS [DRAIN_S]]
  *        N idle connections from 127.FIRST.1.1, 127.FIRST.2.1, ... (one /24 each, beyond
  *        Courier's per-/24 limit), the i-th opened i * RAMP_MS after the start (default 0),
- *        sending nothing; one the server closes is "dropped T held_ms banner_ms" (banner_ms:
- *        from the 220 banner to the close, -1 without a banner) and is opened again at once;
- *        "held T N" each time all N are connected. After SECONDS it opens no more ("released
- *        T"): with DRAIN_S, like spam bots that vanish without closing, it leaves the open ones to
- *        the server and waits up to DRAIN_S for it to drop them all ("drained T" when it has)
+ *        sending nothing; one the server closes is "dropped T held_ms banner_ms HOW SRC"
+ * (banner_ms: from the 220 banner to the close, -1 without a banner; HOW "closed" for an orderly
+ *        close, "reset" for a reset; SRC its address) and is opened again at once; "held T N" each
+ * time all N are connected. After SECONDS it opens no more ("released T"; connection attempts still
+ *        unanswered, e.g. of banned addresses, are given up): with DRAIN_S, like spam bots that
+ *        vanish without closing, it leaves the open ones to the server and waits up to DRAIN_S
+ *        for it to drop them all ("drained T" when it has)
  * Exit status: 0 done, 1 the server did not behave, 2 usage or local error. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -330,6 +338,72 @@ static int do_bot(const char *src, struct sockaddr_in *a, struct sockaddr_in *b,
 	return 0;
 }
 
+/* Sends one command and reads its reply after waiting pause_ms (the client's slowness). Returns
+ * the reply code, -1 on EOF/error (errno ECONNRESET for a reset), -2 on timeout. */
+static int slow_cmd(struct conn *c, int pause_ms, int timeout_ms, const char *name, const char *fmt,
+		    const char *arg)
+{
+	usleep((useconds_t)pause_ms * 1000);
+	say("step %lld %s", now_ms(), name);
+	return cmd(c, timeout_ms, fmt, arg);
+}
+
+/* One slow session. Returns NULL when the message was accepted, or the stage that failed. */
+static const char *slow_session(struct conn *c, const char *src, const char *rcpt, int greet_ms,
+				int pause_ms, int data_ms, int timeout_ms)
+{
+	static const char part1[] =
+		"From: <someone@sender.test>\r\nSubject: slow\r\n\r\nfirst half";
+
+	if (reply(c, timeout_ms) != 220)
+		return "banner";
+	if (slow_cmd(c, greet_ms, timeout_ms, "ehlo", "EHLO client-%s.sender.test", src) != 250)
+		return "ehlo";
+	if (slow_cmd(c, pause_ms, timeout_ms, "mail", "MAIL FROM:<someone@%s>", "sender.test") !=
+	    250)
+		return "mail";
+	if (slow_cmd(c, pause_ms, timeout_ms, "rcpt", "RCPT TO:<%s>", rcpt) != 250)
+		return "rcpt";
+	if (slow_cmd(c, pause_ms, timeout_ms, "data", "%s", "DATA") != 354)
+		return "data";
+	say("step %lld body", now_ms());
+	if (write(c->fd, part1, sizeof(part1) - 1) != (ssize_t)sizeof(part1) - 1)
+		return "body";
+	if (slow_cmd(c, data_ms, timeout_ms, "end", "%s", ", second half\r\n.") != 250)
+		return "message";
+	cmd(c, 1000, "QUIT");
+	return NULL;
+}
+
+static int do_slow(const char *src, struct sockaddr_in *a, struct sockaddr_in *b, const char *rcpt,
+		   int seconds, int greet_ms, int pause_ms, int data_ms, int timeout_ms)
+{
+	long long end = mono_ms() + (long long)seconds * 1000;
+	unsigned ok = 0, failed = 0;
+
+	while (mono_ms() < end) {
+		long long t0 = mono_ms(), started = now_ms();
+		struct conn c = { .fd = connect_to(a, b, timeout_ms) };
+		const char *stage = c.fd == -2 ? "connect-timeout" : c.fd < 0 ? "connect" : NULL;
+		if (!stage) {
+			errno = 0;
+			stage = slow_session(&c, src, rcpt, greet_ms, pause_ms, data_ms,
+					     timeout_ms);
+		}
+		if (stage) {
+			failed++;
+			say("fail %lld %s%s", started, stage, errno == ECONNRESET ? "-reset" : "");
+		} else {
+			ok++;
+			say("ok %lld %lld", started, mono_ms() - t0);
+		}
+		if (c.fd >= 0)
+			close(c.fd);
+	}
+	say("summary %lld accepted=%u failed=%u", now_ms(), ok, failed);
+	return 0;
+}
+
 static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ramp_ms, int drain_s)
 {
 	struct pollfd *p = calloc((size_t)n, sizeof(*p));
@@ -337,17 +411,18 @@ static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ram
 	long long *banner = calloc((size_t)n, sizeof(*banner));
 	long long begin = mono_ms();
 	struct sockaddr_in *src = calloc((size_t)n, sizeof(*src));
+	char(*names)[32] = calloc((size_t)n, sizeof(*names));
 	long long end = mono_ms() + (long long)seconds * 1000;
 	long long drain_end = end + (long long)drain_s * 1000;
 	unsigned dropped = 0, opened = 0;
 	int held = 0, was_all = 0, draining = 0;
 
-	if (!p || !since || !src || !banner)
+	if (!p || !since || !src || !banner || !names)
 		return 2;
 	for (int i = 0; i < n; i++) {
-		char text[32];
-		snprintf(text, sizeof(text), "127.%d.%d.%d", first + (i + 1) / 250, (i + 1) % 250,
-			 1);
+		char *text = names[i];
+		snprintf(text, sizeof(names[i]), "127.%d.%d.%d", first + (i + 1) / 250,
+			 (i + 1) % 250, 1);
 		fill(text, 0, &src[i]);
 		p[i].fd = -1;
 	}
@@ -355,6 +430,12 @@ static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ram
 		if (!draining && mono_ms() >= end) {
 			say("released %lld", now_ms());
 			draining = 1;
+			/* It opens no more: attempts still unanswered (banned) are given up. */
+			for (int i = 0; i < n; i++)
+				if (p[i].fd >= 0 && p[i].events == POLLOUT) {
+					close(p[i].fd);
+					p[i].fd = -1;
+				}
 		}
 		if (draining && (mono_ms() >= drain_end || drain_s == 0))
 			break;
@@ -393,13 +474,16 @@ static int do_hold(int first, int n, struct sockaddr_in *b, int seconds, int ram
 				p[i].events = POLLIN;
 			} else if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
 				char buf[512];
-				if (read(p[i].fd, buf, sizeof(buf)) > 0) {
+				ssize_t k = read(p[i].fd, buf, sizeof(buf));
+				if (k > 0) {
 					if (!banner[i])
 						banner[i] = mono_ms();
 				} else {
-					say("dropped %lld %lld %lld", now_ms(),
+					say("dropped %lld %lld %lld %s %s", now_ms(),
 					    mono_ms() - since[i],
-					    banner[i] ? mono_ms() - banner[i] : -1);
+					    banner[i] ? mono_ms() - banner[i] : -1,
+					    k < 0 && errno == ECONNRESET ? "reset" : "closed",
+					    names[i]);
 					dropped++;
 					close(p[i].fd);
 					p[i].fd = -1;
@@ -446,11 +530,18 @@ int main(int argc, char **argv)
 		fill(argv[3], atoi(argv[4]), &b);
 		return do_bot(argv[2], &a, &b, argv[5], atoi(argv[6]), atoi(argv[7]));
 	}
+	if (argc == 11 && strcmp(argv[1], "slow") == 0) {
+		fill(argv[2], 0, &a);
+		fill(argv[3], atoi(argv[4]), &b);
+		return do_slow(argv[2], &a, &b, argv[5], atoi(argv[6]), atoi(argv[7]),
+			       atoi(argv[8]), atoi(argv[9]), atoi(argv[10]));
+	}
 	if (argc >= 7 && argc <= 9 && strcmp(argv[1], "hold") == 0) {
 		fill(argv[4], atoi(argv[5]), &b);
 		return do_hold(atoi(argv[2]), atoi(argv[3]), &b, atoi(argv[6]),
 			       argc >= 8 ? atoi(argv[7]) : 0, argc == 9 ? atoi(argv[8]) : 0);
 	}
-	fprintf(stderr, "usage: courier-client send|rcpt|auth|bot|hold ... (see the source)\n");
+	fprintf(stderr,
+		"usage: courier-client send|rcpt|auth|bot|slow|hold ... (see the source)\n");
 	return 2;
 }

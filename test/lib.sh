@@ -44,7 +44,7 @@ mkconf() {
 	cp -r "$SRC/waveguard.conf" "$SRC/trap-recipients" "$SRC/conf.d" "$SRC/filters" "$SRC/actions" "$d/"
 	sed -i -e "s|^state_dir = .*|state_dir = $3|" -e "s|^control_socket = .*|control_socket = $d/control|" \
 		"$d/waveguard.conf"
-	sed -i -e "s|^source = .*|source = $2|" -e "/^backend = bans\$/!s|^backend = .*|backend = files|" "$d"/conf.d/*.conf
+	sed -i -e "s|^source = .*|source = $2|" -e "/^backend = \(bans\|reaper\)\$/!s|^backend = .*|backend = files|" "$d"/conf.d/*.conf
 	# The tuner works on a Courier directory of the test's own, never on the host's /etc/courier.
 	mkdir -p "$d/courier"
 	sed -i "s|^directory = .*|directory = $d/courier|" "$d/actions/courier-timeouts.conf"

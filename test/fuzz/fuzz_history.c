@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FILE *f = fopen("/dev/null", "w");
 	if (f) {
-		plot_svg(f, rows, n, "fuzz");
+		plot_svg(f, rows, n, "fuzz", 30);
 		fclose(f);
 	}
 	return 0;
