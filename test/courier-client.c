@@ -5,7 +5,8 @@
  *        a legitimate sender: one message per connection every INTERVAL_MS for SECONDS;
  *        prints "ok T ms" per accepted message (250 after DATA), "fail T stage" otherwise
  *   courier-client rcpt SRC DST PORT TIMEOUT_MS RCPT...
- *        one session, one RCPT TO per argument: "rcpt T CODE ADDR" each, then QUIT
+ *        one session, one RCPT TO per argument: "rcpt T CODE ADDR TEXT" each (TEXT: the
+ *        reply's last line after its code), then QUIT
  *   courier-client auth SRC DST PORT TIMEOUT_MS N
  *        one session, N failing AUTH PLAIN attempts: "auth T CODE" each, then QUIT
  *   courier-client bot SRC DST PORT RCPT SECONDS LINGER
@@ -127,6 +128,7 @@ struct conn {
 	int fd;
 	char buf[8192];
 	size_t len;
+	char text[512]; /* the last reply's last line, after its code */
 };
 
 /* Reads one complete reply (the last line "NNN "). Returns its code, -1 on EOF/error, -2 on
@@ -142,6 +144,13 @@ static int reply(struct conn *c, int timeout_ms)
 		while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
 			if (nl - start >= 4 && start[3] == ' ') {
 				int code = atoi(start);
+				size_t tn = (size_t)(nl - start - 4);
+				if (tn > 0 && start[4 + tn - 1] == '\r')
+					tn--;
+				if (tn >= sizeof(c->text))
+					tn = sizeof(c->text) - 1;
+				memcpy(c->text, start + 4, tn);
+				c->text[tn] = '\0';
 				size_t used = (size_t)(nl + 1 - c->buf);
 				memmove(c->buf, nl + 1, c->len - used);
 				c->len -= used;
@@ -253,9 +262,11 @@ static int do_rcpt(const char *src, struct sockaddr_in *a, struct sockaddr_in *b
 		say("fail %lld %s", now_ms(), stage);
 		return 1;
 	}
-	for (int i = 0; i < n; i++)
-		say("rcpt %lld %d %s", now_ms(), cmd(&c, timeout_ms, "RCPT TO:<%s>", rcpts[i]),
-		    rcpts[i]);
+	for (int i = 0; i < n; i++) {
+		c.text[0] = '\0';
+		int code = cmd(&c, timeout_ms, "RCPT TO:<%s>", rcpts[i]);
+		say("rcpt %lld %d %s %s", now_ms(), code, rcpts[i], c.text);
+	}
 	cmd(&c, 1000, "QUIT");
 	close(c.fd);
 	return 0;
