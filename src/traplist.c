@@ -69,7 +69,8 @@ static bool set_find(const struct set *s, const char *key, size_t len)
 		return false;
 	for (size_t i = fnv1a(FNV_BASIS, key, len) & s->mask; s->slots[i]; i = (i + 1) & s->mask) {
 		const char *e = s->pool + s->slots[i] - 1;
-		if (memcmp(e, key, len) == 0 && e[len] == '\0')
+		/* Its length first: a shorter entry at the pool's end must not be read past. */
+		if (strnlen(e, len + 1) == len && memcmp(e, key, len) == 0)
 			return true;
 	}
 	return false;
