@@ -73,24 +73,6 @@ static void fx_done(struct fx *f)
 	f->dir = NULL;
 }
 
-/* All errors, one a line, for failure messages. */
-static const char *errors_text(const struct config_errors *e)
-{
-	static char buf[16384];
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < e->n && off < sizeof(buf) - 1; i++) {
-		int n = snprintf(buf + off, sizeof(buf) - off, "  [%zu] %s\n", i, e->msgs[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	if (e->n == 0)
-		snprintf(buf, sizeof(buf), "  (no errors)\n");
-	return buf;
-}
-
 /* Index of the first error that starts with "<dir>/<rel>" and contains needle, or -1. */
 static int find_error(const struct fx *f, const char *rel, const char *needle)
 {
@@ -107,16 +89,16 @@ static int find_error(const struct fx *f, const char *rel, const char *needle)
 #define assert_error(f, rel, needle)                                                               \
 	ck_assert_msg(find_error(f, rel, needle) >= 0,                                             \
 		      "expected an error starting with '%s/%s' and containing '%s'; got:\n%s",     \
-		      (f)->dir, rel, needle, errors_text(&(f)->e))
+		      (f)->dir, rel, needle, test_errors_text(&(f)->e))
 
 /* An invalid fixture: -EINVAL, no config returned, and exactly n_errors errors. */
 #define assert_invalid(f, n_errors)                                                                \
 	do {                                                                                       \
 		ck_assert_msg((f)->r == -EINVAL, "config_load returned %d, errors:\n%s", (f)->r,   \
-			      errors_text(&(f)->e));                                               \
+			      test_errors_text(&(f)->e));                                          \
 		ck_assert_ptr_null((f)->c);                                                        \
 		ck_assert_msg((f)->e.n == (n_errors), "expected %d error(s), got %zu:\n%s",        \
-			      (int)(n_errors), (f)->e.n, errors_text(&(f)->e));                    \
+			      (int)(n_errors), (f)->e.n, test_errors_text(&(f)->e));               \
 	} while (0)
 
 static const char *fmt_addr(const struct addr *a)
@@ -283,7 +265,7 @@ START_TEST(test_jail_defined_twice)
 	char want[4400];
 
 	fx_load(&f, "jail-twice");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert_uint_eq(f.c->n_jails, 2);
 	const struct config_jail *j = find_jail(f.c, "mini");
 	ck_assert_ptr_nonnull(j);
@@ -371,7 +353,7 @@ START_TEST(test_trap_list)
 	run_cmd("mkdir '%s/lists' && printf 'a@b.test\n' >'%s/lists/trap'", f.dir, f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "%s", errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "%s", test_errors_text(&f.e));
 	const struct config_jail *j = find_jail(f.c, "trap");
 	snprintf(path, sizeof(path), "%s/lists/trap", f.dir);
 	ck_assert_str_eq(j->trap_list, "lists/trap");
@@ -511,7 +493,7 @@ START_TEST(test_long_line)
 	append_comment_line(&f, "conf.d/jails.conf", 4000);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	fx_done(&f);
 }
 END_TEST
@@ -563,7 +545,7 @@ START_TEST(test_shipped_config)
 	};
 
 	int r = config_load(test_srcdir(), &c, &e);
-	ck_assert_msg(r == 0, "config_load(%s) = %d:\n%s", test_srcdir(), r, errors_text(&e));
+	ck_assert_msg(r == 0, "config_load(%s) = %d:\n%s", test_srcdir(), r, test_errors_text(&e));
 	ck_assert_uint_eq(e.n, 0);
 	ck_assert_ptr_nonnull(c);
 
@@ -676,7 +658,7 @@ START_TEST(test_event_jail)
 	struct fx f;
 
 	fx_load(&f, "event-jail");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	const struct config_jail *quiet = find_jail(f.c, "limit-quiet");
 	ck_assert(!config_filter_can_ban(quiet->filter));
 	ck_assert_uint_eq(quiet->n_actions, 0);
@@ -701,7 +683,7 @@ START_TEST(test_valid_fixture)
 	char want[4400];
 
 	fx_load(&f, "valid");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert_uint_eq(f.e.n, 0);
 	ck_assert_str_eq(f.c->dir, f.dir);
 	ck_assert_str_eq(f.c->state_dir, "/var/lib/waveguard-test");
@@ -824,7 +806,7 @@ START_TEST(test_local_override)
 	struct fx f;
 
 	fx_load(&f, "local-override");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert_uint_eq(f.c->n_jails, 1);
 	const struct config_jail *j = find_jail(f.c, "mini");
 	ck_assert_ptr_nonnull(j);
@@ -853,7 +835,7 @@ START_TEST(test_default_section)
 	struct fx f;
 
 	fx_load(&f, "default-section");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert_uint_eq(f.c->n_jails, 2);
 	ck_assert_ptr_null(find_jail(f.c, "DEFAULT"));
 	const struct config_jail *own = find_jail(f.c, "own"), *inh = find_jail(f.c, "inherits");
@@ -882,7 +864,7 @@ START_TEST(test_local_disable)
 	struct fx f;
 
 	fx_load(&f, "local-disable");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert(find_jail(f.c, "mini")->enabled);
 	ck_assert(!find_jail(f.c, "other")->enabled);
 	ck_assert_str_eq(origin_of(&f, "other", "enabled"), "conf.d/site.local:3");
@@ -898,7 +880,7 @@ START_TEST(test_list_override)
 	struct fx f;
 
 	fx_load(&f, "list-override");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	const struct config_jail *j = find_jail(f.c, "mini");
 	ck_assert_uint_eq(j->n_sources, 1);
 	ck_assert_str_eq(j->sources[0], "/var/log/courier.log");
@@ -952,7 +934,7 @@ START_TEST(test_show)
 	struct fx f;
 
 	fx_load(&f, "local-override");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	FILE *m = open_memstream(&out, &len);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(config_show(f.c, m), 0);
@@ -1035,7 +1017,7 @@ START_TEST(test_writable_directory)
 			      strstr(f.e.msgs[0] + strlen(f.dir),
 				     ": directory writable by group or others (sticky)") ==
 				      f.e.msgs[0] + strlen(f.dir),
-		      "%s", errors_text(&f.e));
+		      "%s", test_errors_text(&f.e));
 	fx_done(&f);
 
 	fx_copy(&f, "valid");
@@ -1072,7 +1054,7 @@ START_TEST(test_filter_var_override)
 	struct fx f;
 
 	fx_load(&f, "valid");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 
 	/* filter.codes = 554 reaches the compiled regex... */
 	const struct config_jail *j = find_jail(f.c, "code-554");
@@ -1118,7 +1100,8 @@ START_TEST(test_indented_bracket_continuation)
 	struct fx f;
 
 	fx_load(&f, "indented-bracket");
-	ck_assert_msg(f.r == 0, "config_load returned %d, errors:\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "config_load returned %d, errors:\n%s", f.r,
+		      test_errors_text(&f.e));
 	const struct config_filter *mini = config_find_filter(f.c, "mini");
 	ck_assert_ptr_nonnull(mini);
 	ck_assert_uint_eq(mini->n_fail, 2);
@@ -1262,7 +1245,7 @@ START_TEST(test_exec_command)
 		   "unban = /usr/bin/logger \"unbanned %ip%\"\n");
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	for (size_t i = 0; i < f.c->n_actions; i++)
 		if (strcmp(f.c->actions[i].name, "mail") == 0)
 			a = &f.c->actions[i];
@@ -1307,7 +1290,7 @@ START_TEST(test_bantime_forever)
 		f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	j = find_jail(f.c, "perm");
 	ck_assert(j->bantime_usec == TIMEUTIL_FOREVER);
 	j = find_jail(f.c, "esc");
@@ -1366,7 +1349,7 @@ START_TEST(test_fleet_dnsbl)
 		f.dir, f.dir, f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "%s", errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "%s", test_errors_text(&f.e));
 	ck_assert(f.c->fleet.enabled);
 	ck_assert_str_eq(f.c->fleet.redis, "[2001:db8::1]:6379");
 	ck_assert_str_eq(f.c->fleet.stream, "waveguard:bans");
@@ -1421,7 +1404,7 @@ START_TEST(test_reaper)
 	const struct config_jail *j;
 
 	fx_load(&f, "valid");
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert(f.c->reaper.enabled);
 	ck_assert_int_eq(config_reaper_level(&f.c->reaper), TUNER_WAVE);
 	ck_assert_uint_eq(f.c->reaper.idle_usec, 8 * USEC_PER_SEC);
@@ -1438,7 +1421,7 @@ START_TEST(test_reaper)
 		f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	j = find_jail(f.c, "holders");
 	ck_assert_int_eq(j->backend, BACKEND_REAPER);
 	ck_assert_ptr_null(j->filter);
@@ -1487,7 +1470,7 @@ START_TEST(test_jail_ports)
 		f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	j = find_jail(f.c, "default-codes");
 	ck_assert_uint_eq(j->n_ports, 2);
 	ck_assert_uint_eq(j->ports[0], 2525);
@@ -1508,7 +1491,7 @@ START_TEST(test_jail_ports)
 	run_cmd("printf '[nft]\\nports = all\\n' >>'%s/waveguard.conf'", f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	ck_assert(find_jail(f.c, "code-554")->all_ports);
 	fx_done(&f);
 
@@ -1549,7 +1532,7 @@ START_TEST(test_journal_match_groups)
 		f.dir);
 	fx_seal(&f);
 	fx_load_copy(&f);
-	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, errors_text(&f.e));
+	ck_assert_msg(f.r == 0, "r=%d\n%s", f.r, test_errors_text(&f.e));
 	j = find_jail(f.c, "journal");
 	ck_assert_uint_eq(j->n_journal_matches, 2);
 	ck_assert_str_eq(j->journal_matches[0], "SYSLOG_IDENTIFIER=courieresmtpd+_UID=102");

@@ -30,21 +30,6 @@ static const char *fmt_addr(const struct addr *a)
 	return addr_format(a, b, ADDR_STRLEN);
 }
 
-static const char *errors_text(const struct config_errors *e)
-{
-	static char buf[8192];
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < e->n && off < sizeof(buf) - 1; i++) {
-		int n = snprintf(buf + off, sizeof(buf) - off, "  %s\n", e->msgs[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	return buf;
-}
-
 /* Loads <srcdir>/filters/<name>.conf (running its samples) and compiles it. */
 static struct filter *load_shipped(const char *name)
 {
@@ -55,7 +40,7 @@ static struct filter *load_shipped(const char *name)
 
 	snprintf(path, sizeof(path), "%s/filters/%s.conf", test_srcdir(), name);
 	int r = config_load_filter(path, &cf, &e);
-	ck_assert_msg(r == 0, "%s: %d\n%s", path, r, errors_text(&e));
+	ck_assert_msg(r == 0, "%s: %d\n%s", path, r, test_errors_text(&e));
 	ck_assert_int_eq(config_compile_filter(cf, NULL, &f, &e), 0);
 	ck_assert_uint_eq(e.n, 0);
 	config_filter_free(cf);
@@ -110,7 +95,8 @@ START_TEST(test_shipped_samples)
 		struct config_filter *cf = NULL;
 		struct config_errors e = { 0 };
 		int r = config_load_filter(g.gl_pathv[i], &cf, &e);
-		ck_assert_msg(r == 0 && e.n == 0, "%s: %d\n%s", g.gl_pathv[i], r, errors_text(&e));
+		ck_assert_msg(r == 0 && e.n == 0, "%s: %d\n%s", g.gl_pathv[i], r,
+			      test_errors_text(&e));
 		ck_assert_ptr_nonnull(cf);
 		/* A filter without samples would pass vacuously: every shipped one has both kinds.
 		 */
@@ -887,7 +873,7 @@ START_TEST(test_user_samples)
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	ck_assert_int_eq(config_load_filter(path, &cf, &e), -EINVAL);
 	ck_assert_ptr_null(cf);
-	ck_assert_msg(e.n == 3, "%s", errors_text(&e));
+	ck_assert_msg(e.n == 3, "%s", test_errors_text(&e));
 	ck_assert_ptr_nonnull(
 		strstr(e.msgs[0], ":6: sample should capture <USER> 'bob', but captured 'Bobby'"));
 	ck_assert_ptr_nonnull(
@@ -904,7 +890,7 @@ START_TEST(test_user_samples)
 		   "match_user = 192.0.2.4 bob\n"
 		   "\t- bob 192.0.2.5 none\n");
 	ck_assert_int_eq(config_load_filter(path, &cf, &e), -EINVAL);
-	ck_assert_msg(e.n == 2, "%s", errors_text(&e));
+	ck_assert_msg(e.n == 2, "%s", test_errors_text(&e));
 	ck_assert_ptr_nonnull(strstr(e.msgs[0], ":4: match_user = ADDRESS USER LINE"));
 	ck_assert_ptr_nonnull(strstr(e.msgs[1], ":5: match_user: expected an address, not -"));
 	config_errors_clear(&e);

@@ -14,21 +14,6 @@
 #include "timeutil.h"
 #include "traplist.h"
 
-static const char *errors_text(const struct config_errors *e)
-{
-	static char buf[8192];
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < e->n && off < sizeof(buf) - 1; i++) {
-		int n = snprintf(buf + off, sizeof(buf) - off, "  [%zu] %s\n", i, e->msgs[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	return buf;
-}
-
 /* Whether some error starts with prefix and contains needle. */
 static bool has_error(const struct config_errors *e, const char *prefix, const char *needle)
 {
@@ -40,7 +25,7 @@ static bool has_error(const struct config_errors *e, const char *prefix, const c
 
 #define assert_error(e, prefix, needle)                                                            \
 	ck_assert_msg(has_error(e, prefix, needle), "no error '%s...%s' among:\n%s", prefix,       \
-		      needle, errors_text(e))
+		      needle, test_errors_text(e))
 
 /* Replaces dir/name with text (a new file, mode 0644, renamed over the old one). */
 static void put_list(const char *dir, const char *name, const char *text)
@@ -78,7 +63,7 @@ START_TEST(test_entry_forms)
 		 "\"a@b\"@quoted.example\n"
 		 "last@example.com"); /* no newline at the end */
 	snprintf(path, sizeof(path), "%s/list", dir);
-	ck_assert_msg(traplist_load(path, &t, &e) == 0, "%s", errors_text(&e));
+	ck_assert_msg(traplist_load(path, &t, &e) == 0, "%s", test_errors_text(&e));
 	ck_assert_uint_eq(e.n, 0);
 	ck_assert_str_eq(traplist_path(t), path);
 	ck_assert_uint_eq(traplist_size(t), 5);
@@ -156,7 +141,7 @@ START_TEST(test_bad_lines)
 	snprintf(path, sizeof(path), "%s/list", dir);
 	ck_assert_int_eq(traplist_load(path, &t, &e), -EINVAL);
 	ck_assert_ptr_null(t);
-	ck_assert_msg(e.n == 8, "%s", errors_text(&e));
+	ck_assert_msg(e.n == 8, "%s", test_errors_text(&e));
 	snprintf(p, sizeof(p), "%s:2: ", path);
 	assert_error(&e, p, "'two': expected one entry a line");
 	snprintf(p, sizeof(p), "%s:3: ", path);
@@ -182,7 +167,7 @@ START_TEST(test_bad_lines)
 		fprintf(f, "<%d>\n", i);
 	fclose(f);
 	ck_assert_int_eq(traplist_load(path, &t, &e), -EINVAL);
-	ck_assert_msg(e.n == 11, "%s", errors_text(&e));
+	ck_assert_msg(e.n == 11, "%s", test_errors_text(&e));
 	snprintf(p, sizeof(p), "%s: ", path);
 	assert_error(&e, p, "490 more bad lines");
 	config_errors_clear(&e);
@@ -255,7 +240,7 @@ START_TEST(test_bounds)
 		fprintf(f, "u%d@example.com\n", i);
 	fclose(f);
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_msg(traplist_load(path, &t, &e) == 0, "%s", errors_text(&e));
+	ck_assert_msg(traplist_load(path, &t, &e) == 0, "%s", test_errors_text(&e));
 	ck_assert_uint_eq(traplist_size(t), TRAPLIST_MAX_ENTRIES);
 	ck_assert(has(t, "u0@example.com"));
 	ck_assert(has(t, "u99999@example.com"));
@@ -393,9 +378,9 @@ static void trapfx_init(struct trapfx *f, const char *list)
 		 test_srcdir(), f->dir);
 	ck_assert_int_eq(system(cmd), 0);
 	put_list(f->dir, "trap-recipients", list);
-	ck_assert_msg(config_load(f->dir, &f->c, &errs) == 0, "%s", errors_text(&errs));
+	ck_assert_msg(config_load(f->dir, &f->c, &errs) == 0, "%s", test_errors_text(&errs));
 	ck_assert_msg(engine_new(f->c, "courier-trap", &f->e, &errs) == 0, "%s",
-		      errors_text(&errs));
+		      test_errors_text(&errs));
 	f->ej = engine_find_jail(f->e, "courier-trap");
 	ck_assert_ptr_nonnull(f->ej);
 	ck_assert_ptr_nonnull(f->ej->trap);

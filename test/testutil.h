@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "config.h"
 #include "macro.h"
 
 /* The repository root (set by the Makefile; "." when run by hand from there). */
@@ -107,4 +108,22 @@ static inline _printf_(2, 3) void test_printf(const char *path, const char *fmt,
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The errors of a configuration load as one text, for a failed assertion's message. */
+static inline const char *test_errors_text(const struct config_errors *e)
+{
+	static char buf[16384];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < e->n && off < sizeof(buf) - 1; i++) {
+		int n = snprintf(buf + off, sizeof(buf) - off, "  [%zu] %s\n", i, e->msgs[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (e->n == 0)
+		snprintf(buf, sizeof(buf), "  (no errors)\n");
+	return buf;
 }
