@@ -269,25 +269,25 @@ static void set_strikes(struct manager *m, struct ban *ban, bool count)
 static void feed_recidive(struct manager *m, const struct ban *ban)
 {
 	char ev[BAN_EVIDENCE_MAX + 1], d[32];
+	struct engine_jail *ej;
 	struct jail_ban jb;
 
-	for (size_t i = 0; i < m->engine->n_jails; i++) {
-		struct engine_jail *ej = &m->engine->jails[i];
-		if (ej->conf->backend != BACKEND_BANS ||
-		    jail_hit(ej->jail, &ban->host, ban->since_usec, 0, &jb) != JAIL_BAN)
-			continue;
+	for (size_t pos = 0;
+	     (ej = engine_count_ban(m->engine, &pos, &ban->host, ban->since_usec, &jb));) {
 		struct ban rb = engine_ban_record(ej->conf, &jb);
 		size_t len = 0;
 		set_strikes(m, &rb, false);
 		timeutil_format_duration(ej->conf->findtime_usec, d, sizeof(d));
-		for (unsigned k = rb.n_strikes - MIN(rb.n_strikes, ej->conf->maxretry);
-		     k < rb.n_strikes; k++)
+		/* The bans it counted: the last maxretry strikes, the newest this one. */
+		unsigned first = rb.n_strikes - MIN(rb.n_strikes, ej->conf->maxretry);
+		for (unsigned k = first; k < rb.n_strikes; k++) {
+			bool last = k + 1 == rb.n_strikes;
 			text_appendf(ev, sizeof(ev), &len,
 				     "%" PRIu64 " waveguard: banned, %u of %u bans within %s%s%s\n",
-				     (uint64_t)(rb.strikes[k] * USEC_PER_SEC),
-				     k + 1 - (rb.n_strikes - MIN(rb.n_strikes, ej->conf->maxretry)),
-				     ej->conf->maxretry, d, k + 1 == rb.n_strikes ? ", by " : "",
-				     k + 1 == rb.n_strikes ? ban->jail : "");
+				     (uint64_t)(rb.strikes[k] * USEC_PER_SEC), k + 1 - first,
+				     ej->conf->maxretry, d, last ? ", by " : "",
+				     last ? ban->jail : "");
+		}
 		rb.evidence = len ? ev : NULL;
 		apply_ban(m, ej->conf, &rb);
 	}

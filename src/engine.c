@@ -150,6 +150,18 @@ struct ban engine_ban_record(const struct config_jail *j, const struct jail_ban 
 	return ban;
 }
 
+struct engine_jail *engine_count_ban(struct engine *e, size_t *pos, const struct addr *host,
+				     uint64_t time_usec, struct jail_ban *ret)
+{
+	while (*pos < e->n_jails) {
+		struct engine_jail *ej = &e->jails[(*pos)++];
+		if (ej->conf->backend == BACKEND_BANS &&
+		    jail_hit(ej->jail, host, time_usec, 0, ret) == JAIL_BAN)
+			return ej;
+	}
+	return NULL;
+}
+
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->n_jails; i++)

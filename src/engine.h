@@ -64,6 +64,12 @@ void engine_recall_from(struct engine *e, const struct bans *b);
  * replay record it in. A forever ban ends at BAN_FOREVER. */
 struct ban engine_ban_record(const struct config_jail *j, const struct jail_ban *jb);
 
+/* Counts a ban of host at time_usec in the jails of backend = bans (recidive), from *pos on:
+ * returns the next of them that decides a ban of its own (filled in *ret; *pos moves past it),
+ * or NULL when none is left. The daemon and replay both count bans through it. */
+struct engine_jail *engine_count_ban(struct engine *e, size_t *pos, const struct addr *host,
+				     uint64_t time_usec, struct jail_ban *ret);
+
 /* The running jail named name, or NULL. */
 struct engine_jail *engine_find_jail(const struct engine *e, const char *name);
 

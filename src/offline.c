@@ -954,13 +954,12 @@ static void replay_ban(struct replay_ctx *c, size_t i, const struct jail_ban *ba
 	if (ban_room_takes(c, i, ban))
 		print_decision(c, i, ban);
 	note_net(c, i, &ban->addr, true);
-	/* The recidive jails (backend = bans) count it, as in the daemon. */
-	for (size_t k = 0; c->e->jails[i].filter && k < c->e->n_jails; k++) {
-		struct jail_ban rb;
-		if (c->e->jails[k].conf->backend == BACKEND_BANS &&
-		    jail_hit(c->e->jails[k].jail, &ban->host, ban->time_usec, 0, &rb) == JAIL_BAN)
-			replay_ban(c, k, &rb);
-	}
+	/* The recidive jails (backend = bans) count a log jail's ban, as in the daemon. */
+	struct engine_jail *rj;
+	struct jail_ban rb;
+	for (size_t pos = 0; c->e->jails[i].filter &&
+			     (rj = engine_count_ban(c->e, &pos, &ban->host, ban->time_usec, &rb));)
+		replay_ban(c, (size_t)(rj - c->e->jails), &rb);
 }
 
 static uint64_t lines_offered(const struct engine *e)
